@@ -25,7 +25,6 @@ register(
   () => import('./registry'),
 );
 register('replay', 'stream a dataset into a Kafka topic as click events', () => import('./replay'));
-register('pipeline', 'run the whole pipeline on the embedded servers', () => import('./pipeline'));
 
 function usage(): string {
   const lines = Object.entries(subcommands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);

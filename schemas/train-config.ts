@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { AgpConfig } from './agp-config';
+import { DataSourceConfig } from './data-source';
+import { FeatureSpec } from './feature-spec';
+import { parseOrThrow } from './zod-errors';
+
+/**
+ * One offline training run: where the rows come from, the model, the AGP schedule, and where
+ * the run writes its reports and checkpoints. `npx agp train --config <file>` reads this as JSON.
+ */
+export const TrainConfig = z.strictObject({
+  /** Name of the model in the registry and in reports. @default 'dlrm' */
+  name: z.string().min(1).default('dlrm'),
+  data: z.strictObject({
+    train: DataSourceConfig,
+    test: DataSourceConfig,
+    /**
+     * Feature spec of file sources (TSV, Parquet, Arrow). Synthetic and MovieLens sources bring
+     * their own. @default the Criteo Kaggle layout with `buckets` rows per table
+     */
+    features: FeatureSpec.optional(),
+    /** Buckets per table of the default Criteo spec. @default 100000 */
+    buckets: z.number().int().positive().default(100_000),
+  }),
+  /**
+   * Model overrides (see schemas/model-config.ts); numDense and tableSizes come from the features.
+   * @default the DLRM reference Criteo Kaggle config
+   */
+  model: z.record(z.string(), z.unknown()).default({}),
+  agp: AgpConfig.default(AgpConfig.parse({})),
+  /** Passes over the training rows. @default 1 */
+  epochs: z.number().int().positive().default(1),
+  /** Held-out evaluations during the run (on the first `evalRows` test rows), for the NE curve. @default 10 */
+  evalPoints: z.number().int().min(0).default(10),
+  /** Test rows used by the evaluations during the run; the final evaluation uses all. @default 10000 */
+  evalRows: z.number().int().positive().default(10_000),
+  /** Seed of the weights and of AGP's random choices. @default 1 */
+  seed: z.number().int().default(1),
+  /** Write a checkpoint every this many steps (0: only at the end). @default 0 */
+  checkpointEvery: z.number().int().min(0).default(0),
+  /** Directory for report.json, report.html and checkpoints. @default .data/runs/<name>-<time> */
+  outDir: z.string().optional(),
+});
+export type TrainConfig = z.infer<typeof TrainConfig>;
+export type TrainConfigInput = z.input<typeof TrainConfig>;
+
+/** Parses a training config, throwing a ConfigError that names each bad field. */
+export function parseTrainConfig(input: unknown, where = 'training config'): TrainConfig {
+  return parseOrThrow(TrainConfig, input, where);
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** Held-out quality of a model: log loss, normalized entropy, AUC, calibration (mean p / mean y). */
+export const QualityMetrics = z.object({
+  logloss: z.number(),
+  ne: z.number(),
+  auc: z.number(),
+  calibration: z.number(),
+});
+export type QualityMetrics = z.infer<typeof QualityMetrics>;
+
+/** Time and cost of one phase of the AGP schedule (warmup, pruned, grown, final). */
+export const PhaseCost = z.object({
+  phase: z.string(),
+  steps: z.number().int(),
+  flops: z.number(),
+  wallSeconds: z.number(),
+});
+export type PhaseCost = z.infer<typeof PhaseCost>;
+
+/**
+ * What one offline training run reports (written as `report.json` next to `report.html`).
+ * Curves are sampled every `curves.every` steps so a long run stays small.
+ */
+export const TrainReport = z.object({
+  v: z.literal(1),
+  schedule: z.string(),
+  growth: z.string(),
+  dataset: z.string(),
+  seed: z.number().int(),
+  backend: z.string(),
+  startedAt: z.string(),
+  steps: z.number().int(),
+  batchSize: z.number().int(),
+  rowsTrained: z.number().int(),
+  wallSeconds: z.number(),
+  samplesPerSecond: z.number(),
+  trainFlops: z.number(),
+  denseEquivalentFlops: z.number(),
+  /** 1 − trainFlops / denseEquivalentFlops. */
+  flopSaving: z.number(),
+  phases: z.array(PhaseCost),
+  fullWidths: z.record(z.string(), z.number().int()),
+  finalWidths: z.record(z.string(), z.number().int()),
+  test: QualityMetrics.extend({ rows: z.number().int() }),
+  bayes: z.object({ logloss: z.number(), auc: z.number() }).nullable(),
+  curves: z.object({
+    every: z.number().int(),
+    step: z.array(z.number()),
+    loss: z.array(z.number()),
+    cumFlops: z.array(z.number()),
+    cumDenseFlops: z.array(z.number()),
+    widths: z.record(z.string(), z.array(z.number())),
+    eval: z.array(z.object({ step: z.number(), ne: z.number(), logloss: z.number() })),
+  }),
+});
+export type TrainReport = z.infer<typeof TrainReport>;

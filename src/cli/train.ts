@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parseTrainConfig } from '../../schemas/train-config';
+import { ConfigError } from '../errors';
+import { runOfflineTraining, type OfflineProgress } from '../train/offline';
+
+const help = `usage: agp train --config <file.json> [options]
+
+Trains a DLRM offline with Alternate model Growth and Pruning and writes report.json,
+report.html and a checkpoint into the run directory.
+
+options (each overrides the config file):
+  --config <file>      training config (JSON, see schemas/train-config.ts)
+  --schedule <s>       agp | dense | prune-only | small-dense
+  --growth <g>         split | zero-out | restore | random
+  --importance <i>     l2-inout | l2-in | taylor
+  --ratio <r>          fraction of hidden neurons removed while pruned
+  --seed <n>           seed of weights and data
+  --epochs <n>         passes over the training rows
+  --out <dir>          run directory (default .data/runs/<name>-<time>)
+  --resume <dir>       continue from a checkpoint directory of the same config
+  --backend <b>        tensorflow | wasm | cpu (default: the fastest that loads; env AGP_BACKEND)
+  --json               print the final report as JSON on stdout
+`;
+
+function bar(p: OfflineProgress): string {
+  const width = 24;
+  const done = Math.round((p.step / p.totalSteps) * width);
+  const widths = Object.values(p.widths).join('/');
+  return (
+    `[${'#'.repeat(done)}${'.'.repeat(width - done)}] step ${p.step}/${p.totalSteps} ` +
+    `${p.phase.padEnd(6)} widths ${widths} ${Math.round(p.samplesPerSecond)} samples/s loss ${p.loss.toFixed(4)}`
+  );
+}
+
+/** `agp train`: parses flags over the config file and runs the offline trainer with a progress bar. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      schedule: { type: 'string' },
+      growth: { type: 'string' },
+      importance: { type: 'string' },
+      ratio: { type: 'string' },
+      seed: { type: 'string' },
+      epochs: { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (values.config === undefined) throw new ConfigError(`--config <file> is required\n\n${help}`);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await readFile(values.config, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`cannot read config ${values.config}: ${(error as Error).message}`);
+  }
+  const num = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new ConfigError(`--${flag} must be a number, got '${v}'`);
+    return n;
+  };
+  const agp = { ...((raw.agp as Record<string, unknown> | undefined) ?? {}) };
+  if (values.schedule !== undefined) agp.schedule = values.schedule;
+  if (values.growth !== undefined) agp.growth = values.growth;
+  if (values.importance !== undefined) agp.importance = values.importance;
+  if (values.ratio !== undefined) agp.ratio = num('ratio', values.ratio);
+  const merged: Record<string, unknown> = { ...raw, agp };
+  if (values.seed !== undefined) merged.seed = num('seed', values.seed);
+  if (values.epochs !== undefined) merged.epochs = num('epochs', values.epochs);
+  if (values.out !== undefined) merged.outDir = values.out;
+  const config = parseTrainConfig(merged, `training config ${values.config}`);
+  const backend = values.backend as 'tensorflow' | 'wasm' | 'cpu' | undefined;
+  if (backend !== undefined && !['tensorflow', 'wasm', 'cpu'].includes(backend)) {
+    throw new ConfigError(`--backend must be tensorflow, wasm or cpu, got '${backend}'`);
+  }
+
+  const tty = process.stderr.isTTY;
+  let lastLine = 0;
+  const result = await runOfflineTraining(config, {
+    ...(values.resume === undefined ? {} : { resumeFrom: values.resume }),
+    ...(backend === undefined ? {} : { backend }),
+    progressEvery: 10,
+    onProgress: (p) => {
+      if (tty) process.stderr.write(`\r${bar(p)}`);
+      else if (Date.now() - lastLine > 5000 || p.step === p.totalSteps) {
+        lastLine = Date.now();
+        process.stderr.write(`${bar(p)}\n`);
+      }
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  const r = result.report;
+  result.trainer.dispose();
+  if (values.json) {
+    process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+  } else {
+    const bayes = r.bayes
+      ? ` (Bayes-optimal log loss ${r.bayes.logloss.toFixed(4)}, AUC ${r.bayes.auc.toFixed(4)})`
+      : '';
+    process.stdout.write(
+      [
+        `schedule ${r.schedule} (growth ${r.growth}) on ${r.dataset}, backend ${r.backend}`,
+        `${r.steps} steps in ${r.wallSeconds.toFixed(1)} s, ${Math.round(r.samplesPerSecond)} samples/s`,
+        `training FLOPs ${r.trainFlops.toExponential(3)} = ${(1 - r.flopSaving).toFixed(3)} × dense`,
+        `test log loss ${r.test.logloss.toFixed(4)} NE ${r.test.ne.toFixed(4)} AUC ${r.test.auc.toFixed(4)} calibration ${r.test.calibration.toFixed(3)}${bayes}`,
+        `final widths ${JSON.stringify(r.finalWidths)}`,
+        `report: ${result.outDir}/report.html  checkpoint: ${result.checkpointDir}`,
+        '',
+      ].join('\n'),
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,31 @@
+import type { BatchSource } from '../data/source';
+import { evaluateBinary, type BinaryMetrics } from '../metrics/evaluate';
+import type { Trainer } from '../model/trainer';
+
+/** Scores the first `rows` rows of `source` (all when omitted) and returns held-out metrics. */
+export async function evaluateOn(
+  trainer: Trainer,
+  source: BatchSource,
+  opts: { rows?: number; batchSize?: number } = {},
+): Promise<BinaryMetrics> {
+  const limit = opts.rows ?? Infinity;
+  const preds: number[] = [];
+  const labels: number[] = [];
+  for await (const batch of source.batches({ batchSize: opts.batchSize ?? 2048 })) {
+    const p = trainer.predict(batch);
+    const take = Math.min(batch.size, limit - preds.length);
+    for (let i = 0; i < take; i++) {
+      preds.push(p[i] as number);
+      labels.push(batch.labels[i] as number);
+    }
+    if (preds.length >= limit) break;
+  }
+  return evaluateBinary(preds, labels);
+}
+
+/** Counts the rows a source yields (one pass; file sources have no cheaper row count). */
+export async function countRows(source: BatchSource): Promise<number> {
+  let rows = 0;
+  for await (const batch of source.batches({ batchSize: 65_536 })) rows += batch.size;
+  return rows;
+}

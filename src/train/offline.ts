@@ -1,0 +1,290 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { modelConfigForFeatures, type ModelConfig } from '../../schemas/model-config';
+import type { TrainConfig } from '../../schemas/train-config';
+import { TrainReport, type PhaseCost } from '../../schemas/train-report';
+import { agpControllerFromJSON, createAgpController, type AgpController } from '../agp/controller';
+import { createFlopAccumulator, flopArchOf, hiddenWidthsOf, type FlopTotals } from '../agp/flops';
+import type { Widths } from '../agp/schedule';
+import { widthsOf } from '../agp/surgery';
+import { DataError } from '../errors';
+import { initBackend, type BackendName } from '../model/backend';
+import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
+import { createTrainer, type Trainer } from '../model/trainer';
+import { createRng } from '../rng';
+import { createAgpDriver } from './agp-driver';
+import { countRows, evaluateOn } from './evaluate';
+import { OfflineCheckpointState } from './offline-state';
+import { openTrainingData } from './open-data';
+import { renderReportHtml } from './report-html';
+
+/** One progress line of an offline run (the CLI's progress bar, the activity's heartbeat). */
+export interface OfflineProgress {
+  step: number;
+  totalSteps: number;
+  phase: string;
+  widths: Widths;
+  /** Running mean of the training loss. */
+  loss: number;
+  samplesPerSecond: number;
+  elapsedSeconds: number;
+}
+
+/** Options of {@link runOfflineTraining}. */
+export interface OfflineOptions {
+  onProgress?: (p: OfflineProgress) => void;
+  /** Call `onProgress` every this many steps. @default 50 */
+  progressEvery?: number;
+  /** Stops the run at the next step boundary (after writing a checkpoint when one is configured). */
+  signal?: AbortSignal;
+  /** A checkpoint directory written by an earlier run of the same config, to continue from. */
+  resumeFrom?: string;
+  /** Called after every checkpoint, e.g. to heartbeat its path. */
+  onCheckpoint?: (dir: string, step: number) => void;
+  backend?: BackendName;
+}
+
+/** What an offline run leaves behind. */
+export interface OfflineResult {
+  report: TrainReport;
+  /** The trained model; the caller owns it and disposes it. */
+  trainer: Trainer;
+  /** The final checkpoint (full-size for `agp` and `dense`). */
+  checkpointDir: string;
+  outDir: string;
+}
+
+interface Curves {
+  every: number;
+  step: number[];
+  loss: number[];
+  cumFlops: number[];
+  cumDenseFlops: number[];
+  widths: Record<string, number[]>;
+  eval: Array<{ step: number; ne: number; logloss: number }>;
+}
+
+/** The model config with the hidden widths the controller starts from (reduced for small-dense). */
+function withWidths(cfg: ModelConfig, widths: Widths): ModelConfig {
+  const pick = (tower: 'bottom' | 'top', full: number[]) =>
+    full.map((w, i) => (i < full.length - 1 ? (widths[`${tower}.${i}`] ?? w) : w));
+  return { ...cfg, bottom: pick('bottom', cfg.bottom), top: pick('top', cfg.top) };
+}
+
+/**
+ * Trains a DLRM offline on `config.data.train` under the AGP schedule `config.agp` (or one of
+ * its baselines), evaluates it on `config.data.test`, and writes `report.json`,
+ * `report.html` and the final checkpoint into the run's directory.
+ */
+export async function runOfflineTraining(
+  config: TrainConfig,
+  opts: OfflineOptions = {},
+): Promise<OfflineResult> {
+  const backend = await initBackend(opts.backend);
+  const data = openTrainingData(config);
+  const fullModel = modelConfigForFeatures(data.spec, { ...config.model, seed: config.seed });
+  const batchSize = fullModel.batchSize;
+  const rowsPerEpoch = await countRows(data.train);
+  if (rowsPerEpoch === 0) throw new DataError(`training data is empty: ${data.train.describe()}`);
+  const stepsPerEpoch = Math.ceil(rowsPerEpoch / batchSize);
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const arch = flopArchOf(fullModel);
+  const outDir =
+    config.outDir ??
+    join('.data', 'runs', `${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const checkpointDir = join(outDir, 'checkpoint');
+  await mkdir(outDir, { recursive: true });
+
+  let trainer: Trainer;
+  let controller: AgpController;
+  const rng = createRng(config.seed ^ 0x5eed);
+  let step = 0;
+  let epoch = 0;
+  let rowInEpoch = 0;
+  let runningLoss = Number.NaN;
+  let elapsedBefore = 0;
+  let flopsFrom: FlopTotals | undefined;
+  let startedAt = new Date().toISOString();
+  const every = Math.max(1, Math.floor(totalSteps / 400));
+  let curves: Curves = {
+    every,
+    step: [],
+    loss: [],
+    cumFlops: [],
+    cumDenseFlops: [],
+    widths: {},
+    eval: [],
+  };
+  let driverFrom: OfflineCheckpointState['driver'] | undefined;
+
+  if (opts.resumeFrom !== undefined) {
+    const loaded = await loadCheckpoint(opts.resumeFrom);
+    const state = OfflineCheckpointState.parse(loaded.extra);
+    trainer = loaded.trainer;
+    controller = agpControllerFromJSON(state.controller);
+    rng.restore(state.rng);
+    ({ step, epoch, rowInEpoch, runningLoss, startedAt } = state);
+    elapsedBefore = state.elapsedSeconds;
+    flopsFrom = state.flops as FlopTotals;
+    curves = state.curves as Curves;
+    driverFrom = state.driver;
+  } else {
+    controller = createAgpController(config.agp, {
+      totalSteps,
+      fullWidths: hiddenWidthsOf(arch),
+      arch,
+    });
+    trainer = createTrainer(withWidths(fullModel, controller.initialWidths), {
+      rng: createRng(config.seed),
+    });
+  }
+  const driver = createAgpDriver({
+    trainer,
+    controller,
+    config: controller.config,
+    rng,
+    ...(driverFrom === undefined ? {} : { from: driverFrom }),
+  });
+  const flops = createFlopAccumulator(arch, flopsFrom);
+  const evalPoints = new Set(
+    Array.from({ length: config.evalPoints }, (_, k) =>
+      Math.round(((k + 1) * totalSteps) / (config.evalPoints + 1)),
+    ),
+  );
+  const t0 = performance.now();
+  const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
+  let samplesThisProcess = 0;
+
+  const checkpoint = async (): Promise<void> => {
+    const state: OfflineCheckpointState = {
+      v: 1,
+      kind: 'offline',
+      step,
+      epoch,
+      rowInEpoch,
+      controller: controller.toJSON(),
+      driver: driver.toJSON(),
+      rng: [...rng.state()] as [number, number, number, number],
+      flops: flops.toJSON(),
+      runningLoss,
+      elapsedSeconds: elapsed(),
+      curves,
+      startedAt,
+    };
+    await saveCheckpoint(checkpointDir, trainer, state);
+    opts.onCheckpoint?.(checkpointDir, step);
+  };
+
+  try {
+    training: for (; epoch < config.epochs; epoch++, rowInEpoch = 0) {
+      for await (const batch of data.train.batches({ batchSize, startRow: rowInEpoch })) {
+        if (opts.signal?.aborted) break training;
+        const tStep = performance.now();
+        const plan = driver.beforeStep(step);
+        const result = trainer.step(batch, { probeActivations: driver.wantsActivationStats(step) });
+        driver.afterStep(result.activationStats);
+        flops.add({
+          phase: plan.phase,
+          widths: plan.widths,
+          batchSize: batch.size,
+          seconds: (performance.now() - tStep) / 1000,
+        });
+        runningLoss = Number.isNaN(runningLoss)
+          ? result.loss
+          : 0.98 * runningLoss + 0.02 * result.loss;
+        step++;
+        rowInEpoch += batch.size;
+        samplesThisProcess += batch.size;
+        if (step % every === 0 || step === totalSteps) {
+          const totals = flops.totals();
+          curves.step.push(step);
+          curves.loss.push(runningLoss);
+          curves.cumFlops.push(totals.totalFlops);
+          curves.cumDenseFlops.push(totals.denseEquivalentFlops);
+          for (const [name, w] of Object.entries(widthsOf(trainer.towers)))
+            (curves.widths[name] ??= []).push(w);
+        }
+        if (evalPoints.has(step)) {
+          const tEval = performance.now();
+          const m = await evaluateOn(trainer, data.test, { rows: config.evalRows });
+          curves.eval.push({ step, ne: m.ne, logloss: m.logloss });
+          // Evaluation is not training: keep its time out of the phase's wall time.
+          elapsedBefore -= (performance.now() - tEval) / 1000;
+        }
+        if (opts.onProgress && (step % (opts.progressEvery ?? 50) === 0 || step === totalSteps)) {
+          opts.onProgress({
+            step,
+            totalSteps,
+            phase: plan.phase,
+            widths: plan.widths,
+            loss: runningLoss,
+            samplesPerSecond: samplesThisProcess / Math.max(1e-9, (performance.now() - t0) / 1000),
+            elapsedSeconds: elapsed(),
+          });
+        }
+        if (
+          config.checkpointEvery > 0 &&
+          step % config.checkpointEvery === 0 &&
+          step < totalSteps
+        ) {
+          await checkpoint();
+        }
+      }
+    }
+    const wallSeconds = elapsed();
+    if (step < totalSteps) {
+      await checkpoint();
+      throw new DataError(
+        `training stopped at step ${step} of ${totalSteps}; resume from ${checkpointDir}`,
+      );
+    }
+    await checkpoint();
+    const test = await evaluateOn(trainer, data.test);
+    const totals = flops.totals();
+    const phases: PhaseCost[] = Object.entries(totals.perPhase).map(([phase, p]) => ({
+      phase,
+      steps: p?.steps ?? 0,
+      flops: p?.flops ?? 0,
+      wallSeconds: p?.seconds ?? 0,
+    }));
+    const report = TrainReport.parse({
+      v: 1,
+      schedule: controller.config.schedule,
+      growth: controller.config.growth,
+      dataset: data.train.describe(),
+      seed: config.seed,
+      backend,
+      startedAt,
+      steps: step,
+      batchSize,
+      rowsTrained: totals.steps === 0 ? 0 : rowsPerEpoch * config.epochs,
+      wallSeconds,
+      samplesPerSecond: (rowsPerEpoch * config.epochs) / Math.max(1e-9, wallSeconds),
+      trainFlops: totals.totalFlops,
+      denseEquivalentFlops: totals.denseEquivalentFlops,
+      flopSaving: totals.saving,
+      phases,
+      fullWidths: controller.fullWidths,
+      finalWidths: widthsOf(trainer.towers),
+      test: {
+        logloss: test.logloss,
+        ne: test.ne,
+        auc: test.auc,
+        calibration: test.calibration,
+        rows: test.count,
+      },
+      bayes:
+        data.bayes === undefined ? null : (({ logloss, auc }) => ({ logloss, auc }))(data.bayes()),
+      curves,
+    });
+    await writeFile(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+    await writeFile(join(outDir, 'report.html'), renderReportHtml(report));
+    return { report, trainer, checkpointDir, outDir };
+  } catch (error) {
+    driver.dispose();
+    trainer.dispose();
+    throw error;
+  } finally {
+    driver.dispose();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The AGP benchmark (`npm run bench:agp`): trains `dense`, `agp` (the default schedule),
+ * `prune-only` and `small-dense` through the product's offline trainer on
+ *   (a) synthetic capacity-bound Criteo-shaped data (200k train / 50k test rows, one pass),
+ *       seeds 1–3 for dense and agp, seed 1 for the other two, and
+ *   (b) the Criteo sample in ../shared/data/criteo-first10k (first 8,000 rows train, last 2,000 test),
+ * writes bench/results/agp.json and prints each run's ratios to dense of the same dataset and seed.
+ * `--rows`, `--test-rows`, `--seeds` scale it; the defaults stay fixed so results compare over time.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseTrainConfig, type TrainConfigInput } from '../schemas/train-config';
+import { runOfflineTraining } from '../src/train/offline';
+
+interface BenchRun {
+  schedule: string;
+  dataset: string;
+  seed: number;
+  growth: string;
+  backend: string;
+  trainFlops: number;
+  denseEquivalentFlops: number;
+  wallSeconds: number;
+  samplesPerSecond: number;
+  test: { logloss: number; ne: number; auc: number; calibration: number };
+  bayes: { logloss: number; auc: number } | null;
+  finalWidths: Record<string, number>;
+}
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '200000' },
+    'test-rows': { type: 'string', default: '50000' },
+    seeds: { type: 'string', default: '3' },
+    schedules: { type: 'string', default: 'dense,agp,prune-only,small-dense' },
+    growth: { type: 'string' },
+    criteo: {
+      type: 'string',
+      default: join(
+        __dirname,
+        '..',
+        '..',
+        'shared',
+        'data',
+        'criteo-first10k',
+        'train-first10k.tsv',
+      ),
+    },
+    'skip-criteo': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(__dirname, 'results', 'agp.json') },
+  },
+});
+const rows = Number(values.rows);
+const testRows = Number(values['test-rows']);
+const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
+const schedules = values.schedules.split(',');
+
+function syntheticConfig(schedule: string, seed: number): TrainConfigInput {
+  return {
+    name: `bench-synthetic-${schedule}-${seed}`,
+    data: {
+      // The teacher is the same for every seed (teacherSeed 1): seeds vary the rows and weights.
+      train: { kind: 'synthetic', preset: 'capacity-bound', rows, seed, teacherSeed: 1 },
+      test: {
+        kind: 'synthetic',
+        preset: 'capacity-bound',
+        rows: testRows,
+        seed,
+        teacherSeed: 1,
+        split: 'test',
+      },
+    },
+    agp: {
+      schedule: schedule as 'agp',
+      ...(values.growth ? { growth: values.growth as 'split' } : {}),
+    },
+    evalPoints: 0,
+    seed,
+    outDir: join('.data', 'bench', `synthetic-${schedule}-${seed}`),
+  };
+}
+
+function criteoConfig(schedule: string): TrainConfigInput {
+  return {
+    name: `bench-criteo-${schedule}`,
+    data: {
+      train: { kind: 'criteo-tsv', path: values.criteo, limit: 8000 },
+      test: { kind: 'criteo-tsv', path: values.criteo, offset: 8000 },
+    },
+    agp: {
+      schedule: schedule as 'agp',
+      ...(values.growth ? { growth: values.growth as 'split' } : {}),
+    },
+    evalPoints: 0,
+    seed: 1,
+    outDir: join('.data', 'bench', `criteo-${schedule}`),
+  };
+}
+
+async function runOne(dataset: string, input: TrainConfigInput): Promise<BenchRun> {
+  const config = parseTrainConfig(input, 'benchmark config');
+  const { report, trainer } = await runOfflineTraining(config);
+  trainer.dispose();
+  const run: BenchRun = {
+    schedule: report.schedule,
+    dataset,
+    seed: report.seed,
+    growth: report.growth,
+    backend: report.backend,
+    trainFlops: report.trainFlops,
+    denseEquivalentFlops: report.denseEquivalentFlops,
+    wallSeconds: report.wallSeconds,
+    samplesPerSecond: report.samplesPerSecond,
+    test: {
+      logloss: report.test.logloss,
+      ne: report.test.ne,
+      auc: report.test.auc,
+      calibration: report.test.calibration,
+    },
+    bayes: report.bayes,
+    finalWidths: report.finalWidths,
+  };
+  process.stderr.write(
+    `${dataset} ${run.schedule} seed ${run.seed}: NE ${run.test.ne.toFixed(4)} AUC ${run.test.auc.toFixed(4)} ` +
+      `FLOPs ${(run.trainFlops / run.denseEquivalentFlops).toFixed(3)}× wall ${run.wallSeconds.toFixed(1)} s\n`,
+  );
+  return run;
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
+
+function printTable(runs: BenchRun[]): void {
+  const lines: string[] = [];
+  for (const dataset of [...new Set(runs.map((r) => r.dataset))]) {
+    const dense = runs.filter((r) => r.dataset === dataset && r.schedule === 'dense');
+    const denseNe = mean(dense.map((r) => r.test.ne));
+    const denseFlops = mean(dense.map((r) => r.trainFlops));
+    const denseWall = mean(dense.map((r) => r.wallSeconds));
+    lines.push(`\n${dataset} (means over seeds; ratios to dense)`);
+    lines.push(
+      'schedule      seeds  test NE   ΔNE vs dense  AUC     FLOPs×  wall×   samples/s  Bayes NE-gap',
+    );
+    for (const schedule of [
+      ...new Set(runs.filter((r) => r.dataset === dataset).map((r) => r.schedule)),
+    ]) {
+      const rs = runs.filter((r) => r.dataset === dataset && r.schedule === schedule);
+      const ne = mean(rs.map((r) => r.test.ne));
+      const bayes = rs[0]?.bayes;
+      lines.push(
+        [
+          schedule.padEnd(13),
+          String(rs.length).padStart(5),
+          ne.toFixed(4).padStart(8),
+          `${(((ne - denseNe) / denseNe) * 100).toFixed(2)}%`.padStart(13),
+          mean(rs.map((r) => r.test.auc))
+            .toFixed(4)
+            .padStart(7),
+          (mean(rs.map((r) => r.trainFlops)) / denseFlops).toFixed(3).padStart(7),
+          (mean(rs.map((r) => r.wallSeconds)) / denseWall).toFixed(3).padStart(7),
+          mean(rs.map((r) => r.samplesPerSecond))
+            .toFixed(0)
+            .padStart(10),
+          bayes
+            ? `logloss ${mean(rs.map((r) => r.test.logloss - (r.bayes?.logloss ?? 0))).toFixed(4)}`
+            : '-',
+        ].join(' '),
+      );
+    }
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+async function main(): Promise<void> {
+  const runs: BenchRun[] = [];
+  const plan: Array<[string, TrainConfigInput]> = [];
+  // Interleave schedules within each seed so drift in machine load spreads over all of them.
+  for (const seed of seeds) {
+    for (const schedule of schedules) {
+      if (seed > 1 && (schedule === 'prune-only' || schedule === 'small-dense')) continue;
+      plan.push(['synthetic-capacity-bound', syntheticConfig(schedule, seed)]);
+    }
+  }
+  if (!values['skip-criteo'])
+    for (const schedule of schedules) plan.push(['criteo-first10k', criteoConfig(schedule)]);
+  for (const [dataset, cfg] of plan) runs.push(await runOne(dataset, cfg));
+  await mkdir(join(values.out, '..'), { recursive: true });
+  await writeFile(
+    values.out,
+    JSON.stringify({ generatedAt: new Date().toISOString(), rows, testRows, runs }, null, 2) + '\n',
+  );
+  printTable(runs);
+  process.stdout.write(`\nwrote ${values.out}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench:agp failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

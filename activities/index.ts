@@ -1,0 +1,25 @@
+import { createEvaluateActivities, type EvaluateDeps } from './evaluate';
+import { createOfflineActivities, type OfflineDeps } from './offline';
+import { createRecurringActivities, type RecurringDeps } from './recurring';
+import { createRegistryActivities, type RegistryDeps } from './registry';
+import { createSmokeActivities, type SmokeDeps } from './smoke';
+
+/** Everything the activities need, built once by the worker. */
+export type ActivityDeps = SmokeDeps & OfflineDeps & RecurringDeps & EvaluateDeps & RegistryDeps;
+
+/**
+ * All activities of the product, built over their dependencies. Workflows proxy them as
+ * `proxyActivities<Activities>()`; each area adds its factory here.
+ */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createSmokeActivities(deps),
+    ...createOfflineActivities(deps),
+    ...createRecurringActivities(deps),
+    ...createEvaluateActivities(deps),
+    ...createRegistryActivities(deps),
+  };
+}
+
+/** The activities' type, for `proxyActivities`. */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { parseOrThrow } from './zod-errors';
+
+/**
+ * Which training regime runs. `agp` alternates pruned and grown phases and ends full-width;
+ * the baselines run through the same controller: `dense` never prunes, `prune-only` prunes once
+ * after the warmup and stays small, `small-dense` trains at constant reduced widths whose FLOPs
+ * match the `agp` schedule's average.
+ */
+export const AgpScheduleKind = z.enum(['dense', 'agp', 'prune-only', 'small-dense']);
+export type AgpScheduleKind = z.infer<typeof AgpScheduleKind>;
+
+/** How hidden neurons are ranked before a prune (DESIGN.md "Importance"). */
+export const ImportanceKind = z.enum(['l2-inout', 'l2-in', 'taylor']);
+export type ImportanceKind = z.infer<typeof ImportanceKind>;
+
+/** How regrown neurons are initialised (DESIGN.md "Grow"). */
+export const GrowthPolicy = z.enum(['split', 'zero-out', 'restore', 'random']);
+export type GrowthPolicy = z.infer<typeof GrowthPolicy>;
+
+/**
+ * A length of the schedule: an integer ≥ 1 is a number of steps, a number in [0, 1) is a
+ * fraction of the run (rounded down to whole steps). 0 means no steps.
+ */
+export const AgpLength = z
+  .number()
+  .nonnegative()
+  .refine((v) => v < 1 || Number.isInteger(v), {
+    message: 'a length is an integer number of steps (≥ 1) or a fraction of the run in [0, 1)',
+  });
+export type AgpLength = z.infer<typeof AgpLength>;
+
+/** Fraction of a layer's hidden neurons removed while pruned. */
+const Ratio = z.number().min(0).lt(1);
+
+/** Name of a hidden layer, as `hiddenLayerName` writes it: `bottom.0`, `top.1`, … */
+const HiddenLayerKey = z.string().regex(/^(bottom|top)\.\d+$/, {
+  message: "a hidden layer name looks like 'bottom.0' or 'top.1'",
+});
+
+/**
+ * The AGP configuration. Defaults are the prototype's winning "1 cycle" schedule: dense for the
+ * first 10% of the steps, pruned (half of every hidden layer's neurons) for the next 65%, dense
+ * for the last 25%, growing back with `split`. For the reference DLRM (13-512-256-64-16 /
+ * 367-512-256-1) the pruned model costs 0.360× the dense multiply-adds per step, so the run costs
+ * 0.10 + 0.65 × 0.360 + 0.25 = 0.584× dense (src/agp/flops.ts; asserted in
+ * test/unit/agp/flops.test.ts) — within the ≤ 0.60× target with a 25% dense tail.
+ */
+export const AgpConfig = z.strictObject({
+  /** @default 'agp' */
+  schedule: AgpScheduleKind.default('agp'),
+  /** @default 'l2-inout' */
+  importance: ImportanceKind.default('l2-inout'),
+  /**
+   * @default 'split' — DESIGN.md: the default is the policy that wins the benchmark; in the
+   * prototype that was `split`.
+   */
+  growth: GrowthPolicy.default('split'),
+  /**
+   * Fraction of neurons removed: one number for every hidden layer, or per layer
+   * (`{ "bottom.0": 0.5, "top.0": 0.25 }`; a layer not listed is not pruned).
+   * @default 0.5
+   */
+  ratio: z.union([Ratio, z.record(HiddenLayerKey, Ratio)]).default(0.5),
+  /** Dense steps before the first prune. @default 0.1 */
+  warmup: AgpLength.default(0.1),
+  /** Number of prune/grow cycles. @default 1 */
+  cycles: z.number().int().positive().default(1),
+  /** Length of each pruned phase. @default 0.65 */
+  prune: AgpLength.default(0.65),
+  /** Length of the full-width phase between two pruned phases (unused with one cycle). @default 0 */
+  grow: AgpLength.default(0),
+  /** Minimum length of the full-width phase that ends the run. @default 0.25 */
+  finalDense: AgpLength.default(0.25),
+  /**
+   * Gentle pruning: each pruned phase reaches its ratio over `ramp` prune events, the k-th
+   * (k = 1..ramp) removing up to ratio × k / ramp, spread evenly over the phase's first half.
+   * 1 = one abrupt prune (the prototype's).
+   * @default 1
+   */
+  ramp: z.number().int().positive().default(1),
+  /** Noise of `split` growth, as a multiple of the std of the copied column. @default 0.01 */
+  splitNoise: z.number().nonnegative().default(0.01),
+  /** Number of recent batches the `taylor` importance averages over. @default 8 */
+  taylorBatches: z.number().int().positive().default(8),
+});
+export type AgpConfig = z.infer<typeof AgpConfig>;
+export type AgpConfigInput = z.input<typeof AgpConfig>;
+
+/** Parses an AGP config, throwing a ConfigError that names each bad field. */
+export function parseAgpConfig(input: unknown, where = 'agp config'): AgpConfig {
+  return parseOrThrow(AgpConfig, input ?? {}, where);
+}

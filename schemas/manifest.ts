@@ -1,0 +1,169 @@
+import { z } from 'zod';
+
+/**
+ * A model's name in the registry. It is a directory name (and an object-store key prefix), so it is
+ * restricted to path-safe characters.
+ */
+export const ModelName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+    'a model name is 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
+export type ModelName = z.infer<typeof ModelName>;
+
+/**
+ * A version id: `v` and a zero-padded, monotonically increasing number (`v000001`, `v000002`, …).
+ * Numbers rather than timestamps because the registry allocates them (two publishers can never
+ * get the same one, see src/registry/fs-store.ts) and a parent is always numerically smaller.
+ * Six digits sort lexically up to 999999; beyond that the number simply grows a digit, so code
+ * that orders versions must use `versionNumber` (src/registry/version.ts), never string order.
+ */
+export const ModelVersion = z
+  .string()
+  .regex(/^v\d{6,}$/, 'a version looks like v000001')
+  .brand<'ModelVersion'>();
+export type ModelVersion = z.infer<typeof ModelVersion>;
+
+/** Which phase produced a version. */
+export const ModelPhase = z.enum(['offline', 'recurring']);
+export type ModelPhase = z.infer<typeof ModelPhase>;
+
+/** A Kafka offset. kafkajs speaks int64 offsets as decimal strings; numbers are accepted too. */
+const KafkaOffset = z.union([
+  z.string().regex(/^\d+$/, 'an offset is a non-negative integer'),
+  z
+    .number()
+    .int()
+    .nonnegative()
+    .transform((n) => String(n)),
+]);
+
+/** Next offset to consume per topic and partition: `{ topic: { "0": "1234", … } }`. */
+export const KafkaOffsets = z.record(
+  z.string().min(1),
+  z.record(z.string().regex(/^\d+$/, 'a partition is a non-negative integer'), KafkaOffset),
+);
+export type KafkaOffsets = z.infer<typeof KafkaOffsets>;
+
+/** An instant, stored as ISO-8601 UTC; epoch milliseconds are accepted and converted. */
+const Instant = z.union([
+  z.iso.datetime({ offset: true }),
+  z.number().transform((ms) => new Date(ms).toISOString()),
+]);
+
+/** The data an offline version was trained on. */
+export const OfflineDataRange = z.object({
+  kind: z.literal('offline'),
+  /** Free-form description of the source: a path, a preset name, a table. */
+  source: z.string().min(1),
+  rows: z.number().int().nonnegative(),
+});
+
+/** The events a recurring version was trained on: offsets [from, to) and their event times. */
+export const RecurringDataRange = z.object({
+  kind: z.literal('recurring'),
+  fromOffsets: KafkaOffsets,
+  /** Next offsets to consume: a trainer resuming from this version seeks here. */
+  toOffsets: KafkaOffsets,
+  /** Event-time span of the trained events; null when the window held no valid event. */
+  eventTime: z.object({ min: Instant, max: Instant }).nullable(),
+  events: z.number().int().nonnegative().optional(),
+});
+
+export const DataRange = z.discriminatedUnion('kind', [OfflineDataRange, RecurringDataRange]);
+export type DataRange = z.infer<typeof DataRange>;
+
+/** One file of a version, relative to the version directory. */
+export const ManifestFile = z.object({
+  path: z.string().min(1),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lowercase hex digits'),
+});
+export type ManifestFile = z.infer<typeof ManifestFile>;
+
+/** Layer output widths of the dense towers when the version was taken (AGP changes them). */
+export const TowerWidths = z.object({
+  bottom: z.array(z.number().int().positive()),
+  top: z.array(z.number().int().positive()),
+});
+export type TowerWidths = z.infer<typeof TowerWidths>;
+
+/**
+ * What a publisher says about a version. The registry adds the rest (model, version, createdAt,
+ * files) when it publishes.
+ */
+export const ManifestFields = z
+  .object({
+    /**
+     * The version this one was trained from; null for a model trained from scratch.
+     * @default the model's current `latest` when omitted at publish time
+     */
+    parent: ModelVersion.nullable().optional(),
+    phase: ModelPhase,
+    /** Hash of the training configuration (src/registry/config-hash.ts). */
+    configHash: z.string().min(1),
+    dataRange: DataRange,
+    /** Quality and volume figures: logloss, ne, auc, calibration, events, … (finite numbers: zod 4 rejects NaN and ±Infinity). */
+    metrics: z.record(z.string().min(1), z.number()),
+    widths: TowerWidths.optional(),
+    /** The tfjs backend that produced it (`wasm`, `cpu`, `tensorflow`). */
+    backend: z.string().min(1).optional(),
+    /** The training configuration itself, for humans and for reproducing the run. */
+    config: z.unknown().optional(),
+  })
+  .superRefine((fields, ctx) => {
+    if (fields.dataRange.kind !== fields.phase) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataRange', 'kind'],
+        message: `a ${fields.phase} version needs a '${fields.phase}' data range, got '${fields.dataRange.kind}'`,
+      });
+    }
+  });
+export type ManifestFields = z.infer<typeof ManifestFields>;
+/** What callers pass to `publish` (offsets may be numbers, times may be epoch ms). */
+export type ManifestFieldsInput = z.input<typeof ManifestFields>;
+
+/** Version 1 of the manifest: `manifest.json` in every version directory, written last. */
+export const ManifestV1 = z.object({
+  v: z.literal(1),
+  model: ModelName,
+  version: ModelVersion,
+  parent: ModelVersion.nullable(),
+  phase: ModelPhase,
+  configHash: z.string().min(1),
+  dataRange: DataRange,
+  metrics: z.record(z.string().min(1), z.number()),
+  createdAt: z.iso.datetime({ offset: true }),
+  files: z.array(ManifestFile),
+  widths: TowerWidths.optional(),
+  backend: z.string().min(1).optional(),
+  config: z.unknown().optional(),
+});
+
+/** The immutable manifest of a version, discriminated on its format version `v`. */
+export const Manifest = z.discriminatedUnion('v', [ManifestV1]);
+export type Manifest = z.infer<typeof Manifest>;
+
+/** One change of a model's mutable state, kept for the record (who moved what, and why). */
+export const StateEvent = z.object({
+  at: z.iso.datetime({ offset: true }),
+  action: z.enum(['promote', 'rollback']),
+  version: ModelVersion,
+  /** For a rollback: where `latest` pointed before. */
+  from: ModelVersion.nullable().optional(),
+  reason: z.string().optional(),
+});
+export type StateEvent = z.infer<typeof StateEvent>;
+
+/**
+ * The small mutable state file next to the immutable versions (`<model>/state.json`): which
+ * versions are promoted (retention never deletes them) and the history of promotions and rollbacks.
+ */
+export const ModelState = z.object({
+  v: z.literal(1),
+  promoted: z.array(ModelVersion),
+  history: z.array(StateEvent),
+});
+export type ModelState = z.infer<typeof ModelState>;

@@ -1,0 +1,251 @@
+import { z } from 'zod';
+import { KafkaOffsets, ModelName, ModelVersion, TowerWidths } from './manifest';
+
+/**
+ * Inputs and outputs of the Temporal workflows and activities. Everything here is small JSON
+ * (manifest references, offsets, metrics): never weights, never a Map, because Temporal stores
+ * every value in the workflow history and the default converter only round-trips plain JSON.
+ * Activities parse their input with these schemas; workflows only pass them along.
+ */
+
+/** A version id as workflows carry it (plain string: brands do not survive JSON). */
+const Version = z.string().regex(/^v\d{6,}$/, 'a version looks like v000001');
+
+/** Figures of a model: logloss, ne, auc, calibration, events, … (finite numbers only). */
+export const Metrics = z.record(z.string().min(1), z.number());
+export type Metrics = z.infer<typeof Metrics>;
+
+/** A Kafka topic name. */
+const Topic = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic is 1–249 of [A-Za-z0-9._-]');
+
+// ---------------------------------------------------------------------------------------------
+// Offline phase
+
+/** Input of the `offlineTraining` workflow and of its activity `trainOfflineModel`. */
+export const OfflineTrainingInput = z.object({
+  model: ModelName,
+  /** The training configuration as JSON (schemas/train-config.ts); the activity parses it. */
+  trainConfig: z.record(z.string(), z.unknown()),
+  /** Write a resumable checkpoint every this many steps (0: only at the end). @default 0 */
+  checkpointEvery: z.number().int().min(0).default(0),
+});
+export type OfflineTrainingInput = z.input<typeof OfflineTrainingInput>;
+
+/** What an offline run published. */
+export const OfflineTrainingResult = z.object({
+  model: ModelName,
+  version: Version,
+  /** Held-out metrics of the final model plus throughput figures. */
+  metrics: Metrics,
+  widths: TowerWidths.optional(),
+  /** One line for the memo: schedule, rows, FLOP saving. */
+  summary: z.string(),
+});
+export type OfflineTrainingResult = z.infer<typeof OfflineTrainingResult>;
+
+/** Heartbeat details of `trainOfflineModel`: where a retry resumes. */
+export const OfflineHeartbeat = z.object({
+  /** The run's directory; its `checkpoint/` is where a retry resumes. */
+  runDir: z.string().min(1),
+  step: z.number().int().min(0),
+  totalSteps: z.number().int().min(0),
+  /** Set once the model is published: a retry returns it instead of training again. */
+  published: OfflineTrainingResult.optional(),
+});
+export type OfflineHeartbeat = z.infer<typeof OfflineHeartbeat>;
+
+// ---------------------------------------------------------------------------------------------
+// Recurring phase
+
+/** Counters and quality figures the recurring workflow accumulates across windows. */
+export const RecurringState = z.object({
+  /** The newest version the recurring phase trains from (its parent for the next publish). */
+  version: Version,
+  /** Next offsets to consume; empty until the first window ends (the version's own offsets). */
+  offsets: KafkaOffsets,
+  versionsPublished: z.number().int().min(0),
+  eventsTrained: z.number().int().min(0),
+  deadLettered: z.number().int().min(0),
+  eventsPerSecond: z.number().min(0),
+  /** Streaming (progressive-validation) NE; null before the first window. */
+  ne: z.number().nullable(),
+  lag: z.number().min(0),
+  /** Every version this run (and its continued-as-new predecessors) published, oldest first. */
+  published: z.array(Version),
+  /** Windows run by this execution (reset by continueAsNew). */
+  iterations: z.number().int().min(0),
+  paused: z.boolean(),
+});
+export type RecurringState = z.infer<typeof RecurringState>;
+
+/** Input of the `recurringTraining` workflow. */
+export const RecurringTrainingInput = z.object({
+  model: ModelName,
+  /** Version to start from: an offline version, or the last recurring one. */
+  fromVersion: Version,
+  topic: Topic,
+  /** A version is published every this many consumed events. @default 10000 */
+  eventsPerVersion: z.number().int().positive().default(10_000),
+  /** Versions per activity run (window). @default 1 */
+  windowVersions: z.number().int().positive().default(1),
+  /** Stop after this many versions; undefined runs forever. */
+  maxVersions: z.number().int().positive().optional(),
+  /** …or publish after this many seconds with at least one event. @default 60 */
+  publishEverySeconds: z.number().positive().default(60),
+  /** Kafka consumer group (its committed offsets are for lag tools only). @default `agp-recurring-<model>` */
+  groupId: z.string().min(1).optional(),
+  /**
+   * Offsets to start from instead of `fromVersion`'s own (a hand-over of an offline version,
+   * which has none, continues where the previous recurring model was).
+   */
+  startOffsets: KafkaOffsets.optional(),
+  /** continueAsNew after this many windows even if the server does not suggest it. @default 100 */
+  windowsPerRun: z.number().int().positive().default(100),
+  /** Carried over by continueAsNew. */
+  state: RecurringState.optional(),
+});
+export type RecurringTrainingInput = z.input<typeof RecurringTrainingInput>;
+
+/** Input of the `trainRecurringWindow` activity. */
+export const RecurringWindowInput = z.object({
+  model: ModelName,
+  fromVersion: Version,
+  topic: Topic,
+  groupId: z.string().min(1),
+  eventsPerVersion: z.number().int().positive(),
+  versions: z.number().int().positive(),
+  publishEverySeconds: z.number().positive().default(60),
+  startOffsets: KafkaOffsets.optional(),
+});
+export type RecurringWindowInput = z.input<typeof RecurringWindowInput>;
+
+/** What one window did. */
+export const RecurringWindowResult = z.object({
+  /** The newest version (the input's when nothing was published). */
+  lastVersion: Version,
+  versions: z.array(Version),
+  /** Offsets of the last published version. */
+  offsets: KafkaOffsets,
+  consumed: z.number().int().min(0),
+  trained: z.number().int().min(0),
+  deadLettered: z.number().int().min(0),
+  eventsPerSecond: z.number().min(0),
+  /** Progressive-validation figures (ne, logloss, auc, calibration, count). */
+  metrics: Metrics,
+  lag: z.number().min(0),
+  widths: TowerWidths.optional(),
+});
+export type RecurringWindowResult = z.infer<typeof RecurringWindowResult>;
+
+/** Heartbeat details of `trainRecurringWindow`: a retry resumes from the last published version. */
+export const RecurringHeartbeat = z.object({
+  lastVersion: Version,
+  versions: z.array(Version),
+  trained: z.number().int().min(0),
+  deadLettered: z.number().int().min(0),
+  consumed: z.number().int().min(0),
+});
+export type RecurringHeartbeat = z.infer<typeof RecurringHeartbeat>;
+
+/** What `statusQuery` answers. */
+export const RecurringStatus = RecurringState.extend({
+  model: ModelName,
+  topic: Topic,
+  /** What the workflow is doing now. */
+  activity: z.enum(['training', 'paused', 'promoting', 'done']),
+  /** A hand-over received and not yet applied. */
+  pendingHandover: Version.nullable(),
+});
+export type RecurringStatus = z.infer<typeof RecurringStatus>;
+
+/** Argument of `handoverSignal`: continue from `version` at the current offsets. */
+export const Handover = z.object({ version: Version, reason: z.string().optional() });
+export type Handover = z.infer<typeof Handover>;
+
+// ---------------------------------------------------------------------------------------------
+// Registry and evaluation
+
+/** Input of `promoteUpdate` and the `promoteVersion` activity. */
+export const PromoteInput = z.object({
+  model: ModelName,
+  version: Version,
+  reason: z.string().max(1000).optional(),
+});
+export type PromoteInput = z.input<typeof PromoteInput>;
+
+/** What the registry says about a version, for workflows. */
+export const VersionInfo = z.object({
+  model: ModelName,
+  version: Version,
+  phase: z.enum(['offline', 'recurring']),
+  parent: Version.nullable(),
+  metrics: Metrics,
+  /** The version's Kafka offsets (next to consume); empty for an offline version. */
+  offsets: KafkaOffsets,
+});
+export type VersionInfo = z.infer<typeof VersionInfo>;
+
+/** Input of the `evaluateVersions` activity: score both versions on the newest events. */
+export const EvaluateInput = z.object({
+  model: ModelName,
+  candidate: Version,
+  baseline: Version,
+  topic: Topic,
+  /** How many of the newest events (over all partitions) to score. @default 5000 */
+  events: z.number().int().positive().default(5000),
+});
+export type EvaluateInput = z.input<typeof EvaluateInput>;
+
+/** Both versions' metrics on the same events. */
+export const EvaluateResult = z.object({
+  events: z.number().int().min(0),
+  candidate: Metrics,
+  baseline: Metrics,
+});
+export type EvaluateResult = z.infer<typeof EvaluateResult>;
+
+// ---------------------------------------------------------------------------------------------
+// Daily retraining
+
+/** Input of `dailyRetraining` (what the Schedule passes every day). */
+export const DailyRetrainingInput = z.object({
+  model: ModelName,
+  trainConfig: z.record(z.string(), z.unknown()),
+  topic: Topic,
+  /** The candidate is handed over when its NE ≤ current × (1 + tolerance). @default 0.005 */
+  tolerance: z.number().min(0).max(1).default(0.005),
+  /** Newest events to evaluate on. @default 5000 */
+  evalEvents: z.number().int().positive().default(5000),
+  /** Settings of the recurring workflow when it has to be started. */
+  recurring: z
+    .object({
+      eventsPerVersion: z.number().int().positive().optional(),
+      windowVersions: z.number().int().positive().optional(),
+      publishEverySeconds: z.number().positive().optional(),
+    })
+    .default({}),
+});
+export type DailyRetrainingInput = z.input<typeof DailyRetrainingInput>;
+
+/** What a daily run decided, and why. */
+export const DailyRetrainingResult = z.object({
+  candidate: Version,
+  current: Version.nullable(),
+  candidateNe: z.number().nullable(),
+  currentNe: z.number().nullable(),
+  handedOver: z.boolean(),
+  reason: z.string(),
+});
+export type DailyRetrainingResult = z.infer<typeof DailyRetrainingResult>;
+
+/** The well-known workflow id of a model's recurring workflow (one per model). */
+export function recurringWorkflowId(model: string): string {
+  return `agp-recurring-${model}`;
+}
+
+/** Version ids as the registry types them (for src/ calls). */
+export function asModelVersion(version: string): ModelVersion {
+  return ModelVersion.parse(version);
+}

@@ -1,0 +1,88 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { parseOrThrow } from '../../schemas/zod-errors';
+import { AgpError } from '../errors';
+
+/**
+ * What a grow needs to know about the prunes since the last full-width state, as plain JSON so
+ * a checkpoint taken mid-prune can grow correctly after resume. For each pruned hidden layer:
+ * its full width, the ORIGINAL indices of the neurons still present (sorted, in the order of
+ * the current columns) and their importance when last pruned (for `split`).
+ */
+export const PruneRecord = z.object({
+  v: z.literal(1),
+  layers: z.record(
+    z.string(),
+    z.object({
+      fullWidth: z.number().int().positive(),
+      kept: z.array(z.number().int().nonnegative()),
+      importance: z.array(z.number()),
+    }),
+  ),
+});
+export type PruneRecord = z.infer<typeof PruneRecord>;
+export type PrunedLayer = PruneRecord['layers'][string];
+
+/** Parses a record read back from a checkpoint. */
+export function parsePruneRecord(json: unknown): PruneRecord {
+  const record = parseOrThrow(PruneRecord, json, 'agp prune record');
+  for (const [name, l] of Object.entries(record.layers)) {
+    const sorted = l.kept.every(
+      (k, i) => k < l.fullWidth && (i === 0 || k > (l.kept[i - 1] ?? -1)),
+    );
+    if (!sorted || l.kept.length === 0 || l.importance.length !== l.kept.length) {
+      throw new AgpError('InvalidPruneRecord', `agp prune record: layer ${name} is inconsistent`);
+    }
+  }
+  return record;
+}
+
+/**
+ * The full-size weights of every layer a prune changed, taken before the first prune of a
+ * cycle, for `restore` growth. Keyed by layer (`bottom.1`, including a tower's last layer,
+ * whose input rows a prune removes). The caller owns it until it hands it to `grow`.
+ */
+export type PruneSnapshot = Record<string, { w: tf.Tensor2D; b: tf.Tensor1D }>;
+
+/** The snapshot's tensors under stable names (`bottom.1.w`, `bottom.1.b`), for checkpoints. */
+export function snapshotEntries(
+  snapshot: PruneSnapshot,
+): Array<{ name: string; tensor: tf.Tensor }> {
+  return Object.entries(snapshot).flatMap(([layer, { w, b }]) => [
+    { name: `${layer}.w`, tensor: w },
+    { name: `${layer}.b`, tensor: b },
+  ]);
+}
+
+/** Rebuilds a snapshot from `snapshotEntries` output (the tensors are taken over, not copied). */
+export function snapshotFromEntries(
+  entries: ReadonlyArray<{ name: string; tensor: tf.Tensor }>,
+): PruneSnapshot {
+  const parts: Record<string, { w?: tf.Tensor2D; b?: tf.Tensor1D }> = {};
+  for (const { name, tensor } of entries) {
+    const m = /^((?:bottom|top)\.\d+)\.(w|b)$/.exec(name);
+    if (m === null || m[1] === undefined) {
+      throw new AgpError('InvalidSnapshot', `agp snapshot: unexpected tensor name '${name}'`);
+    }
+    const part = (parts[m[1]] ??= {});
+    if (m[2] === 'w' && tensor.rank === 2) part.w = tensor as tf.Tensor2D;
+    else if (m[2] === 'b' && tensor.rank === 1) part.b = tensor as tf.Tensor1D;
+    else throw new AgpError('InvalidSnapshot', `agp snapshot: ${name} has rank ${tensor.rank}`);
+  }
+  const snapshot: PruneSnapshot = {};
+  for (const [layer, { w, b }] of Object.entries(parts)) {
+    if (w === undefined || b === undefined) {
+      throw new AgpError('InvalidSnapshot', `agp snapshot: layer ${layer} needs both .w and .b`);
+    }
+    snapshot[layer] = { w, b };
+  }
+  return snapshot;
+}
+
+/** Disposes every tensor of a snapshot. */
+export function disposeSnapshot(snapshot: PruneSnapshot): void {
+  for (const { w, b } of Object.values(snapshot)) {
+    w.dispose();
+    b.dispose();
+  }
+}

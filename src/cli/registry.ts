@@ -1,0 +1,248 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Manifest, ModelVersion } from '../../schemas/manifest';
+import { infraConfig } from '../config/env';
+import { ConfigError } from '../errors';
+import { openFsRegistry } from '../registry/fs-store';
+import type { ModelListing, RegistryStore } from '../registry/store';
+
+const USAGE = `usage:
+  agp registry ls [model]                     every model and its versions (or one model's)
+  agp registry show <model> [version]         a version's manifest (default: latest)
+  agp registry verify <model> [version]       check every file against the manifest's SHA-256
+  agp registry promote <model> <version>      keep a version forever and mark it promoted
+  agp registry rollback <model> [version]     move latest back (default: the previous version)
+
+options:
+  --root <dir>     registry directory (default: $AGP_DATA_DIR/registry, i.e. .data/registry)
+  --json           machine-readable output
+  --reason <text>  why (promote, rollback): kept in the model's history
+`;
+
+/** Where the command writes; tests pass their own. */
+export interface CommandIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: CommandIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+/** `agp registry …`: inspect and manage the model registry. */
+export async function run(argv: string[], io: CommandIo = processIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        root: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        reason: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    io.err(`agp registry: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [action, model, version, ...extra] = positionals;
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const arity: Record<string, [number, number]> = {
+    ls: [0, 1],
+    show: [1, 2],
+    verify: [1, 2],
+    promote: [2, 2],
+    rollback: [1, 2],
+  };
+  const bounds = action === undefined ? undefined : arity[action];
+  const given = positionals.length - 1;
+  if (!bounds || given < bounds[0] || given > bounds[1] || extra.length > 0) {
+    io.err(
+      `agp registry: ${action === undefined || !bounds ? `unknown action '${action ?? ''}'` : `wrong arguments for '${action}'`}\n\n${USAGE}`,
+    );
+    return 2;
+  }
+  const root = values.root ?? join(infraConfig().dataDir, 'registry');
+  const store = await openFsRegistry({ root });
+  const out = (text: string): void => {
+    io.out(text.endsWith('\n') ? text : `${text}\n`);
+  };
+  const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
+
+  switch (action) {
+    case 'ls': {
+      const listings = await store.list(model);
+      if (values.json) json(listings);
+      else out(listings.length ? formatListings(listings) : `registry ${store.location} is empty`);
+      return 0;
+    }
+    case 'show':
+    case 'verify': {
+      const m = model as string;
+      const manifest =
+        action === 'verify'
+          ? await store.verify(m, asRef(version))
+          : await store.get(m, asRef(version));
+      if (values.json) {
+        json(
+          action === 'verify'
+            ? { ok: true, model: m, version: manifest.version, files: manifest.files.length }
+            : await withFlags(store, manifest),
+        );
+      } else if (action === 'verify') {
+        out(`${m} ${manifest.version}: ${manifest.files.length} files match their checksums`);
+      } else {
+        out(await formatManifest(store, manifest));
+      }
+      return 0;
+    }
+    case 'promote': {
+      const state = await store.promote(model as string, asVersion(version), values.reason);
+      if (values.json) json(state);
+      else out(`${model} ${version} promoted (kept by retention)`);
+      return 0;
+    }
+    case 'rollback': {
+      const result = await store.rollback(
+        model as string,
+        version === undefined ? undefined : asVersion(version),
+        values.reason,
+      );
+      if (values.json) json(result);
+      else out(`${model}: latest moved from ${result.from ?? '(none)'} to ${result.to}`);
+      return 0;
+    }
+  }
+  return 2;
+}
+
+function asRef(version: string | undefined): ModelVersion | 'latest' {
+  return version === undefined || version === 'latest' ? 'latest' : asVersion(version);
+}
+
+function asVersion(version: string | undefined): ModelVersion {
+  if (version === undefined || !/^v\d{6,}$/.test(version)) {
+    throw new ConfigError(`'${version ?? ''}' is not a version (expected e.g. v000001)`);
+  }
+  return version as ModelVersion;
+}
+
+async function withFlags(store: RegistryStore, manifest: Manifest) {
+  const [latest, state] = await Promise.all([
+    store.latest(manifest.model),
+    store.state(manifest.model),
+  ]);
+  return {
+    manifest,
+    latest: latest === manifest.version,
+    promoted: state.promoted.includes(manifest.version),
+    manifestPath: store.manifestPath(manifest.model, manifest.version),
+  };
+}
+
+/** One row per version: the tidy table of `ls`. */
+export function formatListings(listings: readonly ModelListing[]): string {
+  const header = ['MODEL', 'VERSION', 'PARENT', 'PHASE', 'CREATED (UTC)', 'NE', 'AUC', 'SIZE', ''];
+  const rows = listings.flatMap((l) =>
+    l.versions.map((v) => [
+      l.model,
+      v.version,
+      v.parent ?? '-',
+      v.phase,
+      v.createdAt.slice(0, 19).replace('T', ' '),
+      metric(v.metrics['ne']),
+      metric(v.metrics['auc']),
+      formatBytes(v.bytes),
+      [v.latest ? 'latest' : '', v.promoted ? 'promoted' : ''].filter(Boolean).join(','),
+    ]),
+  );
+  return table([header, ...rows]);
+}
+
+async function formatManifest(store: RegistryStore, manifest: Manifest): Promise<string> {
+  const flags = await withFlags(store, manifest);
+  const tags = [flags.latest ? 'latest' : '', flags.promoted ? 'promoted' : ''].filter(Boolean);
+  const lines = [
+    `${manifest.model} ${manifest.version}${tags.length ? ` (${tags.join(', ')})` : ''}`,
+    `  parent     ${manifest.parent ?? '-'}`,
+    `  phase      ${manifest.phase}`,
+    `  created    ${manifest.createdAt}`,
+    `  config     ${manifest.configHash}`,
+  ];
+  if (manifest.backend) lines.push(`  backend    ${manifest.backend}`);
+  if (manifest.widths) {
+    lines.push(
+      `  widths     bottom ${manifest.widths.bottom.join('-')} · top ${manifest.widths.top.join('-')}`,
+    );
+  }
+  const range = manifest.dataRange;
+  if (range.kind === 'offline') {
+    lines.push(`  data       ${range.source}, ${range.rows} rows`);
+  } else {
+    lines.push(`  data       Kafka offsets [from, to):`);
+    for (const [topic, partitions] of Object.entries(range.toOffsets)) {
+      const parts = Object.entries(partitions).map(
+        ([p, to]) => `${p}: ${range.fromOffsets[topic]?.[p] ?? '?'}→${to}`,
+      );
+      lines.push(`             ${topic} {${parts.join(', ')}}`);
+    }
+    if (range.eventTime) {
+      lines.push(`  events     ${range.eventTime.min} → ${range.eventTime.max}`);
+    }
+  }
+  const metrics = Object.entries(manifest.metrics).sort(([a], [b]) => a.localeCompare(b));
+  if (metrics.length) {
+    lines.push('  metrics');
+    for (const [name, value] of metrics) lines.push(`    ${name.padEnd(12)} ${metric(value)}`);
+  }
+  const total = manifest.files.reduce((sum, f) => sum + f.bytes, 0);
+  lines.push(`  files      ${manifest.files.length}, ${formatBytes(total)}`);
+  const fileRows = manifest.files.map((f) => [
+    `    ${f.path}`,
+    formatBytes(f.bytes),
+    `sha256:${f.sha256.slice(0, 16)}…`,
+  ]);
+  if (fileRows.length) lines.push(table(fileRows));
+  lines.push(`  manifest   ${flags.manifestPath}`);
+  return lines.join('\n');
+}
+
+function metric(value: number | undefined): string {
+  if (value === undefined) return '-';
+  if (Number.isInteger(value)) return String(value);
+  return Math.abs(value) >= 1000 ? value.toFixed(1) : value.toPrecision(4);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Left-aligned columns separated by two spaces, trailing blanks trimmed. */
+function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows)
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

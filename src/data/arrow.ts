@@ -1,0 +1,171 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { basename } from 'node:path';
+import { finished } from 'node:stream/promises';
+import {
+  DataType,
+  Float64,
+  Precision,
+  Int64,
+  RecordBatchFileWriter,
+  RecordBatchReader,
+  Table,
+  Utf8,
+  vectorFromArray,
+  type Vector,
+} from 'apache-arrow';
+import type { FeatureSpec } from '../../schemas/feature-spec';
+import { DataError } from '../errors';
+import { decodeRows, type RawPieces } from './column-decode';
+import { describeRange, type FileSourceOptions } from './file-range';
+import type { RawBatch, RawCategorical } from './raw-batch';
+import { InvalidRowPolicy, rebatch, type BatchOptions, type BatchSource } from './source';
+
+/**
+ * Reads Arrow IPC files (file or stream format, detected from the bytes) whose columns are named
+ * as in the FeatureSpec: label (0/1, any numeric type), dense features (numeric, nullable) and
+ * categorical features (Utf8, dictionary or integer, nullable). Streams record batch by batch.
+ */
+export function createArrowSource(opts: FileSourceOptions, spec: FeatureSpec): BatchSource {
+  let policy = new InvalidRowPolicy(opts.onInvalid);
+  return {
+    spec,
+    get skipped() {
+      return policy.skipped;
+    },
+    describe: () => `arrow ${opts.path.map((p) => basename(p)).join(',')}${describeRange(opts)}`,
+    batches(batchOpts: BatchOptions) {
+      policy = new InvalidRowPolicy(opts.onInvalid);
+      return rebatch(readArrowPieces(opts, spec, policy), spec, batchOpts);
+    },
+  };
+}
+
+async function* readArrowPieces(
+  opts: FileSourceOptions,
+  spec: FeatureSpec,
+  policy: InvalidRowPolicy,
+): RawPieces {
+  const end = opts.limit === undefined ? Infinity : opts.offset + opts.limit;
+  const names = [spec.label, ...spec.dense.map((f) => f.name), ...spec.sparse.map((f) => f.name)];
+  let record = 0;
+  for (const path of opts.path) {
+    if (record >= end) break;
+    let reader: AsyncIterable<{ numRows: number; getChild(name: string): Vector | null }>;
+    try {
+      reader = await RecordBatchReader.from(createReadStream(path));
+    } catch (cause) {
+      throw new DataError(`${path}: cannot open as Arrow IPC: ${String(cause)}`, { cause });
+    }
+    let fileRow = 0;
+    for await (const batch of reader) {
+      const rows = batch.numRows;
+      if (record + rows <= opts.offset || rows === 0) {
+        record += rows;
+        fileRow += rows;
+        continue;
+      }
+      if (record >= end) break;
+      const cols = names.map((n) => {
+        const v = batch.getChild(n);
+        if (v === null) throw new DataError(`${path}: no column '${n}' (the FeatureSpec names it)`);
+        return vectorToColumn(v);
+      });
+      const from = Math.max(0, opts.offset - record);
+      const to = Math.min(rows, end - record);
+      const base = fileRow;
+      yield decodeRows(cols, from, to, spec, (r) => `${path}: row ${base + r + 1}`, policy);
+      record += rows;
+      fileRow += rows;
+    }
+  }
+}
+
+/** A vector as an indexable column with nulls where values are absent. */
+function vectorToColumn(v: Vector): ArrayLike<unknown> {
+  // Ints and 32/64-bit floats without nulls in one chunk: the values array as is (Int64 → bigint).
+  const t = v.type;
+  const numeric = DataType.isInt(t) || (DataType.isFloat(t) && t.precision !== Precision.HALF);
+  if (v.nullCount === 0 && numeric && v.data.length === 1) {
+    return v.toArray() as ArrayLike<unknown>;
+  }
+  const out = new Array<unknown>(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v.get(i);
+  return out;
+}
+
+/** Options of {@link writeArrow}. */
+export interface WriteArrowOptions {
+  /** Column type of the categorical features. @default inferred from the first value: number → Int64, else Utf8 */
+  categoricalType?: 'utf8' | 'int64';
+}
+
+/**
+ * Writes raw rows to an Arrow IPC file (file format), one record batch per piece, one column
+ * per feature (names from the spec): label Int32, dense Float64 (nullable), categorical Utf8 or
+ * Int64 (nullable). Streams to disk. Returns the row count.
+ */
+export async function writeArrow(
+  path: string,
+  pieces: AsyncIterable<RawBatch> | Iterable<RawBatch>,
+  spec: FeatureSpec,
+  opts: WriteArrowOptions = {},
+): Promise<number> {
+  const writer = new RecordBatchFileWriter();
+  const out = createWriteStream(path);
+  writer.toNodeStream().pipe(out);
+  let catType = opts.categoricalType;
+  let rows = 0;
+  for await (const raw of pieces) {
+    if (raw.size === 0) continue;
+    catType ??= inferType(raw);
+    const columns: Record<string, Vector> = {
+      [spec.label]: vectorFromArray(Int32Array.from(raw.labels)),
+    };
+    spec.dense.forEach((f, i) => {
+      const col = raw.dense[i] as ArrayLike<number>;
+      columns[f.name] = vectorFromArray(
+        Array.from(col, (x) => (Number.isNaN(x) ? null : x)),
+        new Float64(),
+      );
+    });
+    spec.sparse.forEach((f, i) => {
+      const col = raw.sparse[i] as ArrayLike<RawCategorical>;
+      columns[f.name] =
+        catType === 'int64'
+          ? vectorFromArray(
+              Array.from(col, (x) => toBigInt(x, path, f.name)),
+              new Int64(),
+            )
+          : vectorFromArray(
+              Array.from(col, (x) => (x === null || x === '' ? null : String(x))),
+              new Utf8(),
+            );
+    });
+    for (const b of new Table(columns).batches) writer.write(b);
+    rows += raw.size;
+  }
+  if (rows === 0) {
+    out.destroy();
+    throw new DataError(`${path}: nothing to write (no rows)`);
+  }
+  writer.finish();
+  await finished(out);
+  return rows;
+}
+
+function toBigInt(x: RawCategorical, path: string, name: string): bigint | null {
+  if (x === null || x === '') return null;
+  if (typeof x === 'number' && Number.isSafeInteger(x)) return BigInt(x);
+  throw new DataError(`${path}: column ${name} is Int64 but got '${String(x)}'`);
+}
+
+function inferType(raw: RawBatch): 'utf8' | 'int64' {
+  for (const col of raw.sparse) {
+    for (let r = 0; r < col.length; r++) {
+      const v = col[r];
+      if (v !== null && v !== undefined && v !== '')
+        return typeof v === 'number' ? 'int64' : 'utf8';
+    }
+  }
+  return 'utf8';
+}

@@ -1,0 +1,29 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { denseArch } from './dense-arch';
+import { interactionArch } from './interaction-arch';
+import type { MlpProbes } from './mlp';
+import { overArch } from './over-arch';
+import type { DenseTowers } from './params';
+
+/** Taylor probes for both towers (see MlpProbes). */
+export interface DlrmProbes {
+  bottom: MlpProbes;
+  top: MlpProbes;
+}
+
+/**
+ * The DLRM forward pass, composed from its arches like TorchRec's DLRM; the sparse arch (the
+ * embedding store) has already gathered `slab` outside the autodiff graph.
+ * dense: [B, numDense], slab: [B, F, D] → logits [B, 1]. Widths come from the tensors in
+ * `towers`, never from a config, so AGP may resize them between steps.
+ */
+export function dlrmForward(
+  towers: DenseTowers,
+  dense: tf.Tensor2D,
+  slab: tf.Tensor3D,
+  probes?: DlrmProbes,
+): tf.Tensor2D {
+  const bottomOut = denseArch(towers.bottom, dense, probes?.bottom);
+  const interactions = interactionArch(bottomOut, slab);
+  return overArch(towers.top, interactions, probes?.top);
+}

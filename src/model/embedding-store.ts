@@ -1,0 +1,173 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { EmbeddingOptimizerConfig } from '../../schemas/model-config';
+import { DataError } from '../errors';
+import type { Rng } from '../rng';
+
+/**
+ * DLRM's sparse arch: the embedding tables, kept in plain Float32Arrays outside the autodiff
+ * graph. A step gathers the batch's rows into a tensor, tfjs differentiates with respect to that
+ * slab, and `applyGradients` updates only the touched rows, so a step costs the same for 10^4 or
+ * 10^7 rows (tfjs' gather gradient would build a table-sized dense tensor every step).
+ */
+export interface EmbeddingStore {
+  /** Embedding dimension D. */
+  readonly dim: number;
+  /** Rows of each table. */
+  readonly tableSizes: readonly number[];
+  /** Table f as rows × D row-major floats. Owned by the store; mutated by applyGradients. */
+  readonly tables: readonly Float32Array[];
+  /** Row-wise Adagrad's sum of mean squared gradients, one float per row; null for SGD. */
+  readonly accumulators: readonly Float32Array[] | null;
+  readonly optimizer: EmbeddingOptimizerConfig;
+  /**
+   * The rows of a batch as a tensor. sparse: [B, F] row-major row indices → [B, F, D].
+   * @throws DataError when an index is outside its table.
+   */
+  gather(sparse: Int32Array, batchSize: number): tf.Tensor3D;
+  /**
+   * Applies the optimizer to the rows of a batch. gradSlab: dLoss/dslab, [B, F, D] row-major.
+   * Rows that occur several times in the batch sum their gradients first, then update once.
+   */
+  applyGradients(sparse: Int32Array, gradSlab: Float32Array): void;
+}
+
+/** Options of createEmbeddingStore. */
+export interface EmbeddingStoreOptions {
+  tableSizes: readonly number[];
+  dim: number;
+  optimizer: EmbeddingOptimizerConfig;
+  /** Initialises rows U(−1/√rows, 1/√rows) as the DLRM reference does; required without `tables`. */
+  rng?: Rng;
+  /** Existing rows (e.g. from a checkpoint), adopted without copying. */
+  tables?: Float32Array[];
+  /** Existing Adagrad accumulators (e.g. from a checkpoint). */
+  accumulators?: Float32Array[];
+}
+
+function initTable(rows: number, dim: number, rng: Rng): Float32Array {
+  const table = new Float32Array(rows * dim);
+  const bound = Math.sqrt(1 / rows);
+  // A 10^7-row table needs 1.6·10^8 draws: an inlined mulberry32 seeded from `rng` is ~10x
+  // faster than calling rng.next() per element, and just as deterministic.
+  let state = rng.int(4294967296) | 0;
+  for (let i = 0; i < table.length; i++) {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    table[i] = (2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296) - 1) * bound;
+  }
+  return table;
+}
+
+/** Creates the embedding tables, either freshly initialised or from existing arrays. */
+export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingStore {
+  const { tableSizes, dim, optimizer } = options;
+  const numTables = tableSizes.length;
+  const tables =
+    options.tables ??
+    tableSizes.map((rows) => {
+      if (options.rng === undefined) throw new Error('createEmbeddingStore: rng or tables needed');
+      return initTable(rows, dim, options.rng);
+    });
+  tables.forEach((t, f) => {
+    if (t.length !== (tableSizes[f] ?? 0) * dim) {
+      throw new DataError(
+        `embedding table ${f}: ${t.length} floats, expected ${tableSizes[f]} × ${dim}`,
+      );
+    }
+  });
+  const adagrad = optimizer.kind === 'rowwise-adagrad';
+  const accumulators = adagrad
+    ? (options.accumulators ?? tableSizes.map((rows) => new Float32Array(rows)))
+    : null;
+
+  // Scratch space reused across steps: unique-row gradient sums of one table.
+  let scratch = new Float32Array(0);
+  const slotOf = new Map<number, number>();
+
+  function checkShape(sparse: Int32Array, batchSize: number): void {
+    if (sparse.length !== batchSize * numTables) {
+      throw new DataError(
+        `sparse batch has ${sparse.length} indices, expected ${batchSize} rows × ${numTables} tables`,
+      );
+    }
+  }
+
+  return {
+    dim,
+    tableSizes,
+    tables,
+    accumulators,
+    optimizer,
+    gather(sparse, batchSize) {
+      checkShape(sparse, batchSize);
+      const out = new Float32Array(batchSize * numTables * dim);
+      for (let b = 0; b < batchSize; b++) {
+        for (let f = 0; f < numTables; f++) {
+          const k = b * numTables + f;
+          const row = sparse[k] as number;
+          const rows = tableSizes[f] as number;
+          if (!(row >= 0 && row < rows)) {
+            throw new DataError(
+              `batch row ${b}, table ${f}: index ${row} is outside the table's ${rows} rows`,
+            );
+          }
+          const start = row * dim;
+          const table = tables[f] as Float32Array;
+          const o = k * dim;
+          for (let d = 0; d < dim; d++) out[o + d] = table[start + d] as number;
+        }
+      }
+      return tf.tensor3d(out, [batchSize, numTables, dim]);
+    },
+    applyGradients(sparse, gradSlab) {
+      const batchSize = sparse.length / numTables;
+      checkShape(sparse, batchSize);
+      if (gradSlab.length !== sparse.length * dim) {
+        throw new DataError(
+          `gradient slab has ${gradSlab.length} floats, expected ${sparse.length * dim}`,
+        );
+      }
+      if (scratch.length < batchSize * dim) scratch = new Float32Array(batchSize * dim);
+      const lr = optimizer.lr;
+      for (let f = 0; f < numTables; f++) {
+        const table = tables[f] as Float32Array;
+        const acc = accumulators?.[f];
+        slotOf.clear();
+        const rowsInOrder: number[] = [];
+        for (let b = 0; b < batchSize; b++) {
+          const k = b * numTables + f;
+          const row = sparse[k] as number;
+          let slot = slotOf.get(row);
+          const g = k * dim;
+          if (slot === undefined) {
+            slot = rowsInOrder.length;
+            slotOf.set(row, slot);
+            rowsInOrder.push(row);
+            const s = slot * dim;
+            for (let d = 0; d < dim; d++) scratch[s + d] = gradSlab[g + d] as number;
+          } else {
+            const s = slot * dim;
+            for (let d = 0; d < dim; d++)
+              scratch[s + d] = (scratch[s + d] as number) + (gradSlab[g + d] as number);
+          }
+        }
+        rowsInOrder.forEach((row, slot) => {
+          const s = slot * dim;
+          const r = row * dim;
+          let step = lr;
+          if (acc !== undefined) {
+            // Row-wise Adagrad (FBGEMM): one accumulator per row, the mean of g² over the row.
+            let sq = 0;
+            for (let d = 0; d < dim; d++) sq += (scratch[s + d] as number) ** 2;
+            acc[row] = (acc[row] as number) + sq / dim;
+            // Read back the stored float32 so a resumed run computes the very same step.
+            step = lr / (Math.sqrt(acc[row] as number) + optimizer.eps);
+          }
+          for (let d = 0; d < dim; d++)
+            table[r + d] = (table[r + d] as number) - step * (scratch[s + d] as number);
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { Manifest } from '../../schemas/manifest';
+import { parseTrainConfig } from '../../schemas/train-config';
+import type { TrainReport } from '../../schemas/train-report';
+import type { RegistryStore } from '../registry/store';
+import { runOfflineTraining } from '../train/offline';
+import { openTrainingData } from '../train/open-data';
+import { formatWidths, towerWidths } from './model-version';
+import { publishOfflineModel } from './publish-offline';
+
+/** Progress of an offline run, as the activity heartbeats it. */
+export interface OfflinePhaseProgress {
+  step: number;
+  totalSteps: number;
+  phase: string;
+  loss: number;
+  samplesPerSecond: number;
+}
+
+/** Options of {@link runOfflinePhase}. */
+export interface OfflinePhaseOptions {
+  /** The run's directory (reports, and checkpoints under `checkpoint/`). */
+  outDir: string;
+  /** A checkpoint directory to resume from (a retried activity's). */
+  resumeFrom?: string;
+  /** Checkpoint every this many steps. @default the config's `checkpointEvery` */
+  checkpointEvery?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: OfflinePhaseProgress) => void;
+  /** Called after every checkpoint with its directory and step. */
+  onCheckpoint?: (dir: string, step: number) => void;
+}
+
+/** What an offline phase produced. */
+export interface OfflinePhaseResult {
+  manifest: Manifest;
+  report: TrainReport;
+  /** One line: schedule, growth, rows, FLOP saving, NE. */
+  summary: string;
+}
+
+/**
+ * The offline phase end to end: parse the config, run AGP training (resuming from a checkpoint
+ * when given), and publish the full-width model as an `offline` version.
+ *
+ * @throws ConfigError for a bad config (naming the field), DataError for bad rows.
+ */
+export async function runOfflinePhase(
+  registry: RegistryStore,
+  model: string,
+  rawConfig: unknown,
+  options: OfflinePhaseOptions,
+): Promise<OfflinePhaseResult> {
+  const config = {
+    ...parseTrainConfig(rawConfig, 'trainConfig'),
+    outDir: options.outDir,
+    ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
+  };
+  const spec = openTrainingData(config).spec;
+  const { report, trainer, checkpointDir } = await runOfflineTraining(config, {
+    ...(options.resumeFrom === undefined ? {} : { resumeFrom: options.resumeFrom }),
+    ...(options.onCheckpoint === undefined ? {} : { onCheckpoint: options.onCheckpoint }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    onProgress: (p) =>
+      options.onProgress?.({
+        step: p.step,
+        totalSteps: p.totalSteps,
+        phase: String(p.phase),
+        loss: p.loss,
+        samplesPerSecond: p.samplesPerSecond,
+      }),
+  });
+  try {
+    const widths = towerWidths(trainer);
+    const manifest = await publishOfflineModel(registry, {
+      model,
+      config,
+      spec,
+      report,
+      checkpointDir,
+      widths,
+    });
+    const summary =
+      `${report.schedule}/${report.growth} on ${report.dataset}: ${report.rowsTrained} rows, ` +
+      `test NE ${report.test.ne.toFixed(4)}, FLOP saving ${(report.flopSaving * 100).toFixed(1)}%, ` +
+      `${report.samplesPerSecond.toFixed(0)} samples/s, widths ${formatWidths(widths)}`;
+    return { manifest, report, summary };
+  } finally {
+    trainer.dispose();
+  }
+}

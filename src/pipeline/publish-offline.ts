@@ -1,0 +1,65 @@
+import type { FeatureSpec } from '../../schemas/feature-spec';
+import type { Manifest, TowerWidths } from '../../schemas/manifest';
+import type { TrainConfig } from '../../schemas/train-config';
+import type { TrainReport } from '../../schemas/train-report';
+import { hashConfig } from '../registry/config-hash';
+import type { RegistryStore } from '../registry/store';
+import type { VersionConfig } from './feature-spec-of';
+
+/** What {@link publishOfflineModel} publishes. */
+export interface OfflinePublication {
+  model: string;
+  config: TrainConfig;
+  spec: FeatureSpec;
+  report: TrainReport;
+  /** The final (full-width) checkpoint written by the offline trainer. */
+  checkpointDir: string;
+  widths?: TowerWidths;
+}
+
+/** Keeps only finite numbers: manifests reject NaN and ±Infinity. */
+export function finiteMetrics(metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)));
+}
+
+/** The headline figures of an offline run, as a manifest's metrics. */
+export function offlineMetrics(report: TrainReport): Record<string, number> {
+  return finiteMetrics({
+    logloss: report.test.logloss,
+    ne: report.test.ne,
+    auc: report.test.auc,
+    calibration: report.test.calibration,
+    testRows: report.test.rows,
+    rowsTrained: report.rowsTrained,
+    samplesPerSecond: report.samplesPerSecond,
+    flopSaving: report.flopSaving,
+    wallSeconds: report.wallSeconds,
+  });
+}
+
+/**
+ * Publishes an offline run's final checkpoint as an `offline` version (no parent: it was
+ * trained from scratch). The manifest's `config` carries the training config and the feature
+ * spec, which the recurring phase needs to decode events for this model.
+ */
+export async function publishOfflineModel(
+  registry: RegistryStore,
+  publication: OfflinePublication,
+): Promise<Manifest> {
+  const { config, spec, report } = publication;
+  const versionConfig: VersionConfig = { train: config, features: spec };
+  return registry.publish(
+    publication.model,
+    { sourceDir: publication.checkpointDir },
+    {
+      parent: null,
+      phase: 'offline',
+      configHash: hashConfig(versionConfig),
+      dataRange: { kind: 'offline', source: report.dataset, rows: report.rowsTrained },
+      metrics: offlineMetrics(report),
+      ...(publication.widths ? { widths: publication.widths } : {}),
+      backend: report.backend,
+      config: versionConfig,
+    },
+  );
+}

@@ -1,0 +1,185 @@
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import {
+  ModelVersion,
+  type KafkaOffsets,
+  type Manifest,
+  type TowerWidths,
+} from '../../schemas/manifest';
+import { parseOrThrow } from '../../schemas/zod-errors';
+import { SlidingWindowMetrics } from '../metrics/sliding-window';
+import { saveCheckpoint } from '../model/checkpoint';
+import type { RegistryStore } from '../registry/store';
+import type { TopicOffsets } from '../stream/offsets';
+import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
+import type { ProgressiveMetrics, PublishRequest } from '../stream/training-loop';
+import { loadTrainerFromVersion, towerWidths } from './model-version';
+import { finiteMetrics } from './publish-offline';
+
+/** Dependencies of {@link runRecurringWindow}. */
+export interface RecurringWindowDeps {
+  kafka: Kafka;
+  registry: RegistryStore;
+}
+
+/** Settings of one recurring window. */
+export interface RecurringWindowOptions {
+  model: string;
+  /** The version to load and train from (parent of the first version published). */
+  fromVersion: string;
+  topic: string;
+  groupId: string;
+  eventsPerVersion: number;
+  /** Versions to publish before the window ends. */
+  versions: number;
+  /** @default 60 */
+  publishEverySeconds?: number;
+  /** Start here instead of the version's own offsets (hand-over of an offline version). */
+  startOffsets?: KafkaOffsets;
+  /** Events in the progressive-validation window. @default 10000 */
+  metricsWindow?: number;
+  /** Where checkpoints are staged before publishing. @default the OS temp directory */
+  workDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: WindowProgress) => void;
+  /** Called after every published version (the activity heartbeats it). */
+  onPublished?: (manifest: Manifest) => void;
+}
+
+/** What a recurring window did. */
+export interface RecurringWindowOutcome {
+  lastVersion: string;
+  versions: string[];
+  offsets: KafkaOffsets;
+  consumed: number;
+  trained: number;
+  deadLettered: number;
+  eventsPerSecond: number;
+  metrics: Record<string, number>;
+  lag: number;
+  widths: TowerWidths;
+}
+
+/** Offsets as manifests store them (decimal strings). */
+function toManifestOffsets(offsets: TopicOffsets): KafkaOffsets {
+  return Object.fromEntries(
+    Object.entries(offsets).map(([topic, parts]) => [
+      topic,
+      Object.fromEntries(Object.entries(parts).map(([p, o]) => [p, String(o)])),
+    ]),
+  );
+}
+
+/** The sliding-window metrics as the stream trainer's progressive-validation seam. */
+function progressiveMetrics(capacity: number): ProgressiveMetrics {
+  const window = new SlidingWindowMetrics(capacity);
+  return {
+    add: (predictions, labels) => window.push(predictions, labels),
+    snapshot: () => (window.size === 0 ? {} : finiteMetrics({ ...window.snapshot() })),
+  };
+}
+
+/**
+ * One window of the recurring phase: loads `fromVersion` from the registry, consumes the topic
+ * from that version's offsets (or `startOffsets`), trains with progressive validation, and
+ * publishes `versions` recurring versions, each the parent of the next, each carrying the
+ * offsets its weights contain and its freshness (publish time − newest event time).
+ *
+ * A failed or aborted window leaves the last published version consistent: retrying from it
+ * trains no event twice.
+ */
+export async function runRecurringWindow(
+  deps: RecurringWindowDeps,
+  options: RecurringWindowOptions,
+): Promise<RecurringWindowOutcome> {
+  const { registry } = deps;
+  const { model } = options;
+  const loaded = await loadTrainerFromVersion(
+    registry,
+    model,
+    parseOrThrow(ModelVersion, options.fromVersion, 'fromVersion'),
+  );
+  const { trainer, manifest: base } = loaded;
+  const ownOffsets = base.dataRange.kind === 'recurring' ? base.dataRange.toOffsets : {};
+  const startOffsets = options.startOffsets ?? ownOffsets;
+  let parent = base.version;
+  const versions: string[] = [];
+  let seq = 0;
+
+  const publishVersion = async (request: PublishRequest): Promise<void> => {
+    const dir = join(
+      options.workDir ?? tmpdir(),
+      `agp-${model}-${process.pid}-${Date.now()}-${seq++}`,
+    );
+    try {
+      const saveStarted = Date.now();
+      await saveCheckpoint(dir, trainer, { offsets: request.offsets, parent });
+      const checkpointSeconds = (Date.now() - saveStarted) / 1000;
+      const range = request.eventTimeRange;
+      const freshnessSeconds = range === null ? Number.NaN : (Date.now() - range.max) / 1000;
+      const published = await registry.publish(
+        model,
+        { sourceDir: dir },
+        {
+          parent,
+          phase: 'recurring',
+          configHash: base.configHash,
+          dataRange: {
+            kind: 'recurring',
+            fromOffsets: toManifestOffsets(request.fromOffsets),
+            toOffsets: toManifestOffsets(request.offsets),
+            eventTime: range === null ? null : { min: range.min, max: range.max },
+            events: request.trainedEvents,
+          },
+          metrics: finiteMetrics({ ...request.metrics, freshnessSeconds, checkpointSeconds }),
+          widths: towerWidths(trainer),
+          ...(base.backend === undefined ? {} : { backend: base.backend }),
+          config: base.config,
+        },
+      );
+      parent = published.version;
+      versions.push(published.version);
+      options.onPublished?.(published);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  try {
+    const result = await runWindow(
+      {
+        kafka: deps.kafka,
+        trainer,
+        spec: loaded.spec,
+        metrics: progressiveMetrics(options.metricsWindow ?? 10_000),
+        publishVersion,
+      },
+      {
+        topic: options.topic,
+        groupId: options.groupId,
+        startOffsets,
+        publishEveryEvents: options.eventsPerVersion,
+        publishEverySeconds: options.publishEverySeconds ?? 60,
+        versions: options.versions,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      },
+    );
+    return {
+      lastVersion: parent,
+      versions,
+      offsets: toManifestOffsets(result.offsets),
+      consumed: result.stats.consumed,
+      trained: result.stats.trained,
+      deadLettered: result.stats.deadLettered,
+      eventsPerSecond: result.eventsPerSecond,
+      metrics: finiteMetrics(result.metrics),
+      lag: result.lag,
+      widths: towerWidths(trainer),
+    };
+  } finally {
+    trainer.dispose();
+  }
+}

@@ -1,0 +1,376 @@
+import { readFile, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  Manifest,
+  ManifestFields,
+  type ManifestFieldsInput,
+  ModelName,
+  ModelState,
+  ModelVersion,
+} from '../../schemas/manifest';
+import { RegistryConfig, type RegistryConfigInput } from '../../schemas/registry-config';
+import { formatZodIssues, parseOrThrow } from '../../schemas/zod-errors';
+import { ConfigError, DataError } from '../errors';
+import { AnnouncementError, type Announcer } from './announcer';
+import { digestFile, ensureDir, fsyncDir, isErrno, listDir, replaceFileAtomic } from './fs-io';
+import { cleanLeftovers, FsLayout, stagingName } from './fs-layout';
+import { withFileLock } from './fs-lock';
+import { FaultPoint, type PublishFaults, stageAndCommit } from './fs-publish';
+import { expiredVersions } from './retention';
+import type {
+  FetchedVersion,
+  ModelListing,
+  PublishSource,
+  RegistryStore,
+  RollbackResult,
+  VersionRef,
+  VersionSummary,
+} from './store';
+import { asVersion, compareVersions, versionNumber } from './version';
+
+/** Options of {@link openFsRegistry} that are not configuration. */
+export interface FsRegistryOptions {
+  /** Announces every publish (e.g. `createKafkaAnnouncer`). */
+  announcer?: Announcer;
+  /** Test hook: throw from it to simulate a crash at a publish step. */
+  faults?: PublishFaults;
+  /** Clock for `createdAt` and history entries. @default () => new Date() */
+  now?: () => Date;
+}
+
+/** The filesystem registry: a {@link RegistryStore} rooted at a directory. */
+export interface FsRegistryStore extends RegistryStore {
+  readonly root: string;
+  readonly keep: number;
+}
+
+/** Bound on the state file's history, so a long-lived model's state stays small. */
+const MAX_HISTORY = 1000;
+
+/**
+ * Opens (creating if needed) the filesystem registry under `config.root` and removes what
+ * crashed publishes left behind.
+ *
+ * @param config - root @default '.data/registry'; keep @default 10
+ */
+export async function openFsRegistry(
+  config: RegistryConfigInput = {},
+  options: FsRegistryOptions = {},
+): Promise<FsRegistryStore> {
+  const parsed = parseOrThrow(RegistryConfig, config, 'registry config');
+  const layout = new FsLayout(resolve(parsed.root));
+  await ensureDir(layout.root);
+  for (const model of await listDir(layout.root)) {
+    if (ModelName.safeParse(model).success) await cleanLeftovers(layout, model);
+  }
+  return new FsRegistry(layout, parsed.keep, options);
+}
+
+class FsRegistry implements FsRegistryStore {
+  readonly location: string;
+  readonly root: string;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly layout: FsLayout,
+    readonly keep: number,
+    private readonly options: FsRegistryOptions,
+  ) {
+    this.root = layout.root;
+    this.location = layout.root;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async publish(
+    model: string,
+    source: PublishSource,
+    input: ManifestFieldsInput,
+  ): Promise<Manifest> {
+    checkModel(model);
+    const fields = parseOrThrow(ManifestFields, input, `manifest fields of ${model}`);
+    const fault = new FaultPoint(this.options.faults, model);
+    const parent = fields.parent !== undefined ? fields.parent : await this.latest(model);
+    const createdAt = this.now().toISOString();
+    const manifest = await stageAndCommit(
+      this.layout,
+      model,
+      source,
+      { ...fields, parent },
+      createdAt,
+      fault,
+    );
+    await fault.at('version-renamed', { version: manifest.version });
+    await withFileLock(this.layout.lock(model), async () => {
+      const current = await this.latest(model);
+      // A concurrent publisher may already have made a newer version latest.
+      if (current === null || versionNumber(manifest.version) > versionNumber(current)) {
+        await replaceFileAtomic(this.layout.latest(model), `${manifest.version}\n`);
+      }
+      await fault.at('latest-moved', { version: manifest.version });
+      await this.applyRetention(model);
+    });
+    if (this.options.announcer) {
+      try {
+        await this.options.announcer.announce(manifest, this.manifestPath(model, manifest.version));
+      } catch (error) {
+        throw new AnnouncementError(manifest, error);
+      }
+    }
+    return manifest;
+  }
+
+  async list(model?: string): Promise<ModelListing[]> {
+    let models: string[];
+    if (model !== undefined) {
+      checkModel(model);
+      if ((await this.versionsOf(model)).length === 0) {
+        const known = await this.models();
+        throw new ConfigError(
+          `no model '${model}' in registry ${this.root}` +
+            (known.length ? ` (models: ${known.join(', ')})` : ' (it is empty)'),
+        );
+      }
+      models = [model];
+    } else {
+      models = await this.models();
+    }
+    const listings: ModelListing[] = [];
+    for (const name of models) {
+      const latest = await this.latest(name);
+      const promoted = new Set<string>((await this.state(name)).promoted);
+      const versions: VersionSummary[] = [];
+      for (const version of await this.versionsOf(name)) {
+        const m = await this.readManifest(name, version);
+        versions.push({
+          version,
+          parent: m.parent,
+          phase: m.phase,
+          createdAt: m.createdAt,
+          metrics: m.metrics,
+          bytes: m.files.reduce((sum, f) => sum + f.bytes, 0),
+          promoted: promoted.has(version),
+          latest: version === latest,
+        });
+      }
+      listings.push({ model: name, latest, versions });
+    }
+    return listings;
+  }
+
+  async get(model: string, ref: VersionRef): Promise<Manifest> {
+    checkModel(model);
+    return this.readManifest(model, await this.resolve(model, ref));
+  }
+
+  async latest(model: string): Promise<ModelVersion | null> {
+    checkModel(model);
+    const path = this.layout.latest(model);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+    const version = asVersion(text.trim());
+    if (version === null) {
+      throw new DataError(`${path}: expected a version like v000001, found '${text.trim()}'`);
+    }
+    return version;
+  }
+
+  async verify(model: string, ref: VersionRef): Promise<Manifest> {
+    const manifest = await this.get(model, ref);
+    const dir = this.layout.files(model, manifest.version);
+    for (const file of manifest.files) {
+      const path = join(dir, ...file.path.split('/'));
+      let actual;
+      try {
+        actual = await digestFile(path);
+      } catch (error) {
+        if (isErrno(error, 'ENOENT')) {
+          throw new DataError(`${model} ${manifest.version}: file ${path} is missing`);
+        }
+        throw error;
+      }
+      if (actual.bytes !== file.bytes || actual.sha256 !== file.sha256) {
+        throw new DataError(
+          `${model} ${manifest.version}: checksum mismatch in ${path}: the manifest says ` +
+            `${file.bytes} bytes, sha256 ${file.sha256}; the file has ${actual.bytes} bytes, ` +
+            `sha256 ${actual.sha256}. Refusing to use a corrupt version.`,
+        );
+      }
+    }
+    return manifest;
+  }
+
+  async fetch(model: string, ref: VersionRef): Promise<FetchedVersion> {
+    const manifest = await this.verify(model, ref);
+    return { manifest, dir: this.layout.files(model, manifest.version) };
+  }
+
+  async promote(model: string, version: ModelVersion, reason?: string): Promise<ModelState> {
+    await this.get(model, version);
+    return withFileLock(this.layout.lock(model), async () => {
+      const state = await this.state(model);
+      const next: ModelState = {
+        v: 1,
+        promoted: state.promoted.includes(version) ? state.promoted : [...state.promoted, version],
+        history: [...state.history, this.event('promote', version, reason)].slice(-MAX_HISTORY),
+      };
+      await replaceFileAtomic(this.layout.state(model), `${JSON.stringify(next, null, 2)}\n`);
+      return next;
+    });
+  }
+
+  async rollback(model: string, version?: ModelVersion, reason?: string): Promise<RollbackResult> {
+    checkModel(model);
+    return withFileLock(this.layout.lock(model), async () => {
+      const from = await this.latest(model);
+      let to = version;
+      if (to === undefined) {
+        if (from === null)
+          throw new ConfigError(`${model} has no latest version to roll back from`);
+        const older = (await this.versionsOf(model)).filter((v) => compareVersions(v, from) < 0);
+        to = older.at(-1);
+        if (to === undefined) {
+          throw new ConfigError(`${model}: no version older than ${from} to roll back to`);
+        }
+      }
+      // Never point consumers at a version whose files do not match its manifest.
+      await this.verify(model, to);
+      await replaceFileAtomic(this.layout.latest(model), `${to}\n`);
+      const state = await this.state(model);
+      const event = { ...this.event('rollback', to, reason), from };
+      const next: ModelState = {
+        ...state,
+        history: [...state.history, event].slice(-MAX_HISTORY),
+      };
+      await replaceFileAtomic(this.layout.state(model), `${JSON.stringify(next, null, 2)}\n`);
+      return { from, to };
+    });
+  }
+
+  async state(model: string): Promise<ModelState> {
+    checkModel(model);
+    const path = this.layout.state(model);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return { v: 1, promoted: [], history: [] };
+      throw error;
+    }
+    return parseJsonFile(ModelState, text, path);
+  }
+
+  manifestPath(model: string, version: ModelVersion): string {
+    return this.layout.manifest(model, version);
+  }
+
+  private event(action: 'promote' | 'rollback', version: ModelVersion, reason?: string) {
+    return {
+      at: this.now().toISOString(),
+      action,
+      version,
+      ...(reason === undefined ? {} : { reason }),
+    };
+  }
+
+  private async models(): Promise<string[]> {
+    const out: string[] = [];
+    for (const name of (await listDir(this.root)).sort()) {
+      if (ModelName.safeParse(name).success && (await this.versionsOf(name)).length > 0) {
+        out.push(name);
+      }
+    }
+    return out;
+  }
+
+  /** The model's versions, oldest first. */
+  private async versionsOf(model: string): Promise<ModelVersion[]> {
+    return (await listDir(this.layout.versions(model)))
+      .map(asVersion)
+      .filter((v): v is ModelVersion => v !== null)
+      .sort(compareVersions);
+  }
+
+  private async resolve(model: string, ref: VersionRef): Promise<ModelVersion> {
+    if (ref === 'latest') {
+      const latest = await this.latest(model);
+      if (latest === null) throw new ConfigError(`${model} has no versions in ${this.root}`);
+      return latest;
+    }
+    const parsed = ModelVersion.safeParse(ref);
+    if (!parsed.success) {
+      throw new ConfigError(
+        `'${String(ref)}' is not a version (expected e.g. v000001 or 'latest')`,
+      );
+    }
+    return parsed.data;
+  }
+
+  private async readManifest(model: string, version: ModelVersion): Promise<Manifest> {
+    const path = this.layout.manifest(model, version);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) {
+        const versions = await this.versionsOf(model);
+        throw new ConfigError(
+          `${model} has no version ${version} in ${this.root}` +
+            (versions.length ? ` (versions: ${versions.join(', ')})` : ''),
+        );
+      }
+      throw error;
+    }
+    const manifest = parseJsonFile(Manifest, text, path);
+    if (manifest.model !== model || manifest.version !== version) {
+      throw new DataError(
+        `${path}: the manifest names ${manifest.model} ${manifest.version}, not ${model} ${version}`,
+      );
+    }
+    return manifest;
+  }
+
+  /** Deletes expired versions; the caller holds the model lock. */
+  private async applyRetention(model: string): Promise<void> {
+    const expired = expiredVersions(await this.versionsOf(model), this.keep, {
+      promoted: (await this.state(model)).promoted,
+      latest: await this.latest(model),
+    });
+    if (expired.length === 0) return;
+    await ensureDir(this.layout.trash(model));
+    for (const version of expired) {
+      // Rename first so readers never see a half-deleted version.
+      const trashed = join(this.layout.trash(model), `${version}~${stagingName()}`);
+      await rename(this.layout.version(model, version), trashed);
+      await rm(trashed, { recursive: true, force: true });
+    }
+    await fsyncDir(this.layout.versions(model));
+  }
+}
+
+function checkModel(model: string): void {
+  const parsed = ModelName.safeParse(model);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid model name '${model}': ${formatZodIssues(parsed.error)}`);
+  }
+}
+
+function parseJsonFile<T extends typeof Manifest | typeof ModelState>(
+  schema: T,
+  text: string,
+  path: string,
+): ReturnType<T['parse']> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new DataError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw new DataError(`${path} is invalid:\n${formatZodIssues(result.error)}`);
+  return result.data as ReturnType<T['parse']>;
+}

@@ -1,0 +1,76 @@
+import { MAX_EVENT_BYTES, clickEventSchema, type ClickEvent } from '../../schemas/click-event';
+import type { FeatureSpec } from '../../schemas/feature-spec';
+import { formatZodIssues } from '../../schemas/zod-errors';
+import type { ColumnarBatch } from '../data/batch';
+import { encodeRawBatch, type RawCategorical } from '../data/raw-batch';
+
+/**
+ * Click events on the wire are UTF-8 JSON, one event per Kafka message. Decoding validates
+ * against the feature spec and never throws: a bad message is a value (its reason goes to the
+ * dead-letter topic), not an exception that would stop training.
+ */
+
+/** The outcome of decoding one message. */
+export type DecodeResult = { ok: ClickEvent } | { error: string };
+
+/** Encodes an event as UTF-8 JSON. */
+export function encodeEvent(event: ClickEvent): Buffer {
+  return Buffer.from(JSON.stringify(event), 'utf8');
+}
+
+/** Options of {@link createEventDecoder}. */
+export interface DecoderOptions {
+  /** Largest accepted message in bytes. @default MAX_EVENT_BYTES (64 KiB) */
+  maxBytes?: number;
+}
+
+/**
+ * Creates a decoder for events of `spec`. Reasons start with a kind (`empty message`,
+ * `oversized`, `bad JSON`, `invalid event`) and a colon, so the DLQ can be counted by kind.
+ */
+export function createEventDecoder(
+  spec: FeatureSpec,
+  options: DecoderOptions = {},
+): (value: Buffer | string | null) => DecodeResult {
+  const schema = clickEventSchema(spec);
+  const maxBytes = options.maxBytes ?? MAX_EVENT_BYTES;
+  return (value) => {
+    if (value === null || value.length === 0) return { error: 'empty message: no value' };
+    const bytes = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+    if (bytes > maxBytes) return { error: `oversized: ${bytes} bytes > limit ${maxBytes}` };
+    let json: unknown;
+    try {
+      json = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+    } catch (e) {
+      return { error: `bad JSON: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      return { error: `invalid event: ${formatZodIssues(parsed.error).replace(/\n/g, '; ')}` };
+    }
+    return { ok: parsed.data };
+  };
+}
+
+/**
+ * Turns validated events into a {@link ColumnarBatch} through the offline readers' encoding
+ * (src/data/raw-batch: the same dense transforms and categorical hashing), so a value means the
+ * same thing online and offline. Unseen categorical values are simply hashed.
+ */
+export function eventsToBatch(events: readonly ClickEvent[], spec: FeatureSpec): ColumnarBatch {
+  const size = events.length;
+  const labels = new Float32Array(size);
+  const dense = spec.dense.map(() => new Float64Array(size));
+  const sparse = spec.sparse.map(() => new Array<RawCategorical>(size));
+  for (let r = 0; r < size; r++) {
+    const e = events[r] as ClickEvent;
+    labels[r] = e.label;
+    spec.dense.forEach((f, i) => {
+      (dense[i] as Float64Array)[r] = e.dense[f.name] ?? Number.NaN;
+    });
+    spec.sparse.forEach((f, i) => {
+      (sparse[i] as RawCategorical[])[r] = e.sparse[f.name] ?? null;
+    });
+  }
+  return encodeRawBatch({ size, labels, dense, sparse }, spec);
+}

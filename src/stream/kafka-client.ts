@@ -1,0 +1,50 @@
+import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type logCreator } from 'kafkajs';
+import type { KafkaConfig } from '../../schemas/infra-config';
+
+/** Options of {@link createKafka}. */
+export interface CreateKafkaOptions {
+  /** Shown in broker logs and quotas. @default 'agp' */
+  clientId?: string;
+  /** Lowest kafkajs level that is printed. @default logLevel.ERROR */
+  level?: logLevel;
+  /** Extra kafkajs settings (SASL, TLS, timeouts) merged over the defaults. */
+  overrides?: Partial<KafkaJsConfig>;
+}
+
+const LEVEL_NAMES: Record<number, string> = {
+  [logLevel.ERROR]: 'ERROR',
+  [logLevel.WARN]: 'WARN',
+  [logLevel.INFO]: 'INFO',
+  [logLevel.DEBUG]: 'DEBUG',
+};
+
+/**
+ * kafkajs logs every retriable protocol error (e.g. "group coordinator not available" while
+ * the broker creates __consumer_offsets) at ERROR and then retries; real failures reach the
+ * caller as thrown errors anyway, so these lines are noise.
+ */
+const quietLogCreator: logCreator =
+  () =>
+  ({ namespace, level, log }) => {
+    if (namespace === 'Connection' && log.message.startsWith('Response ')) return;
+    const label = LEVEL_NAMES[level] ?? String(level);
+    const error = typeof log['error'] === 'string' ? `: ${log['error']}` : '';
+    process.stderr.write(`[kafkajs ${label}] ${namespace} ${log.message}${error}\n`);
+  };
+
+/**
+ * Creates a kafkajs client for the configured brokers, with quiet logging.
+ * Producers should pass `createPartitioner: Partitioners.DefaultPartitioner` explicitly.
+ */
+export function createKafka(
+  config: Pick<KafkaConfig, 'brokers'>,
+  options: CreateKafkaOptions = {},
+): Kafka {
+  return new Kafka({
+    clientId: options.clientId ?? 'agp',
+    brokers: config.brokers,
+    logLevel: options.level ?? logLevel.ERROR,
+    logCreator: quietLogCreator,
+    ...options.overrides,
+  });
+}

@@ -1,0 +1,379 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { FeatureSpec } from '../../schemas/feature-spec';
+import { InfraError } from '../errors';
+import { createDeadLetterSink, defaultDeadLetterTopic } from './dead-letter';
+import { computeLag, parseOffset, type TopicOffsets } from './offsets';
+import {
+  createTrainingLoop,
+  type ProgressiveMetrics,
+  type PublishRequest,
+  type StreamTrainer,
+  type TrainingLoop,
+  type TrainingLoopStats,
+} from './training-loop';
+
+/**
+ * The recurring phase without Temporal: consume click events from Kafka, validate, dead-letter
+ * the bad ones, score then train micro-batches, and publish versions. Exactly-once effect on the
+ * model: the consumer seeks every partition to the starting checkpoint's offsets (never the
+ * group's committed offsets), a version carries the offsets of exactly the events its weights
+ * contain, and group offsets are committed only after `publishVersion` resolved (they serve
+ * monitoring and lag tools, not correctness).
+ *
+ * One trainer per consumer group: a second member would take partitions away mid-window.
+ */
+
+/** Offsets as a checkpoint or manifest stores them (numbers or decimal strings). */
+export type OffsetsInput = Record<string, Record<string, number | string>>;
+
+/** Progress reported on a clock (the Temporal activity heartbeats it). */
+export interface WindowProgress {
+  stats: TrainingLoopStats;
+  /** Current positions (next offset per partition). */
+  offsets: TopicOffsets;
+  /** Trained events per second since the window started. */
+  eventsPerSecond: number;
+  /** Latest progressive-validation figures. */
+  metrics: Record<string, number>;
+}
+
+/** Dependencies of {@link runWindow}: the seams to Kafka, the model and the registry. */
+export interface RecurringTrainerDeps {
+  kafka: Kafka;
+  trainer: StreamTrainer;
+  spec: FeatureSpec;
+  /** The progressive-validation window; it outlives a window so metrics carry over. */
+  metrics: ProgressiveMetrics;
+  /** Saves a checkpoint and publishes a version; the group offsets are committed after it resolves. */
+  publishVersion(request: PublishRequest): Promise<void>;
+}
+
+/** Settings of one window. */
+export interface WindowOptions {
+  topic: string;
+  groupId: string;
+  /** The starting checkpoint's offsets; partitions absent start at `startFrom`. @default {} */
+  startOffsets?: OffsetsInput;
+  /** Where a partition missing from `startOffsets` starts. @default 'earliest' */
+  startFrom?: 'earliest' | 'latest';
+  /** @default 256 */
+  batchSize?: number;
+  /** A version is due after this many consumed events. @default 10_000 */
+  publishEveryEvents?: number;
+  /** …or after this many seconds, if at least one event was consumed. @default 60 */
+  publishEverySeconds?: number;
+  /** The window ends after this many versions. @default 1 */
+  versions?: number;
+  /** @default `<topic>.dlq` */
+  deadLetterTopic?: string;
+  /** Record trained event ids in every publish request (the exactly-once test). @default false */
+  recordTrainedIds?: boolean;
+  /** Ends the window early (no publish of the partial version). */
+  signal?: AbortSignal;
+  /** Called every `progressEveryMs`, also while the topic is idle (heartbeats). */
+  onProgress?: (progress: WindowProgress) => void;
+  /** @default 1000 */
+  progressEveryMs?: number;
+  /** Longest a fetch waits for data, ms. @default 200 */
+  maxWaitMs?: number;
+}
+
+/** What a window did. */
+export interface WindowResult {
+  stats: TrainingLoopStats;
+  /** Offsets of the last published version (the start when none was published). */
+  offsets: TopicOffsets;
+  /**
+   * True when the trainer holds events that no version contains (the window was aborted): the
+   * caller must reload the latest checkpoint before the next window, or those events would be
+   * trained twice.
+   */
+  dirty: boolean;
+  elapsedSeconds: number;
+  eventsPerSecond: number;
+  /** high watermark − published position, summed over partitions, at the end of the window. */
+  lag: number;
+  lagByPartition: TopicOffsets;
+  metrics: Record<string, number>;
+  stoppedBy: 'versions' | 'abort';
+}
+
+/** Converts checkpoint offsets to numbers, naming the bad entry. */
+export function normalizeOffsets(input: OffsetsInput): TopicOffsets {
+  const out: TopicOffsets = {};
+  for (const [topic, parts] of Object.entries(input)) {
+    const t: Record<string, number> = (out[topic] = {});
+    for (const [partition, offset] of Object.entries(parts)) {
+      t[partition] = parseOffset(String(offset));
+    }
+  }
+  return out;
+}
+
+/** Low and high watermarks of every partition of `topic`. */
+async function watermarks(
+  admin: Admin,
+  topic: string,
+): Promise<{ low: TopicOffsets; high: TopicOffsets }> {
+  let parts;
+  try {
+    parts = await admin.fetchTopicOffsets(topic);
+  } catch (error) {
+    throw new InfraError(
+      `cannot read the offsets of topic '${topic}': ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const low: Record<string, number> = {};
+  const high: Record<string, number> = {};
+  for (const p of parts) {
+    low[p.partition] = parseOffset(p.low);
+    high[p.partition] = parseOffset(p.high);
+  }
+  return { low: { [topic]: low }, high: { [topic]: high } };
+}
+
+/**
+ * The position of every partition at the start: the checkpoint's offset, else the log start (or
+ * end). A checkpoint offset below the log start (retention deleted events) starts at the log start.
+ */
+function startPositions(
+  topic: string,
+  start: TopicOffsets,
+  marks: { low: TopicOffsets; high: TopicOffsets },
+  startFrom: 'earliest' | 'latest',
+): TopicOffsets {
+  const positions: Record<string, number> = {};
+  for (const [partition, low] of Object.entries(marks.low[topic] ?? {})) {
+    const fallback = startFrom === 'latest' ? (marks.high[topic]?.[partition] ?? low) : low;
+    positions[partition] = Math.max(start[topic]?.[partition] ?? fallback, low);
+  }
+  return { ...start, [topic]: positions };
+}
+
+type Serial = <T>(work: () => Promise<T>) => Promise<T>;
+
+/** Serialises async work: Kafka batches and timer-driven publishes never interleave. */
+function createSerial(): Serial {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const run = tail.then(work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+/**
+ * Runs one window: consumes from the starting offsets until `versions` versions are published
+ * or `signal` aborts. Throws (after disconnecting) when Kafka, the trainer or `publishVersion`
+ * fails; the trainer is then dirty and must be reloaded from the latest checkpoint.
+ */
+export async function runWindow(
+  deps: RecurringTrainerDeps,
+  options: WindowOptions,
+): Promise<WindowResult> {
+  const { topic } = options;
+  const wanted = options.versions ?? 1;
+  const admin = deps.kafka.admin();
+  const producer = deps.kafka.producer({ allowAutoTopicCreation: true });
+  const consumer = deps.kafka.consumer({
+    groupId: options.groupId,
+    maxWaitTimeInMs: options.maxWaitMs ?? 200,
+    allowAutoTopicCreation: false,
+  });
+  const started = Date.now();
+  const timers: NodeJS.Timeout[] = [];
+  let onAbort: (() => void) | undefined;
+  const serial = createSerial();
+  try {
+    await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
+    const marks = await watermarks(admin, topic);
+    const start = startPositions(
+      topic,
+      normalizeOffsets(options.startOffsets ?? {}),
+      marks,
+      options.startFrom ?? 'earliest',
+    );
+    const deadLetterTopic = options.deadLetterTopic ?? defaultDeadLetterTopic(topic);
+    const deadLetters = createDeadLetterSink(producer, () => deadLetterTopic);
+    const loop = createTrainingLoop({
+      trainer: deps.trainer,
+      spec: deps.spec,
+      metrics: deps.metrics,
+      deadLetters,
+      publishVersion: deps.publishVersion,
+      startOffsets: start,
+      batchSize: options.batchSize ?? 256,
+      publishEveryEvents: options.publishEveryEvents ?? 10_000,
+      recordTrainedIds: options.recordTrainedIds ?? false,
+    });
+    const finished = await consume(consumer, loop, deadLetters.flush, {
+      ...options,
+      wanted,
+      started,
+      serial,
+      metrics: deps.metrics,
+      onTimer: (t) => timers.push(t),
+      onAbortHook: (f) => (onAbort = f),
+    });
+    timers.forEach(clearInterval);
+    // Let a publish or batch already under way finish before leaving the group.
+    await serial(() => Promise.resolve());
+    await consumer.disconnect();
+    const end = await watermarks(admin, topic);
+    const lag = computeLag(end.high, loop.publishedOffsets(), end.low);
+    const stats = loop.stats();
+    const elapsedSeconds = (Date.now() - started) / 1000;
+    return {
+      stats,
+      offsets: loop.publishedOffsets(),
+      dirty: stats.sinceVersion > 0,
+      elapsedSeconds,
+      eventsPerSecond: stats.trained / Math.max(elapsedSeconds, 1e-3),
+      lag: lag.total,
+      lagByPartition: lag.byPartition,
+      metrics: deps.metrics.snapshot(),
+      stoppedBy: finished,
+    };
+  } finally {
+    timers.forEach(clearInterval);
+    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+  }
+}
+
+interface ConsumeOptions extends WindowOptions {
+  wanted: number;
+  started: number;
+  serial: Serial;
+  metrics: ProgressiveMetrics;
+  onTimer(timer: NodeJS.Timeout): void;
+  onAbortHook(listener: () => void): void;
+}
+
+/** Runs the consumer until enough versions are published or the signal aborts. */
+function consume(
+  consumer: Consumer,
+  loop: TrainingLoop,
+  flushDeadLetters: () => Promise<void>,
+  options: ConsumeOptions,
+): Promise<'versions' | 'abort'> {
+  const { serial } = options;
+  let stopping = false;
+  let running: Promise<void> = Promise.resolve();
+  return new Promise<'versions' | 'abort'>((resolve, reject) => {
+    // Resolve only once the consumer has started (or failed to): leaving the group while
+    // kafkajs is still joining it would race the join.
+    const stop = (why: 'versions' | 'abort'): void => {
+      stopping = true;
+      const done = (): void => resolve(why);
+      running.then(done, done);
+    };
+    const fail = (error: unknown): void => {
+      stopping = true;
+      reject(error instanceof Error ? error : new InfraError(String(error)));
+    };
+    const commit = async (): Promise<void> => {
+      const offsets = loop.publishedOffsets();
+      await consumer.commitOffsets(
+        Object.entries(offsets).flatMap(([topic, parts]) =>
+          Object.entries(parts).map(([partition, offset]) => ({
+            topic,
+            partition: Number(partition),
+            offset: String(offset),
+          })),
+        ),
+      );
+    };
+    const publish = async (): Promise<void> => {
+      if (!(await loop.publish())) return;
+      await commit();
+      if (loop.stats().published >= options.wanted) stop('versions');
+    };
+
+    if (options.signal?.aborted) return stop('abort');
+    const onAbort = (): void => stop('abort');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    options.onAbortHook(onAbort);
+    const everyMs = (options.publishEverySeconds ?? 60) * 1000;
+    options.onTimer(
+      setInterval(() => {
+        if (!stopping) serial(publish).catch(fail);
+      }, everyMs),
+    );
+    // Progress on a clock, not per Kafka batch, so an idle topic still heartbeats; once a
+    // second because the metrics snapshot sorts the window (AUC).
+    const onProgress = options.onProgress;
+    if (onProgress) {
+      options.onTimer(
+        setInterval(() => {
+          if (stopping) return;
+          const stats = loop.stats();
+          const seconds = Math.max((Date.now() - options.started) / 1000, 1e-3);
+          try {
+            onProgress({
+              stats,
+              offsets: loop.positions(),
+              eventsPerSecond: stats.trained / seconds,
+              metrics: options.metrics.snapshot(),
+            });
+          } catch (error) {
+            fail(error);
+          }
+        }, options.progressEveryMs ?? 1000),
+      );
+    }
+
+    // Seek on every (re)join, before the first fetch: kafkajs emits GROUP_JOIN after the
+    // assignment and before fetching, and applies pending seeks at the start of each fetch.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        const positions = loop.positions()[topic] ?? {};
+        for (const partition of partitions) {
+          const offset = positions[partition];
+          if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) });
+        }
+      }
+    });
+
+    const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
+      const { batch } = payload;
+      for (const m of batch.messages) {
+        if (stopping || !payload.isRunning() || payload.isStale()) break;
+        await loop.handle({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: parseOffset(m.offset),
+          key: m.key,
+          value: m.value,
+        });
+        payload.resolveOffset(m.offset);
+        if (loop.publishDue()) await publish();
+      }
+      await flushDeadLetters();
+      await payload.heartbeat();
+    };
+
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart)
+        fail(
+          new InfraError(`Kafka consumer crashed: ${payload.error.message}`, {
+            cause: payload.error,
+          }),
+        );
+    });
+
+    running = consumer.subscribe({ topic: options.topic, fromBeginning: true }).then(() =>
+      stopping
+        ? undefined
+        : consumer.run({
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            eachBatch: (payload) => serial(() => eachBatch(payload)).catch((e: unknown) => fail(e)),
+          }),
+    );
+    running.catch(fail);
+  });
+}

@@ -1,0 +1,211 @@
+import type { ClickEvent } from '../../schemas/click-event';
+import type { FeatureSpec } from '../../schemas/feature-spec';
+import type { ColumnarBatch } from '../data/batch';
+import type { DeadLetterSink } from './dead-letter';
+import { createEventDecoder, eventsToBatch } from './event-codec';
+import { createMicroBatcher } from './micro-batcher';
+import { createOffsetTracker, type TopicOffsets } from './offsets';
+
+/**
+ * The Kafka-free core of the recurring trainer: decode → dead-letter or micro-batch → score
+ * (progressive validation) → train → account offsets → publish. The Kafka consumer feeds it
+ * messages in partition order; everything here is deterministic given the messages.
+ */
+
+/** What the recurring phase needs of a model: the src/model Trainer satisfies it. */
+export interface StreamTrainer {
+  /** One optimisation step on the batch. */
+  step(batch: ColumnarBatch): { loss: number } | Promise<{ loss: number }>;
+  /** Click probabilities for the batch, [B]. */
+  predict(batch: ColumnarBatch): Float32Array | Promise<Float32Array>;
+}
+
+/** Windowed progressive-validation metrics (src/metrics' streaming accumulator satisfies it). */
+export interface ProgressiveMetrics {
+  /** Adds predictions made BEFORE training on these labels. */
+  add(predictions: Float32Array, labels: Float32Array): void;
+  /** Current window figures, e.g. { logLoss, ne, auc, calibration, count }. */
+  snapshot(): Record<string, number>;
+}
+
+/** Event-time span (epoch ms) of the trained events. */
+export interface EventTimeRange {
+  min: number;
+  max: number;
+}
+
+/** What the trainer hands to `publishVersion`: everything a manifest needs. */
+export interface PublishRequest {
+  /** Offsets of the previous version (or the window's start): this version trained [from, to). */
+  fromOffsets: TopicOffsets;
+  /** Next offsets to consume for every partition: the model contains every event below them. */
+  offsets: TopicOffsets;
+  /** Progressive-validation metrics over the sliding window, plus counts since the last version. */
+  metrics: Record<string, number>;
+  /** Event-time span of the events trained since the previous version; null if none were valid. */
+  eventTimeRange: EventTimeRange | null;
+  /** Events trained since the previous version. */
+  trainedEvents: number;
+  /** Events dead-lettered since the previous version. */
+  deadLettered: number;
+  /** Ids of the events trained since the previous version, in training order (test mode only). */
+  trainedEventIds?: string[];
+}
+
+/** A consumed Kafka message, with its offset already parsed. */
+export interface IncomingMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** Dependencies and settings of {@link createTrainingLoop}. */
+export interface TrainingLoopOptions {
+  trainer: StreamTrainer;
+  spec: FeatureSpec;
+  metrics: ProgressiveMetrics;
+  deadLetters: DeadLetterSink;
+  publishVersion: (request: PublishRequest) => Promise<void>;
+  /** Positions the consumer starts from (checkpoint offsets, completed for every partition). */
+  startOffsets: TopicOffsets;
+  /** Events per micro-batch. */
+  batchSize: number;
+  /** A version is due after this many consumed events (trained or dead-lettered). */
+  publishEveryEvents: number;
+  /** Record trained event ids (for the exactly-once test). */
+  recordTrainedIds: boolean;
+  /** Largest accepted message, bytes. */
+  maxEventBytes?: number;
+}
+
+/** Running totals of a loop. */
+export interface TrainingLoopStats {
+  consumed: number;
+  trained: number;
+  deadLettered: number;
+  redelivered: number;
+  published: number;
+  /** Consumed since the last publish (trained, buffered or dead-lettered). */
+  sinceVersion: number;
+  lastLoss: number | null;
+}
+
+export interface TrainingLoop {
+  /** Handles one message; trains a micro-batch when it fills. Redeliveries are ignored. */
+  handle(message: IncomingMessage): Promise<void>;
+  /** True when enough events arrived since the last version. */
+  publishDue(): boolean;
+  /**
+   * Trains the partial micro-batch, flushes dead letters, then awaits `publishVersion` with the
+   * current offsets; returns false (publishing nothing) when nothing was consumed since the last
+   * version. The caller commits the group offsets after it resolves.
+   */
+  publish(): Promise<boolean>;
+  /** Current positions (next offset per partition), including buffered, untrained events. */
+  positions(): TopicOffsets;
+  /** Offsets of the last published version (or the start). */
+  publishedOffsets(): TopicOffsets;
+  stats(): TrainingLoopStats;
+}
+
+interface Pending {
+  event: ClickEvent;
+}
+
+/** Creates the loop. Its offsets are exact only at publish time, when the buffer is empty. */
+export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
+  const decode = createEventDecoder(
+    options.spec,
+    options.maxEventBytes === undefined ? {} : { maxBytes: options.maxEventBytes },
+  );
+  const tracker = createOffsetTracker(options.startOffsets);
+  const batcher = createMicroBatcher<Pending>(options.batchSize);
+  let published = tracker.snapshot();
+  const stats: TrainingLoopStats = {
+    consumed: 0,
+    trained: 0,
+    deadLettered: 0,
+    redelivered: 0,
+    published: 0,
+    sinceVersion: 0,
+    lastLoss: null,
+  };
+  let trainedSince = 0;
+  let deadLetteredBase = options.deadLetters.count;
+  let timeRange: EventTimeRange | null = null;
+  let trainedIds: string[] = [];
+
+  async function train(items: Pending[]): Promise<void> {
+    if (items.length === 0) return;
+    const events = items.map((p) => p.event);
+    const batch = eventsToBatch(events, options.spec);
+    // Progressive validation: score before the model has seen these labels.
+    const predictions = await options.trainer.predict(batch);
+    options.metrics.add(predictions, batch.labels);
+    stats.lastLoss = (await options.trainer.step(batch)).loss;
+    stats.trained += events.length;
+    trainedSince += events.length;
+    for (const e of events) {
+      if (timeRange === null) timeRange = { min: e.eventTime, max: e.eventTime };
+      else {
+        if (e.eventTime < timeRange.min) timeRange.min = e.eventTime;
+        if (e.eventTime > timeRange.max) timeRange.max = e.eventTime;
+      }
+      if (options.recordTrainedIds) trainedIds.push(e.eventId);
+    }
+  }
+
+  return {
+    async handle(message) {
+      if (!tracker.advance(message.topic, message.partition, message.offset)) {
+        stats.redelivered++;
+        return;
+      }
+      stats.consumed++;
+      stats.sinceVersion++;
+      const decoded = decode(message.value);
+      if ('error' in decoded) {
+        options.deadLetters.add({ ...message, reason: decoded.error });
+        stats.deadLettered++;
+        return;
+      }
+      const full = batcher.push({ event: decoded.ok });
+      if (full) await train(full);
+    },
+    publishDue: () => stats.sinceVersion >= options.publishEveryEvents,
+    async publish() {
+      if (stats.sinceVersion === 0) return false;
+      // Flush first, so the published weights contain exactly the events below `offsets`.
+      await train(batcher.drain());
+      await options.deadLetters.flush();
+      const offsets = tracker.snapshot();
+      const request: PublishRequest = {
+        fromOffsets: published,
+        offsets,
+        metrics: {
+          ...options.metrics.snapshot(),
+          trainedEvents: trainedSince,
+          deadLettered: options.deadLetters.count - deadLetteredBase,
+        },
+        eventTimeRange: timeRange,
+        trainedEvents: trainedSince,
+        deadLettered: options.deadLetters.count - deadLetteredBase,
+        ...(options.recordTrainedIds ? { trainedEventIds: trainedIds } : {}),
+      };
+      await options.publishVersion(request);
+      published = offsets;
+      stats.published++;
+      stats.sinceVersion = 0;
+      trainedSince = 0;
+      deadLetteredBase = options.deadLetters.count;
+      timeRange = null;
+      trainedIds = [];
+      return true;
+    },
+    positions: () => tracker.snapshot(),
+    publishedOffsets: () => published,
+    stats: () => ({ ...stats }),
+  };
+}

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import type { Kafka, Producer } from 'kafkajs';
+import type { Manifest } from '../../../schemas/manifest';
+import { recurringWorkflowId } from '../../../schemas/workflow-io';
+import { parseInfraConfig } from '../../../src/config/env';
+import { syntheticEventRows } from '../../../src/pipeline/synthetic-events';
+import { openFsRegistry, type FsRegistryStore } from '../../../src/registry';
+import { createKafka } from '../../../src/stream/kafka-client';
+import { replay } from '../../../src/stream/replay';
+import { createWorker, installQuietRuntime, type AgpWorker } from '../../../worker/create-worker';
+import { dailyRetraining, offlineTraining, recurringTraining } from '../../../workflows';
+import { statusQuery } from '../../../workflows/messages';
+
+/**
+ * The workflows with the REAL activities (tfjs model, filesystem registry, real Kafka, real
+ * Temporal) on a tiny model: offline → recurring versions whose offsets chain without a gap,
+ * then a daily retraining whose candidate takes over at the recurring offsets.
+ */
+describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
+  const config = parseInfraConfig();
+  const taskQueue = `test-pipeline-${randomUUID()}`;
+  const model = `tiny-${randomUUID().slice(0, 8)}`;
+  const topic = `test-clicks-${randomUUID()}`;
+  let dir: string;
+  let registry: FsRegistryStore;
+  let kafka: Kafka;
+  let producer: Producer;
+  let agpWorker: AgpWorker;
+  let running: Promise<void>;
+  let connection: Connection;
+  let client: Client;
+  const stream = syntheticEventRows({
+    preset: 'capacity-bound',
+    seed: 2,
+    teacherSeed: 1,
+    rows: 2000,
+  });
+  const rows = stream.rows[Symbol.iterator]();
+  const take = (n: number) => Array.from({ length: n }, () => rows.next().value as never);
+
+  const trainConfig = {
+    name: model,
+    data: {
+      train: { kind: 'synthetic', preset: 'capacity-bound', seed: 1, split: 'train', rows: 1024 },
+      test: { kind: 'synthetic', preset: 'capacity-bound', seed: 1, split: 'test', rows: 512 },
+    },
+    model: { embeddingDim: 4, bottom: [16, 4], top: [16, 1], batchSize: 64 },
+    evalPoints: 0,
+    evalRows: 256,
+  };
+
+  before(async () => {
+    installQuietRuntime();
+    dir = await mkdtemp(join(tmpdir(), 'agp-pipeline-test-'));
+    registry = await openFsRegistry({ root: join(dir, 'registry') });
+    kafka = createKafka(config.kafka, { clientId: 'agp-test-pipeline' });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 3 }, { topic: `${topic}.dlq` }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    producer = kafka.producer();
+    await producer.connect();
+    agpWorker = await createWorker(config, { taskQueue, registry });
+    running = agpWorker.worker.run();
+    connection = await Connection.connect({ address: config.temporal.address });
+    client = new Client({ connection, namespace: config.temporal.namespace });
+  });
+
+  after(async () => {
+    await client.workflow
+      .getHandle(recurringWorkflowId(model))
+      .terminate('test done')
+      .catch(() => undefined);
+    agpWorker.worker.shutdown();
+    await running;
+    await agpWorker.close();
+    await connection.close();
+    await producer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+    await admin.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const offsetsOf = (m: Manifest) => (m.dataRange.kind === 'recurring' ? m.dataRange : undefined);
+
+  it('offline → two recurring versions → daily hand-over at the recurring offsets', async () => {
+    const offline = await client.workflow.execute(offlineTraining, {
+      taskQueue,
+      workflowId: `test-offline-${randomUUID()}`,
+      args: [{ model, trainConfig }],
+    });
+    const first = await registry.get(model, offline.version as never);
+    assert.equal(first.phase, 'offline');
+    assert.equal(first.parent, null);
+    assert.deepEqual(first.widths, { bottom: [16, 4], top: [16, 1] }, 'full width after AGP');
+
+    await producer.send({ topic, messages: [{ key: 'bad', value: '{"v":1' }] });
+    await replay(take(600), { producer, topic, idPrefix: 'a' });
+    const state = await client.workflow.execute(recurringTraining, {
+      taskQueue,
+      workflowId: `test-recurring-${randomUUID()}`,
+      args: [{ model, fromVersion: offline.version, topic, eventsPerVersion: 300, maxVersions: 2 }],
+    });
+    assert.equal(state.versionsPublished, 2);
+    assert.equal(state.eventsTrained + state.deadLettered, 600);
+    assert.equal(state.deadLettered, 1);
+    const [v1, v2] = await Promise.all(state.published.map((v) => registry.get(model, v as never)));
+    assert.ok(v1 && v2);
+    assert.equal(v1.parent, offline.version);
+    assert.equal(v2.parent, v1.version);
+    assert.deepEqual(offsetsOf(v2)?.fromOffsets, offsetsOf(v1)?.toOffsets, 'no gap, no overlap');
+    assert.ok((v1.metrics['freshnessSeconds'] ?? -1) >= 0);
+    assert.ok(Number.isFinite(v2.metrics['ne']));
+
+    // More events arrive; the daily candidate (tolerance 1: accepted unless twice as bad) takes
+    // over from the last recurring version's offsets.
+    await replay(take(300), { producer, topic, idPrefix: 'b' });
+    const daily = await client.workflow.execute(dailyRetraining, {
+      taskQueue,
+      workflowId: `test-daily-${randomUUID()}`,
+      args: [
+        {
+          model,
+          trainConfig: { ...trainConfig, seed: 2 },
+          topic,
+          tolerance: 1,
+          evalEvents: 300,
+          recurring: { eventsPerVersion: 300 },
+        },
+      ],
+    });
+    assert.equal(daily.current, v2.version);
+    assert.equal(daily.handedOver, true, daily.reason);
+    assert.ok(daily.candidateNe !== null && daily.currentNe !== null);
+    const recurring = client.workflow.getHandle(recurringWorkflowId(model));
+    const deadline = Date.now() + 60_000;
+    let status = await recurring.query(statusQuery);
+    while (status.versionsPublished < 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      status = await recurring.query(statusQuery);
+    }
+    const v3 = await registry.get(model, status.published[0] as never);
+    assert.equal(v3.parent, daily.candidate);
+    assert.deepEqual(
+      offsetsOf(v3)?.fromOffsets,
+      offsetsOf(v2)?.toOffsets,
+      'continues at the offsets',
+    );
+    assert.equal(offsetsOf(v3)?.events, 300);
+  });
+});

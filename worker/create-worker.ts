@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { InfraConfig } from '../schemas/infra-config';
+import { createKafkaAnnouncer, openFsRegistry, type RegistryStore } from '../src/registry';
+import { createKafka } from '../src/stream/kafka-client';
+
+/** The workflow bundle's entry; the worker bundles it with webpack at start. */
+export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
+
+let runtimeInstalled = false;
+
+/**
+ * Keeps the SDK's core runtime at WARN: its INFO lines (worker state changes) drown the
+ * product's own output. Must run before the first connection; later calls do nothing.
+ */
+export function installQuietRuntime(level: 'WARN' | 'INFO' | 'ERROR' = 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // Already instantiated by an earlier connection: keep its logger.
+  }
+}
+
+/** A worker with all workflows and activities, and the connection it owns. */
+export interface AgpWorker {
+  worker: Worker;
+  /** Closes the connection; call after the worker has stopped. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a worker polling `taskQueue` (default: the configured one) with every workflow
+ * and activity of the product, connected to the configured Temporal and Kafka.
+ */
+export async function createWorker(
+  config: InfraConfig,
+  options: { taskQueue?: string; workflowBundle?: { code: string }; registry?: RegistryStore } = {},
+): Promise<AgpWorker> {
+  installQuietRuntime();
+  const kafka = createKafka(config.kafka, { clientId: 'agp-worker' });
+  // Every publish is announced on Kafka, so registry watchers see the worker's versions.
+  const registry =
+    options.registry ??
+    (await openFsRegistry(
+      { root: path.join(config.dataDir, 'registry') },
+      { announcer: createKafkaAnnouncer(kafka) },
+    ));
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: options.taskQueue ?? config.taskQueue,
+      ...(options.workflowBundle
+        ? { workflowBundle: options.workflowBundle }
+        : { workflowsPath: WORKFLOWS_PATH }),
+      activities: createActivities({ kafka, registry, dataDir: config.dataDir }),
+    });
+    return { worker, close: () => connection.close() };
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+}

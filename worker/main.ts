@@ -1,0 +1,38 @@
+import { parseInfraConfig } from '../src/config/env';
+import { AgpError } from '../src/errors';
+import { createWorker } from './create-worker';
+
+/**
+ * The production worker: polls the configured task queue with every workflow and activity
+ * until SIGINT/SIGTERM, then drains and exits. It does not start servers: run it against
+ * `npm run infra:up` or TEMPORAL_ADDRESS / KAFKA_BROKERS.
+ */
+async function main(): Promise<number> {
+  const config = parseInfraConfig();
+  const { worker, close } = await createWorker(config);
+  process.stdout.write(
+    `worker: polling task queue '${config.taskQueue}' on ${config.temporal.address} (namespace ${config.temporal.namespace}); Ctrl-C stops\n`,
+  );
+  try {
+    await worker.run();
+  } finally {
+    await close();
+  }
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message =
+      error instanceof AgpError && !error.retriable
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
+    process.stderr.write(`worker: ${message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,320 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { Partitioners } from 'kafkajs';
+import { z } from 'zod';
+import { ensureInfra } from '../infra/stack';
+import type { Manifest } from '../schemas/manifest';
+import { recurringWorkflowId, type RecurringState } from '../schemas/workflow-io';
+import { parseOrThrow } from '../schemas/zod-errors';
+import { parseInfraConfig } from '../src/config/env';
+import { AgpError } from '../src/errors';
+import { syntheticEventRows } from '../src/pipeline/synthetic-events';
+import { createKafkaAnnouncer, openFsRegistry, watchRegistry } from '../src/registry';
+import { createKafka } from '../src/stream/kafka-client';
+import { replay, type ReplayResult } from '../src/stream/replay';
+import { offlineTraining, recurringTraining } from '../workflows';
+import { createWorker, installQuietRuntime } from './create-worker';
+
+/**
+ * `npm start`: the whole pipeline on one machine. Brings the servers up (or uses
+ * TEMPORAL_ADDRESS / KAFKA_BROKERS), runs a worker in this process, trains a DLRM offline with
+ * AGP on synthetic click logs (workflow `offlineTraining` → the first version), replays later
+ * synthetic clicks into a fresh Kafka topic, and runs `recurringTraining` until it has
+ * published `--versions` further versions while a registry watcher prints each one. Ends with a
+ * summary (versions, events, dead letters, freshness) and where to look.
+ */
+const Flags = z.object({
+  versions: z.coerce.number().int().min(1).default(3),
+  forever: z.boolean().default(false),
+  rows: z.coerce.number().int().min(256).default(60_000),
+  testRows: z.coerce.number().int().min(256).default(5_000),
+  eventsPerVersion: z.coerce.number().int().min(1).default(4_000),
+  rate: z.coerce.number().positive().default(1_000),
+  model: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/)
+    .default('agp-demo'),
+  badEvents: z.coerce.number().int().min(0).default(5),
+});
+type Flags = z.infer<typeof Flags>;
+
+const USAGE = `usage: npm start -- [--versions N] [--forever] [--rows N] [--test-rows N]
+       [--events-per-version N] [--rate EVENTS_PER_S] [--model NAME] [--bad-events N]
+  --versions N            recurring versions to publish after the offline one (default 3)
+  --forever               keep the recurring phase running until Ctrl-C
+  --rows N                offline training rows (default 60000)
+  --events-per-version N  events per recurring version (default 4000)
+  --rate N                replay rate, events/s (default 1000)`;
+
+function parseFlags(argv: string[]): Flags {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      versions: { type: 'string' },
+      forever: { type: 'boolean' },
+      rows: { type: 'string' },
+      'test-rows': { type: 'string' },
+      'events-per-version': { type: 'string' },
+      rate: { type: 'string' },
+      model: { type: 'string' },
+      'bad-events': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  return parseOrThrow(
+    Flags,
+    {
+      versions: values.versions,
+      forever: values.forever,
+      rows: values.rows,
+      testRows: values['test-rows'],
+      eventsPerVersion: values['events-per-version'],
+      rate: values.rate,
+      model: values.model,
+      badEvents: values['bad-events'],
+    },
+    'npm start flags',
+  );
+}
+
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+const fmt = (n: number | undefined, digits = 4): string =>
+  n === undefined ? '—' : n.toFixed(digits);
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** The offline training config of the demo: synthetic capacity-bound clicks. */
+function trainConfig(flags: Flags): Record<string, unknown> {
+  return {
+    name: flags.model,
+    data: {
+      train: {
+        kind: 'synthetic',
+        preset: 'capacity-bound',
+        seed: 1,
+        split: 'train',
+        rows: flags.rows,
+      },
+      test: {
+        kind: 'synthetic',
+        preset: 'capacity-bound',
+        seed: 1,
+        split: 'test',
+        rows: flags.testRows,
+      },
+    },
+    evalPoints: 4,
+    evalRows: Math.min(2_000, flags.testRows),
+    seed: 1,
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv);
+  const config = parseInfraConfig();
+  for (const s of await ensureInfra(config, (line) => say(`infra: ${line}`))) {
+    say(`infra: ${s.component.padEnd(8)} ${s.state.padEnd(8)} ${s.address}  ${s.version}`);
+  }
+  installQuietRuntime();
+  const kafka = createKafka(config.kafka, { clientId: 'agp-pipeline' });
+  const registryRoot = path.join(config.dataDir, 'registry');
+  const announcer = createKafkaAnnouncer(kafka);
+  const registry = await openFsRegistry({ root: registryRoot }, { announcer });
+  const { worker, close } = await createWorker(config, { registry });
+  const workerRun = worker.run();
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const topic = `agp.clicks.${flags.model}.${stamp}`;
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const stopReplay = new AbortController();
+  const seen: Manifest[] = [];
+  let watch: Awaited<ReturnType<typeof watchRegistry>> | undefined;
+  let replayDone: Promise<ReplayResult | undefined> = Promise.resolve(undefined);
+  try {
+    // 1. Offline AGP training → the first version.
+    const offlineId = `agp-offline-${flags.model}-${stamp}`;
+    say(`offline: training ${flags.rows} synthetic rows with AGP (workflow ${offlineId})…`);
+    const offline = await client.workflow.execute(offlineTraining, {
+      taskQueue: config.taskQueue,
+      workflowId: offlineId,
+      args: [{ model: flags.model, trainConfig: trainConfig(flags) }],
+    });
+    say(`offline: published ${flags.model} ${offline.version}: ${offline.summary}`);
+
+    // 2. A consumer of the registry prints every new version.
+    watch = await watchRegistry(kafka, registry, flags.model, (m) => {
+      seen.push(m);
+      const r = m.dataRange.kind === 'recurring' ? m.dataRange : undefined;
+      say(
+        `registry: ${m.version} (${m.phase}, parent ${m.parent ?? '—'}) events ${r?.events ?? '—'} ` +
+          `NE ${fmt(m.metrics['ne'])} AUC ${fmt(m.metrics['auc'])} ` +
+          `dead-lettered ${m.metrics['deadLettered'] ?? 0} freshness ${fmt(m.metrics['freshnessSeconds'], 1)} s`,
+      );
+    });
+
+    // 3. Replay later clicks (same teacher, new rows) into a fresh topic, plus a few bad ones.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 3 }, { topic: `${topic}.dlq` }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    await producer.connect();
+    if (flags.badEvents > 0) {
+      await producer.send({
+        topic,
+        messages: Array.from({ length: flags.badEvents }, (_, i) => ({
+          key: `bad-${i}`,
+          value: i % 2 ? '{"v":1,"eventId":' : JSON.stringify({ v: 1, eventId: `bad-${i}` }),
+        })),
+      });
+    }
+    const streamRows = flags.forever ? 1e9 : (flags.versions + 1) * flags.eventsPerVersion;
+    const { rows } = syntheticEventRows({
+      preset: 'capacity-bound',
+      seed: 2,
+      teacherSeed: 1,
+      split: 'train',
+      rows: streamRows,
+    });
+    say(`replay: streaming clicks into ${topic} at ${flags.rate} events/s`);
+    replayDone = replay(rows, {
+      producer,
+      topic,
+      rate: flags.rate,
+      signal: stopReplay.signal,
+    }).catch((error: unknown) => {
+      say(`replay: stopped: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
+
+    // 4. The recurring phase, from the offline version, until enough versions.
+    const recurringId = recurringWorkflowId(flags.model);
+    say(
+      `recurring: workflow ${recurringId}: a version every ${flags.eventsPerVersion} events` +
+        (flags.forever ? ', until Ctrl-C' : `, ${flags.versions} versions`),
+    );
+    const handle = await client.workflow.start(recurringTraining, {
+      taskQueue: config.taskQueue,
+      workflowId: recurringId,
+      workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+      args: [
+        {
+          model: flags.model,
+          fromVersion: offline.version,
+          topic,
+          eventsPerVersion: flags.eventsPerVersion,
+          windowVersions: 1,
+          publishEverySeconds: 60,
+          ...(flags.forever ? {} : { maxVersions: flags.versions }),
+        },
+      ],
+    });
+    const stopOnSignal = new Promise<RecurringState | undefined>((resolve) => {
+      const onSignal = (): void => {
+        say('\nstopping (the recurring workflow keeps its state; `npm run worker` continues it)…');
+        resolve(undefined);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    });
+    const state = await Promise.race([handle.result(), stopOnSignal]);
+    stopReplay.abort();
+    const replayed = await replayDone;
+    const final = state ?? (await handle.query('status').catch(() => undefined));
+    await summary(flags, offline.metrics, final as RecurringState | undefined, seen, replayed);
+    say(`\nwhere to look:`);
+    if (config.temporal.uiUrl) {
+      say(
+        `  Temporal UI: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`,
+      );
+      say(`    (search: AgpModel="${flags.model}"; runs ${offlineId}, ${recurringId})`);
+    }
+    say(`  registry:    ${registryRoot}/${flags.model}  (npx agp registry ls ${flags.model})`);
+    if (config.temporal.embedded || config.kafka.embedded) {
+      say('  the servers keep running; stop them with: npm run infra:down');
+    }
+    return 0;
+  } finally {
+    stopReplay.abort();
+    await replayDone;
+    await watch?.stop();
+    await producer.disconnect();
+    await announcer.disconnect();
+    worker.shutdown();
+    await workerRun;
+    await close();
+    await connection.close();
+  }
+}
+
+async function summary(
+  flags: Flags,
+  offlineMetrics: Record<string, number>,
+  state: RecurringState | undefined,
+  seen: Manifest[],
+  replayed: ReplayResult | undefined,
+): Promise<void> {
+  const recurring = seen.filter((m) => m.phase === 'recurring');
+  const freshness = recurring
+    .map((m) => m.metrics['freshnessSeconds'])
+    .filter((x): x is number => x !== undefined);
+  const saves = recurring
+    .map((m) => m.metrics['checkpointSeconds'])
+    .filter((x): x is number => x !== undefined);
+  const offlineRate = offlineMetrics['samplesPerSecond'];
+  say('\nsummary:');
+  say(`  offline:     test NE ${fmt(offlineMetrics['ne'])}, ${fmt(offlineRate, 0)} samples/s`);
+  if (state) {
+    say(`  versions:    ${state.versionsPublished} recurring (${state.published.join(', ')})`);
+    say(
+      `  events:      ${state.eventsTrained} trained, ${state.deadLettered} dead-lettered, lag ${state.lag}`,
+    );
+    const ratio = offlineRate
+      ? ` (${(state.eventsPerSecond / offlineRate).toFixed(2)}× offline)`
+      : '';
+    say(`  throughput:  ${state.eventsPerSecond.toFixed(0)} events/s in the last window${ratio}`);
+    say(`  streaming NE ${fmt(state.ne ?? undefined)}`);
+  }
+  say(
+    `  freshness:   median ${fmt(median(freshness), 1)} s, max ${fmt(freshness.length ? Math.max(...freshness) : undefined, 1)} s ` +
+      `(publish time − newest event time, over ${freshness.length} versions)`,
+  );
+  say(`  checkpoint:  median ${fmt(median(saves), 2)} s to write per version`);
+  if (replayed)
+    say(
+      `  replay:      ${replayed.events} events at ${replayed.eventsPerSecond.toFixed(0)} events/s`,
+    );
+  if (!flags.forever && state && state.versionsPublished < flags.versions) {
+    say(`  WARNING: only ${state.versionsPublished} of ${flags.versions} versions were published`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exit(code);
+  },
+  (error: unknown) => {
+    const message =
+      error instanceof AgpError && !error.retriable
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
+    process.stderr.write(`pipeline: ${message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,67 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  defineSearchAttributeKey,
+  SearchAttributeType,
+} from '@temporalio/common';
+import type { z } from 'zod';
+import type { Handover, PromoteInput, RecurringStatus, VersionInfo } from '../schemas/workflow-io';
+
+/**
+ * Messages of the recurring workflow. Clients import these definitions (not just their names)
+ * so a typo is a compile error rather than a signal nobody receives.
+ */
+
+/** Pauses the recurring phase after the window under way has published. */
+export const pauseSignal = defineSignal('pause');
+
+/** Resumes a paused recurring phase. */
+export const resumeSignal = defineSignal('resume');
+
+/**
+ * Hands a new version (e.g. a daily retraining's offline model) to the recurring phase: the next
+ * window trains from it, starting at the offsets the recurring phase has reached.
+ */
+export const handoverSignal = defineSignal<[Handover]>('handover');
+
+/** Version, offsets, events/s, streaming NE, lag, paused, versions published. */
+export const statusQuery = defineQuery<RecurringStatus>('status');
+
+/**
+ * Promotes a version in the registry (retention keeps it forever). The validator rejects a
+ * version this workflow did not publish or train from, before anything is written to history.
+ */
+export const promoteUpdate = defineUpdate<VersionInfo, [PromoteInput]>('promote');
+
+/**
+ * Search attributes the workflows upsert, so the Temporal UI lists runs per model, phase and
+ * version with their widths and latest NE (registered by infra/ when the dev server starts).
+ */
+export const AgpModel = defineSearchAttributeKey('AgpModel', SearchAttributeType.KEYWORD);
+export const AgpPhase = defineSearchAttributeKey('AgpPhase', SearchAttributeType.KEYWORD);
+export const AgpVersion = defineSearchAttributeKey('AgpVersion', SearchAttributeType.KEYWORD);
+export const AgpNe = defineSearchAttributeKey('AgpNe', SearchAttributeType.DOUBLE);
+export const AgpWidths = defineSearchAttributeKey('AgpWidths', SearchAttributeType.KEYWORD);
+
+/** `13-512-256-64 | 512-256-1`: a version's layer widths as one keyword. */
+export function formatWidthsKeyword(widths: { bottom: number[]; top: number[] }): string {
+  return `${widths.bottom.join('-')} | ${widths.top.join('-')}`;
+}
+
+/**
+ * Parses a workflow's input; a bad input fails the workflow with a non-retryable ConfigError
+ * naming each bad field, instead of failing workflow tasks forever.
+ */
+export function parseWorkflowInput<T extends z.ZodType>(
+  schema: T,
+  raw: unknown,
+  where: string,
+): z.output<T> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw ApplicationFailure.create({
+    type: 'ConfigError',
+    message: `${where}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    nonRetryable: true,
+  });
+}

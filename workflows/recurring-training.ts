@@ -1,0 +1,225 @@
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { RecurringActivities } from '../activities/recurring';
+import type { RegistryActivities } from '../activities/registry';
+import type { KafkaOffsets } from '../schemas/manifest';
+import {
+  RecurringTrainingInput,
+  type RecurringState,
+  type RecurringStatus,
+  type RecurringTrainingInput as RecurringTrainingInputType,
+  type RecurringWindowResult,
+} from '../schemas/workflow-io';
+import {
+  AgpModel,
+  AgpNe,
+  AgpPhase,
+  AgpVersion,
+  AgpWidths,
+  formatWidthsKeyword,
+  handoverSignal,
+  parseWorkflowInput,
+  pauseSignal,
+  promoteUpdate,
+  resumeSignal,
+  statusQuery,
+} from './messages';
+
+const { trainRecurringWindow } = proxyActivities<RecurringActivities>({
+  // A window waits for events; heartbeats (every Kafka batch) prove it is alive meanwhile.
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '2 seconds',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: ['ConfigError', 'DataError'],
+  },
+});
+
+const { promoteVersion } = proxyActivities<RegistryActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
+});
+
+/** Published versions remembered in the state (for status and the promote validator). */
+const MAX_REMEMBERED = 200;
+
+/** True when the offsets name no partition. */
+function isEmpty(offsets: KafkaOffsets | undefined): boolean {
+  return offsets === undefined || Object.keys(offsets).length === 0;
+}
+
+/**
+ * The recurring phase: from a version, loops train-window → publish until `maxVersions`
+ * versions (forever when unset). Each window is an activity that resumes from the current
+ * version's offsets, so the model sees every event exactly once across windows, retries,
+ * hand-overs and continue-as-new.
+ *
+ * Messages: `pauseSignal` / `resumeSignal` (take effect between windows), `handoverSignal`
+ * (train from a new version, at the current offsets), `statusQuery`, `promoteUpdate`.
+ * The run continues as new with its state when the server suggests it or after
+ * `windowsPerRun` windows, once every message handler has finished.
+ */
+export async function recurringTraining(raw: RecurringTrainingInputType): Promise<RecurringState> {
+  const input = parseWorkflowInput(RecurringTrainingInput, raw, 'recurringTraining input');
+  const groupId = input.groupId ?? `agp-recurring-${input.model}`;
+  const state: RecurringState = {
+    ...(input.state ?? {
+      version: input.fromVersion,
+      offsets: input.startOffsets ?? {},
+      versionsPublished: 0,
+      eventsTrained: 0,
+      deadLettered: 0,
+      eventsPerSecond: 0,
+      ne: null,
+      lag: 0,
+      published: [],
+      paused: false,
+    }),
+    iterations: 0,
+  };
+  // Offsets the next window must start from instead of its version's own: set for a version that
+  // has none (an offline one) and cleared once a window has published a version of its own.
+  let startOffsets: KafkaOffsets | undefined = input.startOffsets;
+  let pendingHandover: string | null = null;
+  let activity: RecurringStatus['activity'] = 'training';
+  /** Versions the promote validator accepts: what this phase trained from or published. */
+  const known = new Set<string>([input.fromVersion, state.version, ...state.published]);
+
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+  });
+  setHandler(resumeSignal, () => {
+    state.paused = false;
+  });
+  setHandler(handoverSignal, ({ version }) => {
+    pendingHandover = version;
+    known.add(version);
+  });
+  setHandler(statusQuery, () => ({
+    ...state,
+    model: input.model,
+    topic: input.topic,
+    activity: state.paused && activity === 'training' ? 'paused' : activity,
+    pendingHandover,
+  }));
+  setHandler(
+    promoteUpdate,
+    async (request) => {
+      const before = activity;
+      activity = 'promoting';
+      try {
+        return await promoteVersion({ ...request, model: input.model });
+      } finally {
+        activity = before;
+      }
+    },
+    {
+      validator: (request) => {
+        if (request.model !== input.model) {
+          throw new Error(`this workflow trains model '${input.model}', not '${request.model}'`);
+        }
+        if (!known.has(request.version)) {
+          throw new Error(
+            `unknown version '${request.version}': this recurring phase has trained from or published ${[...known].join(', ')}`,
+          );
+        }
+      },
+    },
+  );
+
+  upsertSearchAttributes([
+    { key: AgpModel, value: input.model },
+    { key: AgpPhase, value: 'recurring' },
+    { key: AgpVersion, value: state.version },
+  ]);
+
+  const more = (): boolean =>
+    input.maxVersions === undefined || state.versionsPublished < input.maxVersions;
+
+  while (more()) {
+    await condition(() => !state.paused);
+    if (pendingHandover !== null) {
+      // The new version continues where the stream is: the current offsets, not its own.
+      state.version = pendingHandover;
+      if (!isEmpty(state.offsets)) startOffsets = state.offsets;
+      pendingHandover = null;
+    }
+    const remaining =
+      input.maxVersions === undefined
+        ? input.windowVersions
+        : input.maxVersions - state.versionsPublished;
+    activity = 'training';
+    const result = await trainRecurringWindow({
+      model: input.model,
+      fromVersion: state.version,
+      topic: input.topic,
+      groupId,
+      eventsPerVersion: input.eventsPerVersion,
+      versions: Math.min(input.windowVersions, remaining),
+      publishEverySeconds: input.publishEverySeconds,
+      ...(startOffsets === undefined ? {} : { startOffsets }),
+    });
+    apply(state, result, known);
+    if (result.versions.length > 0) startOffsets = undefined;
+    state.iterations++;
+    tag(state, result);
+
+    if (
+      more() &&
+      (workflowInfo().continueAsNewSuggested || state.iterations >= input.windowsPerRun)
+    ) {
+      await condition(allHandlersFinished);
+      // The next run's start offsets are only those still pending, never the first run's.
+      const { startOffsets: _first, state: _old, ...settings } = input;
+      return continueAsNew<typeof recurringTraining>({
+        ...settings,
+        fromVersion: state.version,
+        ...(startOffsets === undefined ? {} : { startOffsets }),
+        state,
+      });
+    }
+  }
+  activity = 'done';
+  await condition(allHandlersFinished);
+  return state;
+}
+
+/** Folds a window's result into the state. */
+function apply(state: RecurringState, result: RecurringWindowResult, known: Set<string>): void {
+  state.version = result.lastVersion;
+  if (result.versions.length > 0) state.offsets = result.offsets;
+  state.versionsPublished += result.versions.length;
+  // Bounded: the state travels through continueAsNew and must stay small.
+  state.published = [...state.published, ...result.versions].slice(-MAX_REMEMBERED);
+  for (const v of result.versions) known.add(v);
+  state.eventsTrained += result.trained;
+  state.deadLettered += result.deadLettered;
+  state.eventsPerSecond = result.eventsPerSecond;
+  state.ne = result.metrics['ne'] ?? state.ne;
+  state.lag = result.lag;
+}
+
+/** Shows the newest version, NE and widths in the Temporal UI. */
+function tag(state: RecurringState, result: RecurringWindowResult): void {
+  const updates: SearchAttributeUpdatePair[] = [{ key: AgpVersion, value: state.version }];
+  if (state.ne !== null) updates.push({ key: AgpNe, value: state.ne });
+  if (result.widths) updates.push({ key: AgpWidths, value: formatWidthsKeyword(result.widths) });
+  upsertSearchAttributes(updates);
+  upsertMemo({
+    versionsPublished: state.versionsPublished,
+    eventsTrained: state.eventsTrained,
+    deadLettered: state.deadLettered,
+    eventsPerSecond: Math.round(state.eventsPerSecond),
+    lag: state.lag,
+  });
+}

@@ -28,9 +28,9 @@ export function createOfflineActivities(deps: OfflineDeps) {
      * returns the published version instead of training again.
      */
     async trainOfflineModel(raw: OfflineTrainingInput): Promise<OfflineTrainingResult> {
+      const ctx = Context.current();
       try {
         const input = parseOrThrow(OfflineTrainingInput, raw, 'trainOfflineModel input');
-        const ctx = Context.current();
         const previous = OfflineHeartbeat.safeParse(ctx.info.heartbeatDetails);
         if (previous.success && previous.data.published) return previous.data.published;
         const exec = ctx.info.workflowExecution;
@@ -68,7 +68,7 @@ export function createOfflineActivities(deps: OfflineDeps) {
         ctx.heartbeat({ ...beat, published: result });
         return result;
       } catch (error) {
-        throw toFailure(error);
+        throw toFailure(error, ctx.cancellationSignal);
       }
     },
   };

@@ -26,9 +26,9 @@ export function createRecurringActivities(deps: RecurringDeps) {
      * it published, so no event is trained twice and none is skipped.
      */
     async trainRecurringWindow(raw: RecurringWindowInput): Promise<RecurringWindowResult> {
+      const ctx = Context.current();
       try {
         const input = parseOrThrow(RecurringWindowInput, raw, 'trainRecurringWindow input');
-        const ctx = Context.current();
         const previous = RecurringHeartbeat.safeParse(ctx.info.heartbeatDetails);
         let beat: RecurringHeartbeat = previous.success
           ? previous.data
@@ -68,6 +68,8 @@ export function createRecurringActivities(deps: RecurringDeps) {
             ctx.heartbeat(beat);
           },
         }).finally(stopBeating);
+        // An aborted window returns what it published; the activity still reports the cancel.
+        ctx.cancellationSignal.throwIfAborted();
         return {
           lastVersion: outcome.lastVersion,
           versions: [...base.versions, ...outcome.versions],
@@ -81,7 +83,7 @@ export function createRecurringActivities(deps: RecurringDeps) {
           widths: outcome.widths,
         };
       } catch (error) {
-        throw toFailure(error);
+        throw toFailure(error, ctx.cancellationSignal);
       }
     },
   };

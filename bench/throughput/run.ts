@@ -228,7 +228,12 @@ function medianRows(m: Map<string, number[]>, engines: readonly Engine[], opts: 
   return rows;
 }
 
-function printRatios(title: string, rows: readonly Row[], engines: readonly Engine[], opts: Options): void {
+function printRatios(
+  title: string,
+  rows: readonly Row[],
+  engines: readonly Engine[],
+  opts: Options,
+): void {
   process.stdout.write(`\n${title}:\n`);
   for (const tableRows of opts.tableRows) {
     for (const batch of opts.batches) {

@@ -35,6 +35,7 @@ function makeDense(activation: Activation) {
         const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D?];
         // ReLU's derivative from its output: 1 where y > 0 (step(0) = 0).
         const dz = sy === undefined ? dy : tf.mul(dy, tf.step(sy));
+        if (process.env['AGP_TRANSPOSE_FLAGS'] === '1') return [tf.matMul(dz, sw, false, true), tf.matMul(sx, dz, true, false), tf.sum(dz, 0)];
         return [tf.matMul(dz, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dz), tf.sum(dz, 0)];
       },
     };

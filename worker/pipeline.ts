@@ -231,11 +231,13 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
     });
+    // Ctrl-C also shuts the in-process worker down (the SDK's own signal handling), so the
+    // summary then comes from what the registry watcher saw, not from a status query.
     const state = await Promise.race([handle.result(), stopOnSignal]);
     stopReplay.abort();
     const replayed = await replayDone;
-    const final = state ?? (await handle.query('status').catch(() => undefined));
-    await summary(flags, offline.metrics, final as RecurringState | undefined, seen, replayed);
+    if (state) await waitForAnnouncements(seen, state.published);
+    summary(flags, offline.metrics, state, seen, replayed);
     say(`\nwhere to look:`);
     if (config.temporal.uiUrl) {
       say(
@@ -254,21 +256,31 @@ async function main(argv: string[]): Promise<number> {
     await watch?.stop();
     await producer.disconnect();
     await announcer.disconnect();
-    worker.shutdown();
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun;
     await close();
     await connection.close();
   }
 }
 
-async function summary(
+/** Waits (up to 10 s) until the watcher has printed every published version. */
+async function waitForAnnouncements(seen: Manifest[], published: string[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && !published.every((v) => seen.some((m) => m.version === v))) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function summary(
   flags: Flags,
   offlineMetrics: Record<string, number>,
   state: RecurringState | undefined,
   seen: Manifest[],
   replayed: ReplayResult | undefined,
-): Promise<void> {
+): void {
   const recurring = seen.filter((m) => m.phase === 'recurring');
+  const events = (m: Manifest) =>
+    m.dataRange.kind === 'recurring' ? (m.dataRange.events ?? 0) : 0;
   const freshness = recurring
     .map((m) => m.metrics['freshnessSeconds'])
     .filter((x): x is number => x !== undefined);
@@ -278,16 +290,22 @@ async function summary(
   const offlineRate = offlineMetrics['samplesPerSecond'];
   say('\nsummary:');
   say(`  offline:     test NE ${fmt(offlineMetrics['ne'])}, ${fmt(offlineRate, 0)} samples/s`);
+  const trained = recurring.reduce((sum, m) => sum + events(m), 0);
+  const dead = recurring.reduce((sum, m) => sum + (m.metrics['deadLettered'] ?? 0), 0);
+  say(
+    `  versions:    ${recurring.length} recurring (${recurring.map((m) => m.version).join(', ')})`,
+  );
+  say(`  events:      ${trained} trained, ${dead} dead-lettered`);
+  say(`  streaming NE ${fmt(recurring.at(-1)?.metrics['ne'])} (last version)`);
   if (state) {
-    say(`  versions:    ${state.versionsPublished} recurring (${state.published.join(', ')})`);
-    say(
-      `  events:      ${state.eventsTrained} trained, ${state.deadLettered} dead-lettered, lag ${state.lag}`,
-    );
     const ratio = offlineRate
       ? ` (${(state.eventsPerSecond / offlineRate).toFixed(2)}× offline)`
       : '';
-    say(`  throughput:  ${state.eventsPerSecond.toFixed(0)} events/s in the last window${ratio}`);
-    say(`  streaming NE ${fmt(state.ne ?? undefined)}`);
+    const bound = state.eventsPerSecond > 0.9 * flags.rate ? ', bounded by the replay rate' : '';
+    say(
+      `  throughput:  ${state.eventsPerSecond.toFixed(0)} events/s in the last window${ratio}${bound}`,
+    );
+    say(`  lag:         ${state.lag} events behind the newest at the end`);
   }
   say(
     `  freshness:   median ${fmt(median(freshness), 1)} s, max ${fmt(freshness.length ? Math.max(...freshness) : undefined, 1)} s ` +
@@ -298,8 +316,8 @@ async function summary(
     say(
       `  replay:      ${replayed.events} events at ${replayed.eventsPerSecond.toFixed(0)} events/s`,
     );
-  if (!flags.forever && state && state.versionsPublished < flags.versions) {
-    say(`  WARNING: only ${state.versionsPublished} of ${flags.versions} versions were published`);
+  if (!flags.forever && recurring.length < flags.versions) {
+    say(`  WARNING: only ${recurring.length} of ${flags.versions} versions were seen`);
   }
 }
 

@@ -9,8 +9,8 @@ type GradSave = (tensors: Saved) => void;
 /*
  * Why a custom gradient: tfjs' own matMul gradient multiplies with transpose flags, which on the
  * wasm backend is about ten times slower than transposing first and multiplying (issue 5 item 4).
- * The backward here uses explicit transposes and plain matMuls, and the forward is one fused
- * matMul + bias + ReLU kernel.
+ * The backward here uses explicit transposes and plain matMuls there (flags on the tensorflow
+ * backend, where they cost nothing), and the forward is one fused matMul + bias + ReLU kernel.
  */
 function makeDense(activation: Activation) {
   return tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: GradSave) => {
@@ -35,7 +35,10 @@ function makeDense(activation: Activation) {
         const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D?];
         // ReLU's derivative from its output: 1 where y > 0 (step(0) = 0).
         const dz = sy === undefined ? dy : tf.mul(dy, tf.step(sy));
-        if (process.env['AGP_TRANSPOSE_FLAGS'] === '1') return [tf.matMul(dz, sw, false, true), tf.matMul(sx, dz, true, false), tf.sum(dz, 0)];
+        // TensorFlow's native kernels take transpose flags for free; elsewhere transpose first.
+        if (tf.getBackend() === 'tensorflow') {
+          return [tf.matMul(dz, sw, false, true), tf.matMul(sx, dz, true, false), tf.sum(dz, 0)];
+        }
         return [tf.matMul(dz, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dz), tf.sum(dz, 0)];
       },
     };

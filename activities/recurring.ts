@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Kafka } from 'kafkajs';
+import { ModelVersion } from '../schemas/manifest';
 import { parseOrThrow } from '../schemas/zod-errors';
 import {
   RecurringHeartbeat,
@@ -42,6 +43,8 @@ export function createRecurringActivities(deps: RecurringDeps) {
         const resumed = beat.versions.length > 0;
         const base = { ...beat };
         const remaining = input.versions - beat.versions.length;
+        // A previous attempt published every version and failed before completing.
+        if (remaining <= 0) return await finishedEarlier(deps.registry, input.model, beat);
         ctx.heartbeat(beat);
         const stopBeating = keepAlive(ctx, () => beat);
         const outcome = await runRecurringWindow(deps, {
@@ -50,7 +53,7 @@ export function createRecurringActivities(deps: RecurringDeps) {
           topic: input.topic,
           groupId: input.groupId,
           eventsPerVersion: input.eventsPerVersion,
-          versions: Math.max(remaining, 1),
+          versions: remaining,
           publishEverySeconds: input.publishEverySeconds,
           // A resumed attempt starts from its own last version's offsets.
           ...(input.startOffsets && !resumed ? { startOffsets: input.startOffsets } : {}),
@@ -86,6 +89,30 @@ export function createRecurringActivities(deps: RecurringDeps) {
         throw toFailure(error, ctx.cancellationSignal);
       }
     },
+  };
+}
+
+/** The result of a window whose versions were all published by an earlier attempt. */
+async function finishedEarlier(
+  registry: RegistryStore,
+  model: string,
+  beat: RecurringHeartbeat,
+): Promise<RecurringWindowResult> {
+  const manifest = await registry.get(
+    model,
+    parseOrThrow(ModelVersion, beat.lastVersion, 'lastVersion'),
+  );
+  return {
+    lastVersion: beat.lastVersion,
+    versions: beat.versions,
+    offsets: manifest.dataRange.kind === 'recurring' ? manifest.dataRange.toOffsets : {},
+    consumed: beat.consumed,
+    trained: beat.trained,
+    deadLettered: beat.deadLettered,
+    eventsPerSecond: 0,
+    metrics: manifest.metrics,
+    lag: 0,
+    ...(manifest.widths ? { widths: manifest.widths } : {}),
   };
 }
 

@@ -131,10 +131,19 @@ async function main(argv: string[]): Promise<number> {
   const registryRoot = path.join(config.dataDir, 'registry');
   const announcer = createKafkaAnnouncer(kafka);
   const registry = await openFsRegistry({ root: registryRoot }, { announcer });
-  const { worker, close } = await createWorker(config, { registry });
-  const workerRun = worker.run();
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  // A recurring run of this model left by an earlier (interrupted) start would otherwise be
+  // picked up by this worker and keep publishing from its old topic.
+  await client.workflow
+    .getHandle(recurringWorkflowId(flags.model))
+    .terminate('superseded by a new `npm start`')
+    .then(
+      () => say(`recurring: stopped the earlier ${recurringWorkflowId(flags.model)} run`),
+      () => undefined,
+    );
+  const { worker, close } = await createWorker(config, { registry });
+  const workerRun = worker.run();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const topic = `agp.clicks.${flags.model}.${stamp}`;
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -154,7 +163,14 @@ async function main(argv: string[]): Promise<number> {
     say(`offline: published ${flags.model} ${offline.version}: ${offline.summary}`);
 
     // 2. A consumer of the registry prints every new version.
+    // Only this run's lineage counts (another publisher of the model may be running).
+    const lineage = new Set<string>([offline.version]);
     watch = await watchRegistry(kafka, registry, flags.model, (m) => {
+      if (m.parent === null || !lineage.has(m.parent)) {
+        say(`registry: ${m.version} (${m.phase}) from another run of ${flags.model}, not counted`);
+        return;
+      }
+      lineage.add(m.version);
       seen.push(m);
       const r = m.dataRange.kind === 'recurring' ? m.dataRange : undefined;
       say(

@@ -35,6 +35,9 @@ describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
   let running: Promise<void>;
   let connection: Connection;
   let client: Client;
+  /** Publishes started so far, and the one that crashes (once). */
+  let publishes = 0;
+  let crashAtPublish = -1;
   const stream = syntheticEventRows({
     preset: 'capacity-bound',
     seed: 2,
@@ -58,7 +61,16 @@ describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
   before(async () => {
     installQuietRuntime();
     dir = await mkdtemp(join(tmpdir(), 'agp-pipeline-test-'));
-    registry = await openFsRegistry({ root: join(dir, 'registry') });
+    registry = await openFsRegistry(
+      { root: join(dir, 'registry') },
+      {
+        faults: (step) => {
+          if (step !== 'staging-created') return;
+          publishes++;
+          if (publishes === crashAtPublish) throw new Error('injected crash while publishing');
+        },
+      },
+    );
     kafka = createKafka(config.kafka, { clientId: 'agp-test-pipeline' });
     const admin = kafka.admin();
     await admin.connect();
@@ -90,6 +102,64 @@ describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
     await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
     await admin.disconnect();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a window that crashes mid-way is retried from its last published version: no gap, no overlap', async () => {
+    const model2 = `${model}-retry`;
+    const topic2 = `${topic}-retry`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: topic2, numPartitions: 3 }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    try {
+      const offline = await client.workflow.execute(offlineTraining, {
+        taskQueue,
+        workflowId: `test-offline-${randomUUID()}`,
+        args: [{ model: model2, trainConfig }],
+      });
+      await replay(take(600), { producer, topic: topic2, idPrefix: 'r' });
+      // The window's second publish crashes; the retry must resume after the first version.
+      crashAtPublish = publishes + 2;
+      const state = await client.workflow.execute(recurringTraining, {
+        taskQueue,
+        workflowId: `test-recurring-${randomUUID()}`,
+        args: [
+          {
+            model: model2,
+            fromVersion: offline.version,
+            topic: topic2,
+            eventsPerVersion: 200,
+            windowVersions: 3,
+            maxVersions: 3,
+          },
+        ],
+      });
+      assert.ok(publishes >= crashAtPublish, 'the crash was injected');
+      assert.equal(state.versionsPublished, 3);
+      const manifests = await Promise.all(
+        state.published.map((v) => registry.get(model2, v as never)),
+      );
+      assert.deepEqual(
+        manifests.map((m) => m.parent),
+        [offline.version, ...state.published.slice(0, 2)],
+      );
+      assert.deepEqual(offsetsOf(manifests[1]!)?.fromOffsets, offsetsOf(manifests[0]!)?.toOffsets);
+      assert.deepEqual(offsetsOf(manifests[2]!)?.fromOffsets, offsetsOf(manifests[1]!)?.toOffsets);
+      assert.deepEqual(
+        manifests.map((m) => offsetsOf(m)?.events),
+        [200, 200, 200],
+        'every event trained once across the retry',
+      );
+      assert.equal(state.eventsTrained, 600);
+    } finally {
+      const cleanup = kafka.admin();
+      await cleanup.connect();
+      await cleanup.deleteTopics({ topics: [topic2, `${topic2}.dlq`] }).catch(() => undefined);
+      await cleanup.disconnect();
+    }
   });
 
   const offsetsOf = (m: Manifest) => (m.dataRange.kind === 'recurring' ? m.dataRange : undefined);

@@ -154,6 +154,13 @@ describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
         'every event trained once across the retry',
       );
       assert.equal(state.eventsTrained, 600);
+      // Resumed, not restarted: the version published before the crash is part of the chain
+      // (a restart from the offline version would have left it orphaned, a 4th recurring one).
+      const [listing] = await registry.list(model2);
+      assert.deepEqual(
+        listing?.versions.filter((v) => v.phase === 'recurring').map((v) => v.version),
+        state.published,
+      );
     } finally {
       const cleanup = kafka.admin();
       await cleanup.connect();

@@ -12,9 +12,13 @@ import { AgpError } from '../src/errors';
  * even when an earlier one failed, so one run shows every problem; the exit code is non-zero
  * if any failed. The output ends with the node test runner's own summary lines.
  *
- * Usage: tsx test/run-tests.ts [lint] [typecheck] [unit] [integration]   (default: all four)
+ * The `setup` stage provisions TensorFlow's native kernels for tfjs (`npm run setup:tensorflow`:
+ * libtensorflow from the PyPI wheel, cached under .cache/), so the tests exercise the
+ * `tensorflow` backend that production uses, not only the wasm/cpu fallbacks.
+ *
+ * Usage: tsx test/run-tests.ts [setup] [lint] [typecheck] [unit] [integration]   (default: all)
  */
-const STAGES = ['lint', 'typecheck', 'unit', 'integration'] as const;
+const STAGES = ['setup', 'lint', 'typecheck', 'unit', 'integration'] as const;
 type Stage = (typeof STAGES)[number];
 
 const ROOT = path.resolve(__dirname, '..');
@@ -66,6 +70,11 @@ async function main(argv: string[]): Promise<number> {
   const failed: string[] = [];
   const npx = (args: string[]) => run('npx', ['--no-install', ...args]);
 
+  if (stages.includes('setup')) {
+    say('setup: the tensorflow backend for tfjs (npm run setup:tensorflow)');
+    if ((await run('npm', ['run', '--silent', 'setup:tensorflow'])) !== 0)
+      failed.push('setup:tensorflow');
+  }
   if (stages.includes('lint')) {
     say('lint: eslint + prettier --check');
     if ((await npx(['eslint', '.'])) !== 0) failed.push('eslint');

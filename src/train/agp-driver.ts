@@ -2,11 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { AgpConfig } from '../../schemas/agp-config';
 import type { AgpController, AgpStepPlan } from '../agp/controller';
-import { grow } from '../agp/grow';
-import { computeImportance } from '../agp/importance';
-import { planPrune } from '../agp/plan';
-import { parsePruneRecord, PruneRecord, type PruneSnapshot } from '../agp/prune-record';
-import { prune } from '../agp/surgery';
+import {
+  disposeSnapshot,
+  parsePruneRecord,
+  PruneRecord,
+  type PruneSnapshot,
+} from '../agp/prune-record';
+import { reshapeTo, type AgpSurgeryState } from '../agp/reshape';
 import { createTaylorAccumulator, type TaylorAccumulator } from '../agp/taylor';
 import type { Trainer } from '../model/trainer';
 import type { Rng } from '../rng';
@@ -54,60 +56,42 @@ export function createAgpDriver(opts: {
   from?: AgpDriverState;
 }): AgpDriver {
   const { trainer, controller, config, rng } = opts;
-  let record: PruneRecord | undefined =
-    opts.from?.record === null || opts.from?.record === undefined
-      ? undefined
-      : parsePruneRecord(opts.from.record);
-  let snapshot: PruneSnapshot | undefined = restoreSnapshot(opts.from?.snapshot ?? null);
+  let state: AgpSurgeryState = {};
+  if (opts.from?.record) state.record = parsePruneRecord(opts.from.record);
+  const restored = restoreSnapshot(opts.from?.snapshot ?? null);
+  if (restored !== undefined) state.snapshot = restored;
   const taylor: TaylorAccumulator | undefined =
     config.importance === 'taylor'
       ? createTaylorAccumulator(config.taylorBatches, opts.from?.taylor ?? undefined)
       : undefined;
 
-  function importanceNow(): Record<string, Float32Array> {
+  function reshape(plan: AgpStepPlan): void {
     const stats = taylor !== undefined && taylor.count() > 0 ? taylor.mean() : undefined;
-    // Without Taylor statistics yet (e.g. a prune at step 0), fall back to weight norms.
-    const kind =
-      config.importance === 'taylor' && stats === undefined ? 'l2-inout' : config.importance;
-    return computeImportance(trainer.towers, kind, stats);
-  }
-
-  function doPrune(plan: AgpStepPlan): void {
-    const importance = importanceNow();
-    const keep = planPrune(importance, plan.widths);
-    const result = prune(trainer.towers, trainer.slots, keep, {
-      importance,
-      keepSnapshot: config.growth === 'restore',
-      ...(record === undefined ? {} : { record }),
-      ...(snapshot === undefined ? {} : { snapshot }),
+    // Without Taylor statistics yet (e.g. a prune at step 0), rank by weight norms.
+    const effective: AgpConfig =
+      config.importance === 'taylor' && stats === undefined
+        ? { ...config, importance: 'l2-inout' }
+        : config;
+    const result = reshapeTo({
+      towers: trainer.towers,
+      slots: trainer.slots,
+      target: plan.widths,
+      config: effective,
+      state,
+      rng,
+      ...(stats === undefined ? {} : { taylor: stats }),
     });
     trainer.towers = result.towers;
     trainer.slots = result.slots;
-    record = result.record;
-    snapshot = result.snapshot;
-    taylor?.reset();
-  }
-
-  function doGrow(): void {
-    if (record === undefined) return;
-    const result = grow(trainer.towers, trainer.slots, record, config.growth, rng, {
-      splitNoise: config.splitNoise,
-      // Rank copies by what the kept neurons are worth now, after the pruned phase trained them.
-      importance: importanceNow(),
-      ...(snapshot === undefined ? {} : { snapshot }),
-    });
-    trainer.towers = result.towers;
-    trainer.slots = result.slots;
-    record = undefined;
-    snapshot = undefined;
+    state = result.state;
+    // Neuron indices changed: statistics of the old neurons no longer apply.
     taylor?.reset();
   }
 
   return {
     beforeStep(step) {
       const plan = controller.at(step);
-      if (plan.event === 'prune') doPrune(plan);
-      else if (plan.event === 'grow') doGrow();
+      if (plan.event !== undefined) reshape(plan);
       return plan;
     },
     wantsActivationStats(step) {
@@ -124,19 +108,14 @@ export function createAgpDriver(opts: {
     },
     toJSON() {
       return {
-        record: record ?? null,
-        snapshot: snapshot === undefined ? null : snapshotToJson(snapshot),
+        record: state.record ?? null,
+        snapshot: state.snapshot === undefined ? null : snapshotToJson(state.snapshot),
         taylor: taylor?.toJSON() ?? null,
       };
     },
     dispose() {
-      if (snapshot !== undefined) {
-        for (const { w, b } of Object.values(snapshot)) {
-          w.dispose();
-          b.dispose();
-        }
-        snapshot = undefined;
-      }
+      if (state.snapshot !== undefined) disposeSnapshot(state.snapshot);
+      state = { ...(state.record === undefined ? {} : { record: state.record }) };
     },
   };
 }

@@ -337,6 +337,25 @@ function summary(
   }
 }
 
+/**
+ * One line per link of the cause chain (workflow → activity → our error), without stacks for
+ * Temporal failures and user mistakes, so a failed run says what failed and why.
+ */
+function describeFailure(error: unknown): string {
+  const lines: string[] = [];
+  let e: unknown = error;
+  for (let depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
+    if (e instanceof Error) {
+      lines.push(`${depth ? '  caused by ' : ''}${e.name}: ${e.message}`);
+      e = e.cause;
+    } else {
+      lines.push(String(e));
+      break;
+    }
+  }
+  return lines.join('\n');
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exit(code);
@@ -345,9 +364,9 @@ main(process.argv.slice(2)).then(
     const message =
       error instanceof AgpError && !error.retriable
         ? error.message
-        : error instanceof Error
+        : error instanceof Error && error.cause === undefined
           ? (error.stack ?? error.message)
-          : String(error);
+          : describeFailure(error);
     process.stderr.write(`pipeline: ${message}\n`);
     process.exit(1);
   },

@@ -26,7 +26,9 @@ export interface EmbeddingStore {
   gather(sparse: Int32Array, batchSize: number): tf.Tensor3D;
   /**
    * Applies the optimizer to the rows of a batch. gradSlab: dLoss/dslab, [B, F, D] row-major.
-   * Rows that occur several times in the batch sum their gradients first, then update once.
+   * Row-wise Adagrad sums the gradients of a row that occurs several times in the batch, then
+   * updates it once; SGD, being linear, applies each occurrence directly (the same result up to
+   * float rounding).
    */
   applyGradients(sparse: Int32Array, gradSlab: Float32Array): void;
 }
@@ -102,20 +104,19 @@ export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingS
     gather(sparse, batchSize) {
       checkShape(sparse, batchSize);
       const out = new Float32Array(batchSize * numTables * dim);
-      for (let b = 0; b < batchSize; b++) {
-        for (let f = 0; f < numTables; f++) {
-          const k = b * numTables + f;
+      // Table-major: one table's bounds and array stay in registers over the whole batch (this
+      // loop is the entire gather: ~1 ms for 2048 × 26 rows of 16 floats).
+      for (let f = 0; f < numTables; f++) {
+        const table = tables[f] as Float32Array;
+        const rows = tableSizes[f] as number;
+        for (let b = 0, k = f; b < batchSize; b++, k += numTables) {
           const row = sparse[k] as number;
-          const rows = tableSizes[f] as number;
           if (!(row >= 0 && row < rows)) {
             throw new DataError(
               `batch row ${b}, table ${f}: index ${row} is outside the table's ${rows} rows`,
             );
           }
-          const start = row * dim;
-          const table = tables[f] as Float32Array;
-          const o = k * dim;
-          for (let d = 0; d < dim; d++) out[o + d] = table[start + d] as number;
+          out.set(table.subarray(row * dim, row * dim + dim), k * dim);
         }
       }
       return tf.tensor3d(out, [batchSize, numTables, dim]);
@@ -128,8 +129,20 @@ export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingS
           `gradient slab has ${gradSlab.length} floats, expected ${sparse.length * dim}`,
         );
       }
-      if (scratch.length < batchSize * dim) scratch = new Float32Array(batchSize * dim);
       const lr = optimizer.lr;
+      if (accumulators === null) {
+        // Plain SGD is linear in the gradient: applying each occurrence of a row on its own
+        // equals summing duplicates first, so no per-row dedupe is needed.
+        for (let k = 0; k < sparse.length; k++) {
+          const table = tables[k % numTables] as Float32Array;
+          const r = (sparse[k] as number) * dim;
+          const g = k * dim;
+          for (let d = 0; d < dim; d++)
+            table[r + d] = (table[r + d] as number) - lr * (gradSlab[g + d] as number);
+        }
+        return;
+      }
+      if (scratch.length < batchSize * dim) scratch = new Float32Array(batchSize * dim);
       for (let f = 0; f < numTables; f++) {
         const table = tables[f] as Float32Array;
         const acc = accumulators?.[f];

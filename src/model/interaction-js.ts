@@ -11,7 +11,7 @@ type Saved = tf.Tensor[];
  */
 
 /** Z = [bottom; embeddings] per row: [B, n, D] with n = F + 1. */
-function stack(
+export function stack(
   bottom: Float32Array,
   slab: Float32Array,
   B: number,
@@ -28,7 +28,7 @@ function stack(
 }
 
 /** out[b] = [bottom_b, ⟨z_i, z_j⟩ for i = 1..F, j < i]: [B, D + P], P = n(n−1)/2. */
-function forward(z: Float32Array, B: number, n: number, D: number): Float32Array {
+export function interactionForwardJs(z: Float32Array, B: number, n: number, D: number): Float32Array {
   const P = (n * (n - 1)) / 2;
   const width = D + P;
   const out = new Float32Array(B * width);
@@ -51,7 +51,7 @@ function forward(z: Float32Array, B: number, n: number, D: number): Float32Array
 }
 
 /** dZ from dOut: the bottom part directly, and for pair (i, j): dz_i += g·z_j, dz_j += g·z_i. */
-function backward(
+export function interactionBackwardJs(
   z: Float32Array,
   dy: Float32Array,
   B: number,
@@ -100,9 +100,9 @@ const interact = tf.customGrad(((bottomOut: tf.Tensor2D, slab: tf.Tensor3D) => {
   const n = F + 1;
   const z = stack(bottomOut.dataSync() as Float32Array, slab.dataSync() as Float32Array, B, F, D);
   return {
-    value: tf.tensor2d(forward(z, B, n, D), [B, D + (n * (n - 1)) / 2]),
+    value: tf.tensor2d(interactionForwardJs(z, B, n, D), [B, D + (n * (n - 1)) / 2]),
     gradFunc: (dy: tf.Tensor2D, _saved: Saved) => {
-      const [dBottom, dSlab] = split(backward(z, dy.dataSync() as Float32Array, B, n, D), B, F, D);
+      const [dBottom, dSlab] = split(interactionBackwardJs(z, dy.dataSync() as Float32Array, B, n, D), B, F, D);
       return [tf.tensor2d(dBottom, [B, D]), tf.tensor3d(dSlab, [B, F, D])];
     },
   };

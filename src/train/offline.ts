@@ -134,9 +134,11 @@ export async function runOfflineTraining(
       fullWidths: hiddenWidthsOf(arch),
       arch,
     });
-    trainer = createTrainer(withWidths(fullModel, controller.initialWidths), {
-      rng: createRng(config.seed),
-    });
+    // small-dense starts (and stays) narrow; a schedule that prunes at step 0 starts full-width
+    // and lets the prune choose the neurons.
+    const startWidths =
+      controller.at(0).event === 'prune' ? controller.fullWidths : controller.initialWidths;
+    trainer = createTrainer(withWidths(fullModel, startWidths), { rng: createRng(config.seed) });
   }
   const driver = createAgpDriver({
     trainer,

@@ -135,3 +135,13 @@ test('small-dense trains at constant reduced widths and prune-only ends small', 
   po.trainer.dispose();
   assert.equal(po.report.finalWidths['bottom.0'], 8);
 });
+
+test('a run so short that the prune falls on step 0 still prunes, grows and ends full-width', async () => {
+  const base = config(await tmp());
+  const short = { ...base, data: { ...base.data, train: { ...base.data.train, rows: 96 } } };
+  const { report, trainer } = await runOfflineTraining(parseTrainConfig(short), { backend: 'cpu' });
+  trainer.dispose();
+  assert.equal(report.steps, 3);
+  assert.ok(report.flopSaving > 0, 'the pruned step must cost less');
+  assert.deepEqual(report.finalWidths, { 'bottom.0': 16, 'bottom.1': 8, 'top.0': 16, 'top.1': 8 });
+});

@@ -127,8 +127,11 @@ export async function startKafka(config: KafkaConfig, paths: StatePaths): Promis
   requireJava();
   writeConfig(config, paths);
   if (!fs.existsSync(path.join(paths.kafkaLogDirs, 'meta.properties'))) {
-    // A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
-    const clusterId = crypto.randomBytes(16).toString('base64url');
+    // A KRaft cluster id is 16 random bytes in URL-safe base64 without padding. One that starts
+    // with '-' reads as an option to the storage tool's parser, so draw again (as Kafka's own
+    // Uuid.randomUuid does).
+    let clusterId = crypto.randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = crypto.randomBytes(16).toString('base64url');
     await runCommand(
       'java',
       javaArgs(

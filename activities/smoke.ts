@@ -5,6 +5,7 @@ import { Partitioners, type Kafka } from 'kafkajs';
 import { z } from 'zod';
 import { parseOrThrow } from '../schemas/zod-errors';
 import { AgpError } from '../src/errors';
+import { createTopicsReady } from '../src/stream/create-topics';
 
 /** Input of {@link SmokeActivities.kafkaRoundTrip}. */
 export const KafkaRoundTripInput = z.object({
@@ -67,9 +68,9 @@ async function roundTrip(
   const admin = kafka.admin();
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   const consumer = kafka.consumer({ groupId: `${topic}-group` });
+  await createTopicsReady(kafka, [{ topic, numPartitions: 3 }]);
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
     await producer.connect();
     const messages = Array.from({ length: input.messages }, (_, i) => ({
       key: String(i),

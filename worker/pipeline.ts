@@ -11,6 +11,7 @@ import { parseInfraConfig } from '../src/config/env';
 import { AgpError } from '../src/errors';
 import { syntheticEventRows } from '../src/pipeline/synthetic-events';
 import { createKafkaAnnouncer, openFsRegistry, watchRegistry } from '../src/registry';
+import { createTopicsReady } from '../src/stream/create-topics';
 import { createKafka } from '../src/stream/kafka-client';
 import { replay, type ReplayResult } from '../src/stream/replay';
 import { offlineTraining, recurringTraining } from '../workflows';
@@ -149,6 +150,8 @@ async function main(argv: string[]): Promise<number> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   const stopReplay = new AbortController();
   const seen: Manifest[] = [];
+  /** When the registry watcher (a consumer) received each version, ms since the epoch. */
+  const receivedAt = new Map<string, number>();
   let watch: Awaited<ReturnType<typeof watchRegistry>> | undefined;
   let replayDone: Promise<ReplayResult | undefined> = Promise.resolve(undefined);
   try {
@@ -172,6 +175,7 @@ async function main(argv: string[]): Promise<number> {
       }
       lineage.add(m.version);
       seen.push(m);
+      receivedAt.set(m.version, Date.now());
       const r = m.dataRange.kind === 'recurring' ? m.dataRange : undefined;
       say(
         `registry: ${m.version} (${m.phase}, parent ${m.parent ?? '—'}) events ${r?.events ?? '—'} ` +
@@ -181,13 +185,7 @@ async function main(argv: string[]): Promise<number> {
     });
 
     // 3. Replay later clicks (same teacher, new rows) into a fresh topic, plus a few bad ones.
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 3 }, { topic: `${topic}.dlq` }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTopicsReady(kafka, [{ topic, numPartitions: 3 }, { topic: `${topic}.dlq` }]);
     await producer.connect();
     if (flags.badEvents > 0) {
       await producer.send({
@@ -253,7 +251,7 @@ async function main(argv: string[]): Promise<number> {
     stopReplay.abort();
     const replayed = await replayDone;
     if (state) await waitForAnnouncements(seen, state.published);
-    summary(flags, offline.metrics, state, seen, replayed);
+    summary(flags, offline.metrics, state, seen, receivedAt, replayed);
     say(`\nwhere to look:`);
     if (config.temporal.uiUrl) {
       say(
@@ -292,14 +290,29 @@ function summary(
   offlineMetrics: Record<string, number>,
   state: RecurringState | undefined,
   seen: Manifest[],
+  receivedAt: ReadonlyMap<string, number>,
   replayed: ReplayResult | undefined,
 ): void {
   const recurring = seen.filter((m) => m.phase === 'recurring');
+  const newestEvent = (m: Manifest): number | undefined =>
+    m.dataRange.kind === 'recurring' && m.dataRange.eventTime
+      ? Date.parse(m.dataRange.eventTime.max)
+      : undefined;
+  // Freshness as a consumer sees it: from the newest event a version holds to the moment the
+  // registry watcher received that version (checkpoint, publish and announcement included).
+  const visible = recurring.flatMap((m) => {
+    const t = newestEvent(m);
+    const got = receivedAt.get(m.version);
+    return t === undefined || got === undefined ? [] : [(got - t) / 1000];
+  });
+  // Publish time: from the start of the checkpoint write to the manifest's creation.
+  const publishing = recurring.flatMap((m) => {
+    const t = newestEvent(m);
+    const f = m.metrics['freshnessSeconds'];
+    return t === undefined || f === undefined ? [] : [(Date.parse(m.createdAt) - t) / 1000 - f];
+  });
   const events = (m: Manifest) =>
     m.dataRange.kind === 'recurring' ? (m.dataRange.events ?? 0) : 0;
-  const freshness = recurring
-    .map((m) => m.metrics['freshnessSeconds'])
-    .filter((x): x is number => x !== undefined);
   const saves = recurring
     .map((m) => m.metrics['checkpointSeconds'])
     .filter((x): x is number => x !== undefined);
@@ -324,8 +337,11 @@ function summary(
     say(`  lag:         ${state.lag} events behind the newest at the end`);
   }
   say(
-    `  freshness:   median ${fmt(median(freshness), 1)} s, max ${fmt(freshness.length ? Math.max(...freshness) : undefined, 1)} s ` +
-      `(publish time − newest event time, over ${freshness.length} versions)`,
+    `  freshness:   median ${fmt(median(visible), 1)} s, max ${fmt(visible.length ? Math.max(...visible) : undefined, 1)} s ` +
+      `(newest event of a version → that version received by a registry watcher, over ${visible.length} versions)`,
+  );
+  say(
+    `  publish:     median ${fmt(median(publishing), 3)} s, max ${fmt(publishing.length ? Math.max(...publishing) : undefined, 3)} s per version (checkpoint write + registry publish)`,
   );
   say(`  checkpoint:  median ${fmt(median(saves), 2)} s to write per version`);
   if (replayed)

@@ -6,6 +6,7 @@ import { DataError } from '../errors';
 import { DEFAULT_REGISTRY_TOPIC } from './kafka-announcer';
 import type { RegistryStore } from './store';
 import { versionNumber } from './version';
+import { createTopicsReady } from '../stream/create-topics';
 
 /** Options of {@link watchRegistry}. */
 export interface WatchOptions {
@@ -47,11 +48,11 @@ export async function watchRegistry(
     options.onError ??
     ((error: Error) => process.stderr.write(`registry watch ${model}: ${error.message}\n`));
 
+  await createTopicsReady(kafka, [{ topic }]);
   const admin = kafka.admin();
   await admin.connect();
   let start: Map<number, bigint>;
   try {
-    await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
     const offsets = await admin.fetchTopicOffsets(topic);
     start = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   } finally {

@@ -5,6 +5,7 @@ import { createKafka } from '../../../src/stream/kafka-client';
 import { createReplayProducer, type RawRow } from '../../../src/stream/replay';
 import type { ProgressiveMetrics } from '../../../src/stream/training-loop';
 import { spec } from '../../unit/stream/fixtures';
+import { createTopicsReady } from '../../../src/stream/create-topics';
 
 export { spec };
 
@@ -20,16 +21,10 @@ export function uniqueTopic(label: string): string {
 
 /** Creates topics with 3 partitions and waits for their leaders. */
 export async function createTopics(k: Kafka, ...topics: string[]): Promise<void> {
-  const admin = k.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopicsReady(
+    k,
+    topics.map((topic) => ({ topic, numPartitions: 3 })),
+  );
 }
 
 /** Deletes test topics (best effort). */

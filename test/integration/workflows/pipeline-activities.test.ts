@@ -16,6 +16,7 @@ import { replay } from '../../../src/stream/replay';
 import { createWorker, installQuietRuntime, type AgpWorker } from '../../../worker/create-worker';
 import { dailyRetraining, offlineTraining, recurringTraining } from '../../../workflows';
 import { statusQuery } from '../../../workflows/messages';
+import { createTopicsReady } from '../../../src/stream/create-topics';
 
 /**
  * The workflows with the REAL activities (tfjs model, filesystem registry, real Kafka, real
@@ -72,13 +73,7 @@ describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
       },
     );
     kafka = createKafka(config.kafka, { clientId: 'agp-test-pipeline' });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 3 }, { topic: `${topic}.dlq` }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTopicsReady(kafka, [{ topic, numPartitions: 3 }, { topic: `${topic}.dlq` }]);
     producer = kafka.producer();
     await producer.connect();
     agpWorker = await createWorker(config, { taskQueue, registry });
@@ -107,13 +102,7 @@ describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
   it('a window that crashes mid-way is retried from its last published version: no gap, no overlap', async () => {
     const model2 = `${model}-retry`;
     const topic2 = `${topic}-retry`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic: topic2, numPartitions: 3 }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    await createTopicsReady(kafka, [{ topic: topic2, numPartitions: 3 }]);
     try {
       const offline = await client.workflow.execute(offlineTraining, {
         taskQueue,

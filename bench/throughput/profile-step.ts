@@ -3,7 +3,9 @@
  * `tsx bench/throughput/profile-step.ts <tensorflow|wasm> [batch=2048] [tableRows=100000]`.
  * Prints the wall time of a full `trainer.step`, of its JS-side parts measured alone (the
  * embedding gather into a tensor, the sparse update from the slab gradient), and tfjs' per-kernel
- * profile of the step (kernel count and time per kernel name, summed).
+ * profile of the step (kernel count and time per kernel name, summed). On `tensorflow` the ops the
+ * step calls on TensorFlow directly (BiasAdd, Relu, ReluGrad, BiasAddGrad: src/model/tf-native.ts)
+ * bypass tfjs' kernel registry and so are not in that profile.
  */
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';

@@ -16,6 +16,10 @@ export interface DlrmProbes {
  * embedding store) has already gathered `slab` outside the autodiff graph.
  * dense: [B, numDense], slab: [B, F, D] → logits [B, 1]. Widths come from the tensors in
  * `towers`, never from a config, so AGP may resize them between steps.
+ *
+ * The trainer runs the hand-written forward/backward of backprop.ts (faster: no tape); this
+ * differentiable composition stays as its reference (backprop.test.ts checks one against the
+ * other) and for callers that want tfjs autodiff through the model.
  */
 export function dlrmForward(
   towers: DenseTowers,

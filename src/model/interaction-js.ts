@@ -28,7 +28,12 @@ export function stack(
 }
 
 /** out[b] = [bottom_b, ⟨z_i, z_j⟩ for i = 1..F, j < i]: [B, D + P], P = n(n−1)/2. */
-export function interactionForwardJs(z: Float32Array, B: number, n: number, D: number): Float32Array {
+export function interactionForwardJs(
+  z: Float32Array,
+  B: number,
+  n: number,
+  D: number,
+): Float32Array {
   const P = (n * (n - 1)) / 2;
   const width = D + P;
   const out = new Float32Array(B * width);
@@ -102,7 +107,12 @@ const interact = tf.customGrad(((bottomOut: tf.Tensor2D, slab: tf.Tensor3D) => {
   return {
     value: tf.tensor2d(interactionForwardJs(z, B, n, D), [B, D + (n * (n - 1)) / 2]),
     gradFunc: (dy: tf.Tensor2D, _saved: Saved) => {
-      const [dBottom, dSlab] = split(interactionBackwardJs(z, dy.dataSync() as Float32Array, B, n, D), B, F, D);
+      const [dBottom, dSlab] = split(
+        interactionBackwardJs(z, dy.dataSync() as Float32Array, B, n, D),
+        B,
+        F,
+        D,
+      );
       return [tf.tensor2d(dBottom, [B, D]), tf.tensor3d(dSlab, [B, F, D])];
     },
   };

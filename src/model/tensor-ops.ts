@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeBackend, nativeBiasAct, nativeBiasGrad, nativeReluGrad } from './tf-native';
 
 /*
  * The few tensor primitives of the hand-written training step, each in the form that is fastest
@@ -22,7 +23,9 @@ export function matMul2d(
   transposeB = false,
 ): tf.Tensor2D {
   if (onTensorflow()) {
-    return tf.engine().runKernel('BatchMatMul', { a, b }, { transposeA, transposeB }) as tf.Tensor2D;
+    return tf
+      .engine()
+      .runKernel('BatchMatMul', { a, b }, { transposeA, transposeB }) as tf.Tensor2D;
   }
   return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
 }
@@ -30,11 +33,9 @@ export function matMul2d(
 /** Batched a·b (no transposes) of 3-D tensors, [B, m, k]·[B, k, n] → [B, m, n]. */
 export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   if (onTensorflow()) {
-    return tf.engine().runKernel(
-      'BatchMatMul',
-      { a, b },
-      { transposeA: false, transposeB: false },
-    ) as tf.Tensor3D;
+    return tf
+      .engine()
+      .runKernel('BatchMatMul', { a, b }, { transposeA: false, transposeB: false }) as tf.Tensor3D;
   }
   return tf.matMul(a, b);
 }
@@ -42,11 +43,13 @@ export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
 /** a·aᵀ per batch item: [B, n, k] → [B, n, n] (transpose flag where it is free). */
 export function gramMatrix(a: tf.Tensor3D): tf.Tensor3D {
   if (onTensorflow()) {
-    return tf.engine().runKernel(
-      'BatchMatMul',
-      { a, b: a },
-      { transposeA: false, transposeB: true },
-    ) as tf.Tensor3D;
+    return tf
+      .engine()
+      .runKernel(
+        'BatchMatMul',
+        { a, b: a },
+        { transposeA: false, transposeB: true },
+      ) as tf.Tensor3D;
   }
   return tf.matMul(a, tf.transpose(a, [0, 2, 1]));
 }
@@ -63,17 +66,21 @@ export function denseForward(
   b: tf.Tensor1D,
   relu: boolean,
 ): tf.Tensor2D {
+  const nb = nativeBackend();
+  if (nb !== undefined) return nativeBiasAct(nb, matMul2d(x, w), b, relu);
   if (onTensorflow()) {
-    const z = tf.add(matMul2d(x, w), b);
+    const z: tf.Tensor2D = tf.add(matMul2d(x, w), b);
     return relu ? tf.relu(z) : z;
   }
   const [batch, inWidth] = x.shape;
   const outWidth = w.shape[1];
-  const y3 = tf.engine().runKernel(
-    '_FusedMatMul',
-    { a: tf.reshape(x, [1, batch, inWidth]), b: tf.reshape(w, [1, inWidth, outWidth]), bias: b },
-    { transposeA: false, transposeB: false, activation: relu ? 'relu' : 'linear' },
-  ) as tf.Tensor3D;
+  const y3 = tf
+    .engine()
+    .runKernel(
+      '_FusedMatMul',
+      { a: tf.reshape(x, [1, batch, inWidth]), b: tf.reshape(w, [1, inWidth, outWidth]), bias: b },
+      { transposeA: false, transposeB: false, activation: relu ? 'relu' : 'linear' },
+    ) as tf.Tensor3D;
   return tf.reshape(y3, [batch, outWidth]);
 }
 
@@ -82,5 +89,12 @@ export function denseForward(
  * 0/1 mask in one kernel (tfjs' Step is five native ops on tensorflow).
  */
 export function reluBackward(dy: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
-  return tf.mul(dy, tf.sign(y));
+  const nb = nativeBackend();
+  return nb !== undefined ? nativeReluGrad(nb, dy, y) : tf.mul(dy, tf.sign(y));
+}
+
+/** A bias gradient: the column sums of dz [B, n] → [n]. */
+export function biasGrad(dz: tf.Tensor2D): tf.Tensor1D {
+  const nb = nativeBackend();
+  return nb !== undefined ? nativeBiasGrad(nb, dz) : tf.sum(dz, 0);
 }

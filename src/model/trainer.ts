@@ -6,18 +6,10 @@ import type { ColumnarBatch } from '../data/batch';
 import { DataError } from '../errors';
 import { createRng, type Rng } from '../rng';
 import { createDenseOptimizer, type DenseOptimizer } from './dense-optimizer';
-import { dlrmForward, type DlrmProbes } from './dlrm';
+import { createBackprop, type BackpropResult } from './backprop';
 import { createEmbeddingStore, type EmbeddingStore } from './embedding-store';
 import { initTowers } from './init';
-import { bceWithLogits } from './loss';
-import type { MlpProbes } from './mlp';
-import {
-  hiddenLayerName,
-  type DenseTowers,
-  type Mlp,
-  type TowerName,
-  type TowerSlots,
-} from './params';
+import type { DenseLayer, DenseTowers, TowerName, TowerSlots } from './params';
 
 /** What one training step reports. */
 export interface StepResult {
@@ -66,14 +58,6 @@ function flatten(towers: DenseTowers): tf.Tensor[] {
   return TOWERS.flatMap((t) => towers[t].flatMap((l) => [l.w, l.b]));
 }
 
-/** Rebuilds towers from tensors in the order of `flatten`, with the layer counts of `like`. */
-function unflatten(like: DenseTowers, tensors: readonly tf.Tensor[]): DenseTowers {
-  let k = 0;
-  const take = (mlp: Mlp): Mlp =>
-    mlp.map(() => ({ w: tensors[k++] as tf.Tensor2D, b: tensors[k++] as tf.Tensor1D }));
-  return { bottom: take(like.bottom), top: take(like.top) };
-}
-
 function checkBatch(config: ModelConfig, batch: ColumnarBatch): void {
   const B = batch.size;
   const problems: string[] = [];
@@ -92,18 +76,10 @@ function checkBatch(config: ModelConfig, batch: ColumnarBatch): void {
     throw new DataError(`batch does not fit the model: ${problems.join('; ')}`);
 }
 
-/** Zero probes [B, width] for every hidden layer (all but the last of each tower). */
-function makeProbes(towers: DenseTowers, batchSize: number): DlrmProbes {
-  const forTower = (mlp: Mlp): MlpProbes => ({
-    probes: mlp.slice(0, -1).map((l) => tf.zeros([batchSize, l.w.shape[1]]) as tf.Tensor2D),
-    activations: [],
-  });
-  return { bottom: forTower(towers.bottom), top: forTower(towers.top) };
-}
-
 /** Builds a trainer around existing state (used by createTrainer and loadCheckpoint). */
 export function trainerFromState(config: ModelConfig, state: TrainerState): Trainer {
   const denseOptimizer = createDenseOptimizer(config.denseOptimizer);
+  const backprop = createBackprop();
   const numDense = config.numDense;
   const numTables = config.tableSizes.length;
 
@@ -118,58 +94,39 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
     step(batch, opts) {
       checkBatch(config, batch);
       const B = batch.size;
-      const probing = opts?.probeActivations === true;
       const towers = trainer.towers;
-      const params = flatten(towers);
-      let loss = Number.NaN;
-      let activationStats: Record<string, Float32Array> | undefined;
-      const denseGrads = tf.tidy(() => {
-        const slab = trainer.embeddings.gather(batch.sparse, B);
-        const dense = tf.tensor2d(batch.dense, [B, numDense]);
-        const labels = tf.tensor2d(batch.labels, [B, 1]);
-        const probes = probing ? makeProbes(towers, B) : undefined;
-        const probeTensors = probes ? [...probes.bottom.probes, ...probes.top.probes] : [];
-        const nBottom = probes?.bottom.probes.length ?? 0;
-        const lossOf = (...xs: tf.Tensor[]): tf.Scalar => {
-          const at = params.length + 1;
-          const probed: DlrmProbes | undefined = probes && {
-            bottom: {
-              probes: xs.slice(at, at + nBottom) as tf.Tensor2D[],
-              activations: probes.bottom.activations,
-            },
-            top: {
-              probes: xs.slice(at + nBottom) as tf.Tensor2D[],
-              activations: probes.top.activations,
-            },
-          };
-          const logits = dlrmForward(
-            unflatten(towers, xs),
-            dense,
-            xs[params.length] as tf.Tensor3D,
-            probed,
-          );
-          return bceWithLogits(logits, labels);
-        };
-        let result: { value: tf.Scalar; grads: tf.Tensor[] };
-        try {
-          result = tf.valueAndGrads(lossOf)([...params, slab, ...probeTensors]);
-        } catch (error) {
-          // Kept activations are outside tidy's reach.
-          if (probes) tf.dispose([...probes.bottom.activations, ...probes.top.activations]);
-          throw error;
-        }
-        const { value, grads } = result;
-        // The reads of a step: the loss, and the slab gradient the JS-side store needs (on
-        // wasm and cpu the interaction also runs in JS: see interaction-arch.ts).
-        loss = (value.dataSync() as Float32Array)[0] as number;
-        const slabGrad = grads[params.length] as tf.Tensor;
-        trainer.embeddings.applyGradients(batch.sparse, slabGrad.dataSync() as Float32Array);
-        if (probes) activationStats = taylorStats(probes, grads.slice(params.length + 1));
-        return grads.slice(0, params.length);
-      });
+      // Plain SGD folds its learning rate into the backward pass: its update is then w − g.
+      const sgdLr = config.denseOptimizer.kind === 'sgd' ? config.denseOptimizer.lr : undefined;
+      const slab = trainer.embeddings.gather(batch.sparse, B);
+      const dense = tf.tensor2d(batch.dense, [B, numDense]);
+      let result: BackpropResult;
+      try {
+        result = backprop.run(
+          towers,
+          { dense, slab, labels: batch.labels },
+          { gradScale: sgdLr ?? 1, probe: opts?.probeActivations === true },
+        );
+      } finally {
+        tf.dispose([slab, dense]);
+      }
+      const { loss, grads, slabGrad, activationStats } = result;
+      trainer.embeddings.applyGradients(batch.sparse, slabGrad);
       trainer.stepCount += 1;
-      denseOptimizer.apply(towers, unflatten(towers, denseGrads), trainer.slots, trainer.stepCount);
-      tf.dispose(denseGrads);
+      if (sgdLr !== undefined) {
+        for (const t of TOWERS) {
+          towers[t].forEach((layer, i) => {
+            const g = grads[t][i] as DenseLayer;
+            const w: tf.Tensor2D = tf.sub(layer.w, g.w);
+            const b: tf.Tensor1D = tf.sub(layer.b, g.b);
+            tf.dispose([layer.w, layer.b]);
+            layer.w = w;
+            layer.b = b;
+          });
+        }
+      } else {
+        denseOptimizer.apply(towers, grads, trainer.slots, trainer.stepCount);
+      }
+      tf.dispose(flatten(grads));
       return activationStats === undefined ? { loss } : { loss, activationStats };
     },
 
@@ -179,12 +136,13 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
       return tf.tidy(() => {
         const slab = trainer.embeddings.gather(batch.sparse, B);
         const dense = tf.tensor2d(batch.dense, [B, numDense]);
-        const p = tf.sigmoid(dlrmForward(trainer.towers, dense, slab));
+        const p = tf.sigmoid(backprop.forward(trainer.towers, dense, slab));
         return Float32Array.from(p.dataSync());
       });
     },
 
     dispose() {
+      backprop.dispose();
       tf.dispose(flatten(trainer.towers));
       for (const t of TOWERS) trainer.slots[t].forEach((s) => tf.dispose([...s.w, ...s.b]));
     },
@@ -195,25 +153,6 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
     );
   }
   return trainer;
-}
-
-/** Per-neuron mean |a × g| for every probed layer; disposes the kept activations. */
-function taylorStats(
-  probes: DlrmProbes,
-  probeGrads: readonly tf.Tensor[],
-): Record<string, Float32Array> {
-  const stats: Record<string, Float32Array> = {};
-  let k = 0;
-  for (const tower of TOWERS) {
-    probes[tower].activations.forEach((a, index) => {
-      const g = probeGrads[k++] as tf.Tensor;
-      const score = tf.tidy(() => tf.mean(tf.abs(tf.mul(a, g)), 0));
-      stats[hiddenLayerName({ tower, index })] = Float32Array.from(score.dataSync());
-      score.dispose();
-    });
-    tf.dispose(probes[tower].activations);
-  }
-  return stats;
 }
 
 /**

@@ -1,0 +1,100 @@
+import { after, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { initBackend, type BackendName } from '../../../src/model/backend';
+import { createBackprop } from '../../../src/model/backprop';
+import { dlrmForward } from '../../../src/model/dlrm';
+import { initTowers } from '../../../src/model/init';
+import { bceWithLogits } from '../../../src/model/loss';
+import type { DenseTowers, Mlp } from '../../../src/model/params';
+import { createRng } from '../../../src/rng';
+import { assertClose, tinyConfig } from './helpers';
+
+const B = 6;
+const config = tinyConfig();
+const F = config.tableSizes.length;
+const D = config.embeddingDim;
+
+function rebuild(towers: DenseTowers, xs: tf.Tensor[]): DenseTowers {
+  let k = 0;
+  const take = (m: Mlp): Mlp =>
+    m.map(() => ({ w: xs[k++] as tf.Tensor2D, b: xs[k++] as tf.Tensor1D }));
+  return { bottom: take(towers.bottom), top: take(towers.top) };
+}
+
+/**
+ * The hand-written backward against tfjs autodiff of dlrmForward + bceWithLogits (itself checked
+ * against stock ops and central differences in forward.test.ts), on one backend.
+ */
+async function check(backend: BackendName, gradScale: number): Promise<void> {
+  await initBackend(backend);
+  const backprop = createBackprop();
+  tf.tidy(() => {
+    const rng = createRng(21);
+    const towers = initTowers(config, rng);
+    const dense = tf.tensor2d(
+      Float32Array.from({ length: B * 3 }, () => rng.normal()),
+      [B, 3],
+    );
+    const slab = tf.tensor3d(
+      Float32Array.from({ length: B * F * D }, () => rng.normal() * 0.5),
+      [B, F, D],
+    );
+    const labels = Float32Array.from({ length: B }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const labelTensor = tf.tensor2d(labels, [B, 1]);
+    const params = [...towers.bottom, ...towers.top].flatMap((l) => [l.w, l.b]);
+    const ref = tf.valueAndGrads((...a: tf.Tensor[]) =>
+      bceWithLogits(
+        dlrmForward(rebuild(towers, a), dense, a[a.length - 1] as tf.Tensor3D),
+        labelTensor,
+      ),
+    )([...params, slab]);
+    const ours = backprop.run(towers, { dense, slab, labels }, { gradScale, probe: false });
+    assertClose([ours.loss], ref.value.dataSync(), 1e-6, 1e-5, `${backend} loss`);
+    const grads = [...ours.grads.bottom, ...ours.grads.top].flatMap((l) => [l.w, l.b]);
+    grads.forEach((g, i) => {
+      const expected = (ref.grads[i] as tf.Tensor).dataSync().map((v) => v * gradScale);
+      assertClose(g.dataSync(), expected, 1e-6, 1e-4, `${backend} grad ${i}`);
+    });
+    const slabRef = (ref.grads[params.length] as tf.Tensor).dataSync();
+    assertClose(ours.slabGrad, slabRef, 1e-6, 1e-4, `${backend} slab grad`);
+    assertClose(
+      backprop.forward(towers, dense, slab).dataSync(),
+      dlrmForward(towers, dense, slab).dataSync(),
+      1e-6,
+      1e-5,
+      `${backend} logits`,
+    );
+  });
+  backprop.dispose();
+}
+
+describe('hand-written DLRM backward', () => {
+  after(async () => {
+    await initBackend('cpu');
+  });
+
+  it('matches autodiff on cpu: loss, weight gradients, slab gradient and logits', async () => {
+    await check('cpu', 1);
+  });
+
+  it('scales the weight gradients by gradScale and leaves the slab gradient unscaled', async () => {
+    await check('cpu', 0.1);
+  });
+
+  it('matches autodiff on wasm (JS interaction path)', async () => {
+    await check('wasm', 0.1);
+  });
+
+  it('matches autodiff on tensorflow (native-op path)', async (t) => {
+    const available = await initBackend('tensorflow').then(
+      () => true,
+      () => false,
+    );
+    if (!available) {
+      t.skip('@tensorflow/tfjs-node is not installed');
+      return;
+    }
+    await check('tensorflow', 0.1);
+  });
+});

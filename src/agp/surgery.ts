@@ -128,7 +128,11 @@ function cut2(t: tf.Tensor2D, inKeep?: Int32Array, outKeep?: Int32Array): tf.Ten
 }
 
 function cut1(t: tf.Tensor1D, keep: Int32Array): tf.Tensor1D {
-  return tf.tidy(() => tf.gather(t, tf.tensor1d(keep, 'int32')));
+  // Built from host values rather than returned from tf.gather: the wasm backend's gather
+  // output keeps the 4-D shape of its internal reshape in the backend's bookkeeping, and the
+  // wasm fused matMul then rejects it as a bias ("only supports rank-1 bias but got rank 4").
+  const values = t.dataSync();
+  return tf.tensor1d(Float32Array.from(keep, (k) => values[k] as number));
 }
 
 /**

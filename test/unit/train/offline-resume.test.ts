@@ -145,3 +145,12 @@ test('a run so short that the prune falls on step 0 still prunes, grows and ends
   assert.ok(report.flopSaving > 0, 'the pruned step must cost less');
   assert.deepEqual(report.finalWidths, { 'bottom.0': 16, 'bottom.1': 8, 'top.0': 16, 'top.1': 8 });
 });
+
+test('the same AGP run trains on the wasm backend through prune and grow', async () => {
+  const { report, trainer } = await runOfflineTraining(config(await tmp()), { backend: 'wasm' });
+  trainer.dispose();
+  assert.equal(report.backend, 'wasm');
+  assert.equal(report.steps, 40);
+  assert.deepEqual(report.finalWidths, { 'bottom.0': 16, 'bottom.1': 8, 'top.0': 16, 'top.1': 8 });
+  assert.ok(Number.isFinite(report.test.logloss));
+});

@@ -49,6 +49,11 @@ export const SyntheticResolved = z
     teacherLinearShare: z.number().min(0).max(1),
     /** Probability that a dense value is missing. */
     missingRate: z.number().min(0).lt(1),
+    /**
+     * Scales the log-normal dense counts (log-mean and log-std of every feature): 1 gives
+     * Criteo-like magnitudes (log1p values up to ~10), smaller values give smaller counts.
+     */
+    countLogScale: z.number().positive().max(4),
     /** Hash buckets per distinct value (embedding rows = ceil(cardinality × this)). */
     bucketsPerCategory: z.number().min(1),
   })
@@ -89,6 +94,7 @@ export const SyntheticOptions = z.object({
   teacherFanIn: z.number().int().min(0).optional(),
   teacherLinearShare: z.number().min(0).max(1).optional(),
   missingRate: z.number().min(0).lt(1).optional(),
+  countLogScale: z.number().positive().max(4).optional(),
   bucketsPerCategory: z.number().min(1).optional(),
 });
 export type SyntheticOptions = z.infer<typeof SyntheticOptions>;

@@ -194,8 +194,11 @@ function buildTeacher(cfg: SyntheticResolved): Teacher {
     }
     for (let k = 0; k < n; k++) mixing[f * n + k] = (mixing[f * n + k] as number) / Math.sqrt(norm);
   }
-  const mu = Float64Array.from({ length: n }, () => rng.next() * 3.5);
-  const sigma = Float64Array.from({ length: n }, () => 0.6 + rng.next() * 1.2);
+  const mu = Float64Array.from({ length: n }, () => rng.next() * 3.5 * cfg.countLogScale);
+  const sigma = Float64Array.from(
+    { length: n },
+    () => (0.6 + rng.next() * 1.2) * cfg.countLogScale,
+  );
   const missProb = Float64Array.from({ length: n }, () =>
     Math.min(0.95, cfg.missingRate * 2 * rng.next()),
   );

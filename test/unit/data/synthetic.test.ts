@@ -67,6 +67,20 @@ describe('synthetic generator', () => {
     assert.ok(Math.max(...dense) > 5, 'log1p of heavy-tailed counts reaches beyond e^5');
   });
 
+  it('countLogScale shrinks the dense counts; 1 leaves the rows unchanged', async () => {
+    const base = await all(createSyntheticSource(small), 1000);
+    const one = await all(createSyntheticSource({ ...small, countLogScale: 1 }), 1000);
+    assert.deepEqual(one, base);
+    const shrunk = await all(createSyntheticSource({ ...small, countLogScale: 0.3 }), 1000);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(
+      mean(shrunk.dense) < 0.5 * mean(base.dense),
+      `${mean(shrunk.dense)} vs ${mean(base.dense)}`,
+    );
+    assert.ok(Math.max(...shrunk.dense) < Math.max(...base.dense));
+    assert.throws(() => resolveSyntheticConfig({ rows: 10, countLogScale: 0 }), /countLogScale/);
+  });
+
   it('reports true probabilities consistent with the labels', () => {
     const src = createSyntheticSource(small);
     const p = src.trueProbabilities();

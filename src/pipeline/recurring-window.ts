@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
@@ -46,7 +46,15 @@ export interface RecurringWindowOptions {
   onProgress?: (progress: WindowProgress) => void;
   /** Called after every published version (the activity heartbeats it). */
   onPublished?: (manifest: Manifest) => void;
+  /**
+   * Test mode (the exactly-once test): every version also carries `trained-ids.json`, the ids
+   * of the events it trained since its parent, in training order. @default false
+   */
+  recordTrainedIds?: boolean;
 }
+
+/** The file a version carries when {@link RecurringWindowOptions.recordTrainedIds} is on. */
+export const TRAINED_IDS_FILE = 'trained-ids.json';
 
 /** What a recurring window did. */
 export interface RecurringWindowOutcome {
@@ -117,6 +125,9 @@ export async function runRecurringWindow(
       const saveStarted = Date.now();
       await saveCheckpoint(dir, trainer, { offsets: request.offsets, parent });
       const checkpointSeconds = (Date.now() - saveStarted) / 1000;
+      if (request.trainedEventIds !== undefined) {
+        await writeFile(join(dir, TRAINED_IDS_FILE), JSON.stringify(request.trainedEventIds));
+      }
       const range = request.eventTimeRange;
       const freshnessSeconds = range === null ? Number.NaN : (Date.now() - range.max) / 1000;
       const published = await registry.publish(
@@ -163,6 +174,7 @@ export async function runRecurringWindow(
         publishEveryEvents: options.eventsPerVersion,
         publishEverySeconds: options.publishEverySeconds ?? 60,
         versions: options.versions,
+        recordTrainedIds: options.recordTrainedIds ?? false,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       },

@@ -36,6 +36,8 @@ const { values } = parseArgs({
     'baseline-seeds': { type: 'string', default: '1' },
     schedules: { type: 'string', default: 'dense,agp,prune-only,small-dense' },
     growth: { type: 'string' },
+    /** JSON merged into the agp config of the `agp` schedule, e.g. '{"ramp":2}', to compare variants. */
+    agp: { type: 'string' },
     criteo: {
       type: 'string',
       default: join(
@@ -58,6 +60,17 @@ const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i + 1);
 /** prune-only and small-dense run on the first this many seeds (the issue fixes 1 by default). */
 const baselineSeeds = Number(values['baseline-seeds']);
 const schedules = values.schedules.split(',');
+const agpOverrides =
+  values.agp === undefined ? {} : (JSON.parse(values.agp) as Record<string, unknown>);
+
+/** The agp section of a run's config: the schedule, `--growth`, and `--agp` overrides for `agp`. */
+function agpSection(schedule: string): TrainConfigInput['agp'] {
+  return {
+    schedule: schedule as 'agp',
+    ...(values.growth ? { growth: values.growth as 'split' } : {}),
+    ...(schedule === 'agp' ? agpOverrides : {}),
+  };
+}
 
 function syntheticConfig(schedule: string, seed: number): TrainConfigInput {
   return {
@@ -74,10 +87,7 @@ function syntheticConfig(schedule: string, seed: number): TrainConfigInput {
         split: 'test',
       },
     },
-    agp: {
-      schedule: schedule as 'agp',
-      ...(values.growth ? { growth: values.growth as 'split' } : {}),
-    },
+    agp: agpSection(schedule),
     evalPoints: 0,
     seed,
     outDir: join('.data', 'bench', `synthetic-${schedule}-${seed}`),
@@ -91,10 +101,7 @@ function criteoConfig(schedule: string): TrainConfigInput {
       train: { kind: 'criteo-tsv', path: values.criteo, limit: 8000 },
       test: { kind: 'criteo-tsv', path: values.criteo, offset: 8000 },
     },
-    agp: {
-      schedule: schedule as 'agp',
-      ...(values.growth ? { growth: values.growth as 'split' } : {}),
-    },
+    agp: agpSection(schedule),
     evalPoints: 0,
     seed: 1,
     outDir: join('.data', 'bench', `criteo-${schedule}`),

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { Partitioners, type Kafka } from 'kafkajs';
 import { z } from 'zod';
 import { parseOrThrow } from '../schemas/zod-errors';
-import { AgpError } from '../src/errors';
 import { createTopicsReady } from '../src/stream/create-topics';
+import { toFailure } from './failure';
 
 /** Input of {@link SmokeActivities.kafkaRoundTrip}. */
 export const KafkaRoundTripInput = z.object({
@@ -125,17 +124,4 @@ async function roundTrip(
     await producer.disconnect();
     await admin.disconnect();
   }
-}
-
-/** Our errors become typed Temporal failures; a user's mistake is not retried. */
-function toFailure(error: unknown): unknown {
-  if (error instanceof AgpError) {
-    return ApplicationFailure.create({
-      type: error.kind,
-      message: error.message,
-      nonRetryable: !error.retriable,
-      cause: error,
-    });
-  }
-  return error;
 }

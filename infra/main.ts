@@ -1,6 +1,6 @@
-import { AgpError } from '../src/errors';
 import { parseInfraConfig } from '../src/config/env';
 import { ensureInfra, infraStatus, stopInfra } from './stack';
+import { runMain } from '../src/cli/run-main';
 
 /** `npm run infra:up | infra:down | infra:status`. */
 async function main(command: string | undefined): Promise<number> {
@@ -38,18 +38,4 @@ async function main(command: string | undefined): Promise<number> {
   }
 }
 
-main(process.argv[2]).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message =
-      error instanceof AgpError
-        ? error.message
-        : error instanceof Error
-          ? (error.stack ?? error.message)
-          : String(error);
-    process.stderr.write(`infra: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('infra', () => main(process.argv[2]));

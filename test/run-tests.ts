@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ensureInfra, stopInfra, type Component } from '../infra/stack';
 import { parseInfraConfig } from '../src/config/env';
-import { AgpError } from '../src/errors';
+import { runMain } from '../src/cli/run-main';
 
 /**
  * `npm test`: lint, typecheck, unit tests, then integration and end-to-end tests against real
@@ -131,18 +131,4 @@ async function main(argv: string[]): Promise<number> {
   return failed.length || code !== 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message =
-      error instanceof AgpError
-        ? error.message
-        : error instanceof Error
-          ? (error.stack ?? error.message)
-          : String(error);
-    process.stderr.write(`npm test: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('npm test', () => main(process.argv.slice(2)));

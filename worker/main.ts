@@ -1,6 +1,6 @@
 import { parseInfraConfig } from '../src/config/env';
-import { AgpError } from '../src/errors';
 import { createWorker } from './create-worker';
+import { runMain } from '../src/cli/run-main';
 
 /**
  * The production worker: polls the configured task queue with every workflow and activity
@@ -21,18 +21,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message =
-      error instanceof AgpError && !error.retriable
-        ? error.message
-        : error instanceof Error
-          ? (error.stack ?? error.message)
-          : String(error);
-    process.stderr.write(`worker: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('worker', () => main());

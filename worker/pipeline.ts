@@ -16,6 +16,7 @@ import { createKafka } from '../src/stream/kafka-client';
 import { replay, type ReplayResult } from '../src/stream/replay';
 import { offlineTraining, recurringTraining } from '../workflows';
 import { createWorker, installQuietRuntime } from './create-worker';
+import { runMain, topLevelMessage } from '../src/cli/run-main';
 
 /**
  * `npm start`: the whole pipeline on one machine. Brings the servers up (or uses
@@ -372,18 +373,10 @@ function describeFailure(error: unknown): string {
   return lines.join('\n');
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exit(code);
-  },
-  (error: unknown) => {
-    const message =
-      error instanceof AgpError && !error.retriable
-        ? error.message
-        : error instanceof Error && error.cause === undefined
-          ? (error.stack ?? error.message)
-          : describeFailure(error);
-    process.stderr.write(`pipeline: ${message}\n`);
-    process.exit(1);
-  },
-);
+runMain('pipeline', () => main(process.argv.slice(2)), {
+  exit: true,
+  describe: (error) =>
+    error instanceof AgpError || (error instanceof Error && error.cause === undefined)
+      ? topLevelMessage(error)
+      : describeFailure(error),
+});

@@ -4,8 +4,9 @@ import { z } from 'zod';
 import type { DailyRetrainingInput } from '../schemas/workflow-io';
 import { parseOrThrow } from '../schemas/zod-errors';
 import { parseInfraConfig } from '../src/config/env';
-import { AgpError, ConfigError } from '../src/errors';
+import { ConfigError } from '../src/errors';
 import { dailyRetraining } from '../workflows';
+import { runMain } from '../src/cli/run-main';
 
 /**
  * Creates or updates the Temporal Schedule that starts `dailyRetraining` for a model: daily at
@@ -149,15 +150,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(
-        `schedule: ${error instanceof AgpError && !error.retriable ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exitCode = 1;
-    },
-  );
+  runMain('schedule', () => main(process.argv.slice(2)));
 }

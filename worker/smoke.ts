@@ -1,9 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { ensureInfra } from '../infra/stack';
 import { parseInfraConfig } from '../src/config/env';
-import { AgpError } from '../src/errors';
 import { smokeTest } from '../workflows';
 import { createWorker, installQuietRuntime } from './create-worker';
+import { runMain } from '../src/cli/run-main';
 
 /**
  * `npm start` (for now): brings the servers up (unless TEMPORAL_ADDRESS / KAFKA_BROKERS point
@@ -56,18 +56,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message =
-      error instanceof AgpError && !error.retriable
-        ? error.message
-        : error instanceof Error
-          ? (error.stack ?? error.message)
-          : String(error);
-    process.stderr.write(`smoke: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('smoke', () => main(process.argv.slice(2)));

@@ -1,4 +1,4 @@
-import { AgpError } from '../errors';
+import { runMain } from './run-main';
 
 /**
  * The `agp` command. Each subcommand lives in its own file and is loaded only when used,
@@ -45,19 +45,4 @@ async function main(argv: string[]): Promise<number> {
   return (await command.load()).run(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    // A user's mistake gets its message, not a stack trace.
-    if (error instanceof AgpError && !error.retriable) {
-      process.stderr.write(`agp: ${error.message}\n`);
-    } else {
-      process.stderr.write(
-        `agp: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-    }
-    process.exitCode = 1;
-  },
-);
+runMain('agp', () => main(process.argv.slice(2)));

@@ -1,5 +1,4 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { basename } from 'node:path';
 import { finished } from 'node:stream/promises';
 import {
   DataType,
@@ -16,9 +15,9 @@ import {
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import { DataError } from '../errors';
 import { decodeRows, type RawPieces } from './column-decode';
-import { describeRange, type FileSourceOptions } from './file-range';
+import { fileBatchSource, type FileSourceOptions } from './file-range';
 import type { RawBatch, RawCategorical } from './raw-batch';
-import { InvalidRowPolicy, rebatch, type BatchOptions, type BatchSource } from './source';
+import type { BatchSource, InvalidRowPolicy } from './source';
 
 /**
  * Reads Arrow IPC files (file or stream format, detected from the bytes) whose columns are named
@@ -26,18 +25,7 @@ import { InvalidRowPolicy, rebatch, type BatchOptions, type BatchSource } from '
  * categorical features (Utf8, dictionary or integer, nullable). Streams record batch by batch.
  */
 export function createArrowSource(opts: FileSourceOptions, spec: FeatureSpec): BatchSource {
-  let policy = new InvalidRowPolicy(opts.onInvalid);
-  return {
-    spec,
-    get skipped() {
-      return policy.skipped;
-    },
-    describe: () => `arrow ${opts.path.map((p) => basename(p)).join(',')}${describeRange(opts)}`,
-    batches(batchOpts: BatchOptions) {
-      policy = new InvalidRowPolicy(opts.onInvalid);
-      return rebatch(readArrowPieces(opts, spec, policy), spec, batchOpts);
-    },
-  };
+  return fileBatchSource('arrow', opts, spec, (policy) => readArrowPieces(opts, spec, policy));
 }
 
 async function* readArrowPieces(

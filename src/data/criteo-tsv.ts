@@ -1,9 +1,8 @@
-import { basename } from 'node:path';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import { readLineChunks } from './line-reader';
 import type { RawBatch, RawCategorical } from './raw-batch';
-import { InvalidRowPolicy, rebatch, type BatchOptions, type BatchSource } from './source';
-import { describeRange, type FileSourceOptions } from './file-range';
+import type { BatchSource, InvalidRowPolicy } from './source';
+import { fileBatchSource, type FileSourceOptions } from './file-range';
 
 const PIECE_ROWS = 4096;
 
@@ -14,19 +13,7 @@ const PIECE_ROWS = 4096;
  * malformed (see `onInvalid`).
  */
 export function createCriteoTsvSource(opts: FileSourceOptions, spec: FeatureSpec): BatchSource {
-  let policy = new InvalidRowPolicy(opts.onInvalid);
-  return {
-    spec,
-    get skipped() {
-      return policy.skipped;
-    },
-    describe: () =>
-      `criteo-tsv ${opts.path.map((p) => basename(p)).join(',')}${describeRange(opts)}`,
-    batches(batchOpts: BatchOptions) {
-      policy = new InvalidRowPolicy(opts.onInvalid);
-      return rebatch(readTsvPieces(opts, spec, policy), spec, batchOpts);
-    },
-  };
+  return fileBatchSource('criteo-tsv', opts, spec, (policy) => readTsvPieces(opts, spec, policy));
 }
 
 async function* readTsvPieces(

@@ -1,4 +1,8 @@
+import { basename } from 'node:path';
 import type { FileSourceConfig } from '../../schemas/data-source';
+import type { FeatureSpec } from '../../schemas/feature-spec';
+import type { RawBatch } from './raw-batch';
+import { InvalidRowPolicy, rebatch, type BatchOptions, type BatchSource } from './source';
 
 /** The options every file reader takes: the file config without its `kind`. */
 export type FileSourceOptions = Omit<FileSourceConfig, 'kind'>;
@@ -8,4 +12,30 @@ export function describeRange(opts: FileSourceOptions): string {
   if (opts.offset === 0 && opts.limit === undefined) return '';
   const end = opts.limit === undefined ? '' : String(opts.offset + opts.limit);
   return ` (records ${opts.offset}..${end})`;
+}
+
+/**
+ * A file reader as a BatchSource: `readPieces` decodes the files into raw pieces, reporting
+ * malformed rows to the policy; each pass starts a fresh policy, so `skipped` counts the
+ * current pass.
+ */
+export function fileBatchSource(
+  format: string,
+  opts: FileSourceOptions,
+  spec: FeatureSpec,
+  readPieces: (policy: InvalidRowPolicy) => AsyncIterable<RawBatch>,
+): BatchSource {
+  let policy = new InvalidRowPolicy(opts.onInvalid);
+  return {
+    spec,
+    get skipped() {
+      return policy.skipped;
+    },
+    describe: () =>
+      `${format} ${opts.path.map((p) => basename(p)).join(',')}${describeRange(opts)}`,
+    batches(batchOpts: BatchOptions) {
+      policy = new InvalidRowPolicy(opts.onInvalid);
+      return rebatch(readPieces(policy), spec, batchOpts);
+    },
+  };
 }

@@ -16,7 +16,8 @@ export const MISSING_BUCKET = 0;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
-function fmix32(h: number): number {
+/** murmur3's 32-bit finaliser: spreads every input bit over the output. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -1,10 +1,9 @@
-import { basename } from 'node:path';
 import { ParquetReader, ParquetSchema, ParquetWriter, type ParquetField } from 'parquetjs-lite';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import { DataError } from '../errors';
-import { describeRange, type FileSourceOptions } from './file-range';
+import { fileBatchSource, type FileSourceOptions } from './file-range';
 import type { RawBatch, RawCategorical } from './raw-batch';
-import { InvalidRowPolicy, rebatch, type BatchOptions, type BatchSource } from './source';
+import type { BatchSource, InvalidRowPolicy } from './source';
 import { decodeRows, type RawPieces } from './column-decode';
 
 /**
@@ -14,18 +13,7 @@ import { decodeRows, type RawPieces } from './column-decode';
  * materialising a JS object per row.
  */
 export function createParquetSource(opts: FileSourceOptions, spec: FeatureSpec): BatchSource {
-  let policy = new InvalidRowPolicy(opts.onInvalid);
-  return {
-    spec,
-    get skipped() {
-      return policy.skipped;
-    },
-    describe: () => `parquet ${opts.path.map((p) => basename(p)).join(',')}${describeRange(opts)}`,
-    batches(batchOpts: BatchOptions) {
-      policy = new InvalidRowPolicy(opts.onInvalid);
-      return rebatch(readParquetPieces(opts, spec, policy), spec, batchOpts);
-    },
-  };
+  return fileBatchSource('parquet', opts, spec, (policy) => readParquetPieces(opts, spec, policy));
 }
 
 async function* readParquetPieces(

@@ -1,13 +1,10 @@
+import { fmix32 } from '../hashing';
+
 /** Mixes integers into one 32-bit seed (murmur3 fmix per element), for independent streams. */
 export function mixSeed(...parts: number[]): number {
   let h = 0x2545f491;
   for (const p of parts) {
-    h ^= Math.imul(((p | 0) ^ (p / 4294967296)) | 0, 0x9e3779b1);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
+    h = fmix32(h ^ Math.imul(((p | 0) ^ (p / 4294967296)) | 0, 0x9e3779b1));
   }
-  return h >>> 0;
+  return h;
 }

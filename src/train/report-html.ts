@@ -15,7 +15,12 @@ function table(rows: readonly (readonly string[])[]): string {
 /** Renders a self-contained HTML page for one training run: summary, phase costs and three charts. */
 export function renderReportHtml(report: TrainReport): string {
   const c = report.curves;
-  const widthSeries = Object.entries(c.widths).map(([name, ys]) => ({ name, x: c.step, y: ys }));
+  const widthSeries = Object.entries(c.widths).map(([name, ys]) => ({
+    name,
+    x: c.step,
+    y: ys,
+    dashed: name.startsWith('bottom'),
+  }));
   const summary = table([
     ['', 'value'],
     ['schedule / growth', `${report.schedule} / ${report.growth}`],

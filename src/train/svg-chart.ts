@@ -7,6 +7,8 @@ export interface Series {
   x: readonly number[];
   y: readonly number[];
   color?: string;
+  /** Dashed stroke, so series that coincide (e.g. equal widths of two layers) stay visible. */
+  dashed?: boolean;
 }
 
 const palette = [
@@ -71,7 +73,7 @@ export function lineChart(
     }
     const legendY = pad.top + 16 * i;
     return (
-      `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${points.join(' ')}"/>` +
+      `<polyline fill="none" stroke="${color}" stroke-width="${s.dashed ? 2.5 : 1.5}"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${points.join(' ')}"/>` +
       `<rect x="${width - pad.right + 10}" y="${legendY - 8}" width="10" height="10" fill="${color}"/>` +
       `<text x="${width - pad.right + 25}" y="${legendY + 1}" font-size="11">${escapeXml(s.name)}</text>`
     );

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { FileSourceConfig } from '../../schemas/data-source';
 import type { FeatureSpec } from '../../schemas/feature-spec';
-import type { RawBatch } from './raw-batch';
+import { sliceRawBatch, type RawBatch } from './raw-batch';
 import { InvalidRowPolicy, rebatch, type BatchOptions, type BatchSource } from './source';
 
 /** The options every file reader takes: the file config without its `kind`. */
@@ -37,5 +37,25 @@ export function fileBatchSource(
       policy = new InvalidRowPolicy(opts.onInvalid);
       return rebatch(readPieces(policy), spec, batchOpts);
     },
+    rawBatches({ startRow = 0 }) {
+      policy = new InvalidRowPolicy(opts.onInvalid);
+      return skipRows(readPieces(policy), startRow);
+    },
   };
+}
+
+/** The pieces after the first `startRow` rows. */
+async function* skipRows(
+  pieces: AsyncIterable<RawBatch>,
+  startRow: number,
+): AsyncGenerator<RawBatch> {
+  let toSkip = startRow;
+  for await (const raw of pieces) {
+    if (toSkip >= raw.size) {
+      toSkip -= raw.size;
+      continue;
+    }
+    yield toSkip > 0 ? sliceRawBatch(raw, toSkip, raw.size) : raw;
+    toSkip = 0;
+  }
 }

@@ -26,6 +26,12 @@ export interface BatchSource {
   batches(opts: BatchOptions): AsyncIterable<ColumnarBatch>;
   /** One line for logs and reports, e.g. `criteo-tsv train.tsv (rows 0..8000)`. */
   describe(): string;
+  /**
+   * The rows before encoding (raw dense values, raw categorical values), from `startRow` on,
+   * in pieces of any size; file sources have it. Replaying a dataset as click events uses it,
+   * so the online path hashes the same raw values the offline readers hash.
+   */
+  rawBatches?(opts: { startRow?: number }): AsyncIterable<RawBatch>;
 }
 
 /**

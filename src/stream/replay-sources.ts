@@ -14,9 +14,10 @@ import { getTeacher } from '../data/synthetic/teacher';
 import { rowsOfBatches, type RawRow } from './replay';
 
 /**
- * Raw rows for replay. The synthetic generator has raw values (integer category ids, raw dense
- * values), so its events hash exactly like the offline rows; other sources yield encoded
- * batches and go through the inverse-transform path of `rowsOfBatches` (see replay.ts).
+ * Raw rows for replay. The synthetic generator, MovieLens and the file readers give raw values
+ * (category ids or strings, raw dense values), so their events hash exactly like the offline
+ * rows; a source without raw rows goes through the inverse-transform path of `rowsOfBatches`
+ * (see replay.ts).
  */
 
 /** Rows to replay and the spec they follow. */
@@ -67,8 +68,8 @@ export function syntheticReplayRows(config: SyntheticSourceConfig, startRow = 0)
 }
 
 /**
- * Rows to replay from a data-source config: raw values for synthetic data, the inverse-transform
- * path for files (read with `spec`, by default their own or the Criteo layout).
+ * Rows to replay from a data-source config, with raw values (files are read with `spec`, by
+ * default the Criteo layout).
  */
 export function openReplayRows(
   config: DataSourceConfig,
@@ -101,11 +102,22 @@ export function movielensReplayRows(config: MovielensSourceConfig, startRow = 0)
   return { spec: source.spec, rows: rows(), describe: `${source.describe()} from row ${startRow}` };
 }
 
-/** Rows of any batch source through the inverse transforms (categoricals are bucket ids). */
+/**
+ * Rows of a batch source: its raw rows when it has them (file sources), so events carry the
+ * same raw values the offline reader hashes; otherwise through the inverse transforms
+ * (categoricals are then bucket ids, hashed again online).
+ */
 export function batchSourceReplayRows(source: BatchSource, startRow = 0): ReplayRows {
-  return {
-    spec: source.spec,
-    rows: rowsOfBatches(source.batches({ batchSize: 1024, startRow }), source.spec),
-    describe: `${source.describe()} from row ${startRow}`,
-  };
+  const rows =
+    source.rawBatches === undefined
+      ? rowsOfBatches(source.batches({ batchSize: 1024, startRow }), source.spec)
+      : rawRowsOf(source.rawBatches({ startRow }), source.spec);
+  return { spec: source.spec, rows, describe: `${source.describe()} from row ${startRow}` };
+}
+
+async function* rawRowsOf(
+  pieces: AsyncIterable<RawBatch>,
+  spec: FeatureSpec,
+): AsyncGenerator<RawRow> {
+  for await (const raw of pieces) yield* rawBatchToRows(raw, spec);
 }

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SyntheticSource } from '../../../schemas/data-source';
+import { join } from 'node:path';
+import { CriteoTsvSource, SyntheticSource } from '../../../schemas/data-source';
+import { criteoFeatureSpec } from '../../../schemas/feature-spec';
+import { openSource } from '../../../src/data/open-source';
 import { hashCategorical } from '../../../src/data/hashing';
 import { createSyntheticSource } from '../../../src/data/synthetic/source';
 import { eventsToBatch } from '../../../src/stream/event-codec';
 import { batchToRows, type RawRow } from '../../../src/stream/replay';
-import { syntheticReplayRows } from '../../../src/stream/replay-sources';
+import { openReplayRows, syntheticReplayRows } from '../../../src/stream/replay-sources';
 import { spec } from './fixtures';
 
 const toEvents = (rows: RawRow[]) =>
@@ -42,6 +45,32 @@ describe('replay rows', () => {
     assert.deepEqual([...online.sparse], [...b.sparse]);
     assert.deepEqual([...online.labels], [...b.labels]);
     assert.deepEqual([...online.dense], [...b.dense]);
+  });
+
+  it('Criteo TSV events carry the raw values, so they encode exactly like the offline reader', async () => {
+    const path = join(
+      __dirname,
+      '..',
+      '..',
+      '..',
+      '..',
+      'shared',
+      'data',
+      'criteo-first10k',
+      'train-first10k.tsv',
+    );
+    const config = CriteoTsvSource.parse({ kind: 'criteo-tsv', path, offset: 100, limit: 200 });
+    const spec = criteoFeatureSpec(1000);
+    const startRow = 37;
+    const replayed = openReplayRows(config, spec, startRow);
+    const rows = await take(replayed.rows, 50);
+    assert.equal(typeof rows[0]?.sparse['C1'], 'string', 'categoricals are the raw hex strings');
+    const online = eventsToBatch(toEvents(rows), spec);
+    const [offline] = await take(openSource(config, spec).batches({ batchSize: 50, startRow }), 1);
+    assert.ok(offline);
+    assert.deepEqual([...online.sparse], [...offline.sparse]);
+    assert.deepEqual([...online.labels], [...offline.labels]);
+    assert.deepEqual([...online.dense], [...offline.dense]);
   });
 
   it('rows of an encoded batch re-encode to the same dense inputs; categoricals hash again', () => {

@@ -9,6 +9,7 @@ import type { TrainReport } from '../../../schemas/train-report';
 import { initBackend } from '../../../src/model/backend';
 import { saveCheckpoint } from '../../../src/model/checkpoint';
 import { createTrainer } from '../../../src/model/trainer';
+import { clickModelLoader } from '../../../src/pipeline/click-predictor';
 import { featureSpecOfManifest } from '../../../src/pipeline/feature-spec-of';
 import {
   formatWidths,
@@ -18,8 +19,8 @@ import {
 import { finiteMetrics, publishOfflineModel } from '../../../src/pipeline/publish-offline';
 import { syntheticEventRows } from '../../../src/pipeline/synthetic-events';
 import { servingVersion } from '../../../src/pipeline/version-info';
-import { openFsRegistry, type FsRegistryStore } from '../../../src/registry';
-import { createEventDecoder, encodeEvent } from '../../../src/stream/event-codec';
+import { loadVersion, openFsRegistry, type FsRegistryStore } from '../../../src/registry';
+import { createEventDecoder, encodeEvent, eventsToBatch } from '../../../src/stream/event-codec';
 import { assertClose, randomBatch, tinyConfig } from '../model/helpers';
 
 const spec = FeatureSpec.parse({
@@ -81,6 +82,53 @@ describe('pipeline pieces', () => {
       assertClose(loaded.trainer.predict(batch), before, 1e-6);
     } finally {
       loaded.trainer.dispose();
+    }
+  });
+
+  it('serving code loads a version as a predictor of click events (registry load + clickModelLoader)', async () => {
+    const config = tinyConfig();
+    const trainer = createTrainer(config);
+    trainer.step(randomBatch(config, 8, 5));
+    const checkpointDir = join(dir, 'ckpt-serving');
+    await saveCheckpoint(checkpointDir, trainer, {});
+    const manifest = await publishOfflineModel(registry, {
+      model: 'served',
+      config: { name: 'served' } as TrainConfig,
+      spec,
+      report,
+      checkpointDir,
+      widths: towerWidths(trainer),
+    });
+    const events = [
+      {
+        v: 1 as const,
+        eventId: 'a',
+        eventTime: 1,
+        label: 1 as const,
+        dense: { a: 3, b: null, c: 0.5 },
+        sparse: { x: 'u1', y: 4, z: null },
+      },
+      {
+        v: 1 as const,
+        eventId: 'b',
+        eventTime: 2,
+        label: 0 as const,
+        dense: { a: 0, b: 2, c: 9 },
+        sparse: { x: 'never-seen', y: 'q', z: 'r' },
+      },
+    ];
+    const expected = trainer.predict(eventsToBatch(events, spec));
+    trainer.dispose();
+    const predictor = await loadVersion(registry, 'served', 'latest', clickModelLoader);
+    try {
+      assert.equal(predictor.version, manifest.version);
+      const p = predictor.predict(events);
+      assert.equal(p.length, 2);
+      assert.ok(p.every((v) => v > 0 && v < 1));
+      assertClose(p, expected, 1e-6);
+      assert.equal(predictor.predict([]).length, 0);
+    } finally {
+      predictor.dispose();
     }
   });
 

@@ -63,6 +63,15 @@ export async function watchRegistry(
   // A short long-poll: `stop` waits for the fetch in flight, and announcements are rare.
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500 });
   await consumer.connect();
+  // Skip what was announced before the watch began: seek on every (re)join, which kafkajs emits
+  // after the assignment and before fetching. (A seek right after `run` races with a consumer
+  // that crashed and restarts while the group coordinator is still loading on a fresh broker.)
+  // The offset check in eachMessage keeps it correct even if a seek is missed.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const [partition, offset] of start) {
+      consumer.seek({ topic, partition, offset: offset.toString() });
+    }
+  });
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -95,9 +104,6 @@ export async function watchRegistry(
         }
       },
     });
-    for (const [partition, offset] of start) {
-      consumer.seek({ topic, partition, offset: offset.toString() });
-    }
   } catch (error) {
     await consumer.disconnect();
     throw error;

@@ -283,7 +283,7 @@ export async function runOfflineTraining(
     await writeFile(join(outDir, 'report.html'), renderReportHtml(report));
     return { report, trainer, checkpointDir, outDir };
   } catch (error) {
-    driver.dispose();
+    // On success the caller owns the trainer; on failure nobody would dispose it.
     trainer.dispose();
     throw error;
   } finally {

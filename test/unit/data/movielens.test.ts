@@ -7,8 +7,9 @@ import { hashCategorical } from '../../../src/data/hashing';
 import { createMovielensSource, MOVIELENS_SPEC } from '../../../src/data/movielens';
 import { openSource } from '../../../src/data/open-source';
 import { DataError } from '../../../src/errors';
+import { sharedDataPath } from '../../shared-data';
 
-const ML = '/work/shared/data/movielens-latest-small';
+const ML = sharedDataPath('movielens-latest-small');
 const dir = mkdtempSync(join(tmpdir(), 'agp-ml-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -13,6 +13,7 @@ import { writeParquet } from '../../../src/data/parquet';
 import { encodeRawBatch, type RawBatch } from '../../../src/data/raw-batch';
 import type { BatchSource } from '../../../src/data/source';
 import { DataError } from '../../../src/errors';
+import { sharedDataPath } from '../../shared-data';
 
 /** openSource for a `kind` chosen at run time (a union the config type cannot narrow). */
 function openFile(
@@ -25,7 +26,7 @@ function openFile(
 const dir = mkdtempSync(join(tmpdir(), 'agp-readers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const CRITEO = '/work/shared/data/criteo-first10k/train-first10k.tsv';
+const CRITEO = sharedDataPath('criteo-first10k', 'train-first10k.tsv');
 
 const spec = FeatureSpec.parse({
   dense: [{ name: 'a' }, { name: 'b', transform: 'none', clip: [-1, 1] }],

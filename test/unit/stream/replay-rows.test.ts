@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { join } from 'node:path';
 import { CriteoTsvSource, SyntheticSource } from '../../../schemas/data-source';
 import { criteoFeatureSpec } from '../../../schemas/feature-spec';
 import { openSource } from '../../../src/data/open-source';
@@ -10,6 +9,7 @@ import { eventsToBatch } from '../../../src/stream/event-codec';
 import { batchToRows, type RawRow } from '../../../src/stream/replay';
 import { openReplayRows, syntheticReplayRows } from '../../../src/stream/replay-sources';
 import { spec } from './fixtures';
+import { sharedDataPath } from '../../shared-data';
 
 const toEvents = (rows: RawRow[]) =>
   rows.map((r, i) => ({ v: 1 as const, eventId: `e${i}`, eventTime: i, ...r }));
@@ -48,17 +48,7 @@ describe('replay rows', () => {
   });
 
   it('Criteo TSV events carry the raw values, so they encode exactly like the offline reader', async () => {
-    const path = join(
-      __dirname,
-      '..',
-      '..',
-      '..',
-      '..',
-      'shared',
-      'data',
-      'criteo-first10k',
-      'train-first10k.tsv',
-    );
+    const path = sharedDataPath('criteo-first10k', 'train-first10k.tsv');
     const config = CriteoTsvSource.parse({ kind: 'criteo-tsv', path, offset: 100, limit: 200 });
     const spec = criteoFeatureSpec(1000);
     const startRow = 37;

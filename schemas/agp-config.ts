@@ -79,6 +79,16 @@ export const AgpConfig = z.strictObject({
    * @default 1
    */
   ramp: z.number().int().positive().default(1),
+  /**
+   * While pruned, multiply every learning rate by (sum of the full hidden widths) / (sum of the
+   * current ones): 2 for the default ratio 0.5. In the standard parametrisation a narrower MLP
+   * takes proportionally smaller steps in function space at the same lr, so the pruned model
+   * would otherwise learn at about half the speed of the dense one (measured: see
+   * bench/results/agp.json and the README's AGP section). `prune-only` follows it too; the
+   * `small-dense` baseline trains at the configured lr like any small model.
+   * @default true
+   */
+  widthScaledLr: z.boolean().default(true),
   /** Noise of `split` growth, as a multiple of the std of the copied column. @default 0.01 */
   splitNoise: z.number().nonnegative().default(0.01),
   /** Number of recent batches the `taylor` importance averages over. @default 8 */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AgpConfig } from './agp-config';
 import { DataSourceConfig } from './data-source';
 import { FeatureSpec } from './feature-spec';
+import { LrSchedule } from './lr-schedule';
 import { parseOrThrow } from './zod-errors';
 
 /**
@@ -28,6 +29,8 @@ export const TrainConfig = z.strictObject({
    */
   model: z.record(z.string(), z.unknown()).default({}),
   agp: AgpConfig.default(AgpConfig.parse({})),
+  /** Warmup and decay of the learning rates over the run. @default constant lr */
+  lrSchedule: LrSchedule.default(LrSchedule.parse({})),
   /** Passes over the training rows. @default 1 */
   epochs: z.number().int().positive().default(1),
   /** Held-out evaluations during the run (on the first `evalRows` test rows), for the NE curve. @default 10 */

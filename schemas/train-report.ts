@@ -51,7 +51,15 @@ export const TrainReport = z.object({
     cumFlops: z.array(z.number()),
     cumDenseFlops: z.array(z.number()),
     widths: z.record(z.string(), z.array(z.number())),
-    eval: z.array(z.object({ step: z.number(), ne: z.number(), logloss: z.number() })),
+    eval: z.array(
+      z.object({
+        step: z.number(),
+        ne: z.number(),
+        logloss: z.number(),
+        auc: z.number().optional(),
+        calibration: z.number().optional(),
+      }),
+    ),
   }),
 });
 export type TrainReport = z.infer<typeof TrainReport>;

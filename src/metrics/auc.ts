@@ -4,7 +4,8 @@ import { checkLengths } from './log-loss';
  * Exact ROC AUC: the probability that a random positive scores above a random negative, ties
  * counting one half (the Mann–Whitney U statistic). Sorts positives' and negatives' scores
  * separately (native typed-array sorts) and merges them, O(n log n). NaN when either class is
- * absent.
+ * absent or any score is NaN (a diverged model): NaN has no rank, and the merge below would not
+ * advance past it.
  */
 export function auc(preds: ArrayLike<number>, labels: ArrayLike<number>): number {
   checkLengths(preds, labels);
@@ -15,8 +16,10 @@ export function auc(preds: ArrayLike<number>, labels: ArrayLike<number>): number
   const pos = new Float64Array(nPos);
   const neg = new Float64Array(nNeg);
   for (let i = 0, a = 0, b = 0; i < labels.length; i++) {
-    if ((labels[i] as number) > 0.5) pos[a++] = preds[i] as number;
-    else neg[b++] = preds[i] as number;
+    const p = preds[i] as number;
+    if (Number.isNaN(p)) return NaN;
+    if ((labels[i] as number) > 0.5) pos[a++] = p;
+    else neg[b++] = p;
   }
   pos.sort();
   neg.sort();

@@ -28,9 +28,9 @@ export interface EmbeddingStore {
    * Applies the optimizer to the rows of a batch. gradSlab: dLoss/dslab, [B, F, D] row-major.
    * Row-wise Adagrad sums the gradients of a row that occurs several times in the batch, then
    * updates it once; SGD, being linear, applies each occurrence directly (the same result up to
-   * float rounding).
+   * float rounding). `lrScale` multiplies the configured learning rate (an lr schedule).
    */
-  applyGradients(sparse: Int32Array, gradSlab: Float32Array): void;
+  applyGradients(sparse: Int32Array, gradSlab: Float32Array, lrScale?: number): void;
 }
 
 /** Options of createEmbeddingStore. */
@@ -134,7 +134,7 @@ export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingS
       _touchSink += touched;
       return tf.tensor3d(out, [batchSize, numTables, dim]);
     },
-    applyGradients(sparse, gradSlab) {
+    applyGradients(sparse, gradSlab, lrScale = 1) {
       const batchSize = sparse.length / numTables;
       checkShape(sparse, batchSize);
       if (gradSlab.length !== sparse.length * dim) {
@@ -142,7 +142,7 @@ export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingS
           `gradient slab has ${gradSlab.length} floats, expected ${sparse.length * dim}`,
         );
       }
-      const lr = optimizer.lr;
+      const lr = optimizer.lr * lrScale;
       if (accumulators === null) {
         // Plain SGD is linear in the gradient: applying each occurrence of a row on its own
         // equals summing duplicates first, so no per-row dedupe is needed.

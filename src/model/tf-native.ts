@@ -8,10 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
  * run through tfjs-node's own NodeJSKernelBackend.executeSingleOutput, which registers the
  * outputs with the tfjs engine, so tf.tidy and tf.memory see them like any other tensor.
  *
- * Not used, on purpose: TensorFlow's plain MatMul op. It was 6x faster than BatchMatMulV2 on
- * the tiny products, but a training run with it under `node --cpu-prof` aborted reproducibly
- * with glibc's "corrupted size vs. prev_size" (only with MatMul on the [B, 13] dense input, not
- * with the other ops here), so it stays out until that is understood.
+ * MatMul: TensorFlow's plain MatMul op costs 12–60 µs on the step's small products where
+ * BatchMatMulV2 (what tfjs' matMul runs) costs 90–190 µs (measured 2026-11-26, batch 128, median
+ * of 200: [128,64]·[64,16] 14 vs 94 µs, [128,256]·[256,1] 12 vs 102 µs); over the step's 20
+ * products that is 3.6 vs 4.6 ms at full width and 1.5 vs 2.5 ms at AGP's half width, so the
+ * per-step cost shrinks with the widths as AGP's FLOP count says it should. One exception stays
+ * on BatchMatMulV2: products with the model's raw dense input ([B, 13]). A training run with
+ * MatMul there aborted under `node --cpu-prof` with glibc's "corrupted size vs. prev_size"
+ * (seen in an earlier session, not understood); every other product has run on MatMul since
+ * (see tensor-ops.ts matMul2d).
  */
 
 interface OpAttr {
@@ -40,6 +45,26 @@ export function nativeBackend(): NativeBackend | undefined {
 
 function floatAttr(nb: NativeBackend): OpAttr {
   return { name: 'T', type: nb.binding.TF_ATTR_TYPE, value: nb.binding.TF_FLOAT };
+}
+
+/** a·b with optional transposes, 2-D, on TensorFlow's MatMul op. */
+export function nativeMatMul(
+  nb: NativeBackend,
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  transposeA: boolean,
+  transposeB: boolean,
+): tf.Tensor2D {
+  const bool = nb.binding.TF_ATTR_BOOL;
+  return nb.executeSingleOutput(
+    'MatMul',
+    [
+      { name: 'transpose_a', type: bool, value: transposeA },
+      { name: 'transpose_b', type: bool, value: transposeB },
+      floatAttr(nb),
+    ],
+    [a, b],
+  ) as tf.Tensor2D;
 }
 
 /** x + bias broadcast over rows, then optionally ReLU: [B, n], [n] → [B, n]. */

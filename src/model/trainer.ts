@@ -22,6 +22,14 @@ export interface StepResult {
   activationStats?: Record<string, Float32Array>;
 }
 
+/** Options of one training step. */
+export interface StepOptions {
+  /** Return Taylor activation statistics (AGP's `taylor` importance). */
+  probeActivations?: boolean;
+  /** Multiplies every configured learning rate for this step (an lr schedule). @default 1 */
+  lrScale?: number;
+}
+
 /**
  * The DLRM trainer: the model's parameters, its optimizers and the training step. Used by the
  * offline AGP loop, the recurring trainer and the benchmarks.
@@ -35,7 +43,7 @@ export interface Trainer {
   readonly embeddings: EmbeddingStore;
   readonly denseOptimizer: DenseOptimizer;
   /** Forward, backward, dense update and sparse embedding update on one batch. */
-  step(batch: ColumnarBatch, opts?: { probeActivations?: boolean }): StepResult;
+  step(batch: ColumnarBatch, opts?: StepOptions): StepResult;
   /** Click probabilities [B], no training. */
   predict(batch: ColumnarBatch): Float32Array;
   /** Number of steps taken (checkpointed). */
@@ -96,7 +104,9 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
       const B = batch.size;
       const towers = trainer.towers;
       // Plain SGD folds its learning rate into the backward pass: its update is then w − g.
-      const sgdLr = config.denseOptimizer.kind === 'sgd' ? config.denseOptimizer.lr : undefined;
+      const lrScale = opts?.lrScale ?? 1;
+      const sgdLr =
+        config.denseOptimizer.kind === 'sgd' ? config.denseOptimizer.lr * lrScale : undefined;
       const slab = trainer.embeddings.gather(batch.sparse, B);
       const dense = tf.tensor2d(batch.dense, [B, numDense]);
       let result: BackpropResult;
@@ -104,15 +114,19 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
         result = backprop.run(
           towers,
           { dense, slab, labels: batch.labels },
-          { gradScale: sgdLr ?? 1, probe: opts?.probeActivations === true },
+          // A zero lr (the last step of a decay to 0) must not scale the gradients to zero:
+          // the slab gradient is unscaled by dividing by this factor.
+          { gradScale: sgdLr || 1, probe: opts?.probeActivations === true },
         );
       } finally {
         tf.dispose([slab, dense]);
       }
       const { loss, grads, slabGrad, activationStats } = result;
-      trainer.embeddings.applyGradients(batch.sparse, slabGrad);
+      if (lrScale !== 0) trainer.embeddings.applyGradients(batch.sparse, slabGrad, lrScale);
       trainer.stepCount += 1;
-      if (sgdLr !== undefined) {
+      if (lrScale === 0) {
+        // Nothing moves at lr 0; the loss was still computed.
+      } else if (sgdLr !== undefined) {
         for (const t of TOWERS) {
           towers[t].forEach((layer, i) => {
             const g = grads[t][i] as DenseLayer;
@@ -124,7 +138,7 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
           });
         }
       } else {
-        denseOptimizer.apply(towers, grads, trainer.slots, trainer.stepCount);
+        denseOptimizer.apply(towers, grads, trainer.slots, trainer.stepCount, lrScale);
       }
       tf.dispose(flatten(grads));
       return activationStats === undefined ? { loss } : { loss, activationStats };

@@ -5,6 +5,7 @@ import type { TrainConfig } from '../../schemas/train-config';
 import { TrainReport, type PhaseCost } from '../../schemas/train-report';
 import { agpControllerFromJSON, createAgpController, type AgpController } from '../agp/controller';
 import { createFlopAccumulator, flopArchOf, hiddenWidthsOf, type FlopTotals } from '../agp/flops';
+import { widthLrScale } from '../agp/lr-scale';
 import type { Widths } from '../agp/schedule';
 import { widthsOf } from '../agp/surgery';
 import { DataError } from '../errors';
@@ -14,6 +15,7 @@ import { createTrainer, type Trainer } from '../model/trainer';
 import { createRng } from '../rng';
 import { createAgpDriver } from './agp-driver';
 import { countRows, evaluateOn } from './evaluate';
+import { lrFactorOf } from './lr-schedule';
 import { OfflineCheckpointState } from './offline-state';
 import { openTrainingData } from './open-data';
 import { renderReportHtml } from './report-html';
@@ -61,7 +63,7 @@ interface Curves {
   cumFlops: number[];
   cumDenseFlops: number[];
   widths: Record<string, number[]>;
-  eval: Array<{ step: number; ne: number; logloss: number }>;
+  eval: TrainReport['curves']['eval'];
 }
 
 /** The model config with the hidden widths the controller starts from (reduced for small-dense). */
@@ -88,6 +90,7 @@ export async function runOfflineTraining(
   if (rowsPerEpoch === 0) throw new DataError(`training data is empty: ${data.train.describe()}`);
   const stepsPerEpoch = Math.ceil(rowsPerEpoch / batchSize);
   const totalSteps = stepsPerEpoch * config.epochs;
+  const lrFactor = lrFactorOf(config.lrSchedule, totalSteps);
   const arch = flopArchOf(fullModel);
   const outDir =
     config.outDir ??
@@ -183,7 +186,10 @@ export async function runOfflineTraining(
         if (opts.signal?.aborted) break training;
         const tStep = performance.now();
         const plan = driver.beforeStep(step);
-        const result = trainer.step(batch, { probeActivations: driver.wantsActivationStats(step) });
+        const result = trainer.step(batch, {
+          probeActivations: driver.wantsActivationStats(step),
+          lrScale: lrFactor(step) * widthLrScale(config.agp, plan, controller.fullWidths),
+        });
         driver.afterStep(result.activationStats);
         flops.add({
           phase: plan.phase,
@@ -209,7 +215,13 @@ export async function runOfflineTraining(
         if (evalPoints.has(step)) {
           const tEval = performance.now();
           const m = await evaluateOn(trainer, data.test, { rows: config.evalRows });
-          curves.eval.push({ step, ne: m.ne, logloss: m.logloss });
+          curves.eval.push({
+            step,
+            ne: m.ne,
+            logloss: m.logloss,
+            auc: m.auc,
+            calibration: m.calibration,
+          });
           // Evaluation is not training: keep its time out of the phase's wall time.
           elapsedBefore -= (performance.now() - tEval) / 1000;
         }

@@ -67,6 +67,10 @@ describe('auc', () => {
     close(auc(p, y), bruteForceAuc(p, y), 1e-12);
   });
 
+  it('is NaN, and returns, when a score is NaN (a diverged model)', () => {
+    assert.ok(Number.isNaN(auc([0.2, NaN, 0.7, 0.1], [0, 1, 1, 0])));
+    assert.ok(Number.isNaN(auc([NaN, NaN], [1, 0])));
+  });
   it('is NaN when a class is missing', () => {
     assert.ok(Number.isNaN(auc([0.1, 0.2], [1, 1])));
   });

@@ -123,4 +123,37 @@ describe('trainer', () => {
     trainer.dispose();
     assert.equal(tf.memory().numTensors, before);
   });
+
+  it('lrScale scales every learning rate: ½·lr 0.2 equals lr 0.1, and 0 moves nothing', () => {
+    const snapshot = (t: ReturnType<typeof createTrainer>): number[] => [
+      ...t.towers.bottom.flatMap((l) => [...l.w.dataSync(), ...l.b.dataSync()]),
+      ...t.towers.top.flatMap((l) => [...l.w.dataSync(), ...l.b.dataSync()]),
+      ...t.embeddings.tables.flatMap((table) => [...table]),
+    ];
+    for (const kind of ['sgd', 'adam'] as const) {
+      const lr = (v: number): Record<string, unknown> => ({
+        denseOptimizer: { kind, lr: v },
+        embeddingOptimizer: { kind: 'rowwise-adagrad', lr: v },
+      });
+      const half = createTrainer(tinyConfig(lr(0.2)));
+      const plain = createTrainer(tinyConfig(lr(0.1)));
+      for (let i = 0; i < 5; i++) {
+        half.step(randomBatch(half.config, 8, i), { lrScale: 0.5 });
+        plain.step(randomBatch(plain.config, 8, i));
+      }
+      const a = snapshot(half);
+      const b = snapshot(plain);
+      assert.equal(a.length, b.length);
+      assert.ok(
+        a.every((v, i) => Math.abs(v - (b[i] as number)) < 1e-5),
+        `${kind}: weights differ`,
+      );
+      const before = snapshot(plain);
+      const { loss } = plain.step(randomBatch(plain.config, 8, 9), { lrScale: 0 });
+      assert.ok(Number.isFinite(loss) && loss > 0, `${kind}: loss ${loss}`);
+      assert.deepEqual(snapshot(plain), before, `${kind}: lr 0 moved the weights`);
+      half.dispose();
+      plain.dispose();
+    }
+  });
 });

@@ -64,21 +64,12 @@ interface InteractionSaved {
   z: tf.Tensor3D | Float32Array;
 }
 
-/**
- * Per-layer outputs of an MLP, ReLU after every layer unless `linearLast`. `rawInput`: x is the
- * model's raw dense input (the bottom MLP), see matMul2d.
- */
-function mlpOutputs(
-  layers: Mlp,
-  x: tf.Tensor2D,
-  linearLast: boolean,
-  rawInput: boolean,
-): tf.Tensor2D[] {
+/** Per-layer outputs of an MLP, ReLU after every layer unless `linearLast`. */
+function mlpOutputs(layers: Mlp, x: tf.Tensor2D, linearLast: boolean): tf.Tensor2D[] {
   const ys: tf.Tensor2D[] = [];
   let h = x;
   layers.forEach((layer, i) => {
-    const last = linearLast && i === layers.length - 1;
-    h = denseForward(h, layer.w, layer.b, !last, rawInput && i === 0);
+    h = denseForward(h, layer.w, layer.b, !(linearLast && i === layers.length - 1));
     ys.push(h);
   });
   return ys;
@@ -195,9 +186,7 @@ export function createBackprop(): Backprop {
       if (layer === undefined || y === undefined) throw new Error(`mlpBackward: no layer ${i}`);
       const input = i === 0 ? x : (ys[i - 1] as tf.Tensor2D);
       const dz: tf.Tensor2D = linearLast && i === layers.length - 1 ? g : reluBackward(g, y);
-      // Without an input gradient, x is the model's raw input (the bottom MLP).
-      const w = matMul2d(input, dz, true, false, i === 0 && !inputGrad);
-      grads[i] = { w, b: biasGrad(dz) };
+      grads[i] = { w: matMul2d(input, dz, true, false), b: biasGrad(dz) };
       g = i > 0 || inputGrad ? matMul2d(dz, layer.w, false, true) : undefined;
       if (i > 0 && g !== undefined) onHidden?.(i - 1, input, g);
     }
@@ -216,10 +205,10 @@ export function createBackprop(): Backprop {
     let slabGrad: Float32Array = new Float32Array(0);
     const stats: Record<string, Float32Array> = {};
     const flat = tf.tidy(() => {
-      const bottomYs = mlpOutputs(towers.bottom, dense, false, true);
+      const bottomYs = mlpOutputs(towers.bottom, dense, false);
       const bottomOut = bottomYs[bottomYs.length - 1] as tf.Tensor2D;
       const inter = interactionForward(bottomOut, slab);
-      const topYs = mlpOutputs(towers.top, inter.out, true, false);
+      const topYs = mlpOutputs(towers.top, inter.out, true);
       const logits = (topYs[topYs.length - 1] as tf.Tensor2D).dataSync();
 
       // BCE with logits in its stable form, and its gradient (σ(x) − y)/B, in float64.
@@ -282,9 +271,9 @@ export function createBackprop(): Backprop {
     run,
     forward(towers, dense, slab) {
       return tf.tidy(() => {
-        const bottomYs = mlpOutputs(towers.bottom, dense, false, true);
+        const bottomYs = mlpOutputs(towers.bottom, dense, false);
         const inter = interactionForward(bottomYs[bottomYs.length - 1] as tf.Tensor2D, slab);
-        const topYs = mlpOutputs(towers.top, inter.out, true, false);
+        const topYs = mlpOutputs(towers.top, inter.out, true);
         return topYs[topYs.length - 1] as tf.Tensor2D;
       });
     },

@@ -1,11 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  nativeBackend,
-  nativeBiasAct,
-  nativeBiasGrad,
-  nativeMatMul,
-  nativeReluGrad,
-} from './tf-native';
+import { nativeBackend, nativeBiasAct, nativeBiasGrad, nativeReluGrad } from './tf-native';
 
 /*
  * The few tensor primitives of the hand-written training step, each in the form that is fastest
@@ -21,19 +15,13 @@ export function onTensorflow(): boolean {
   return tf.getBackend() === 'tensorflow';
 }
 
-/**
- * a·b with optional transposes, 2-D: [m, k]·[k, n] → [m, n]. `rawInput`: one operand is the
- * model's raw dense input, which stays on BatchMatMulV2 on tensorflow (see tf-native.ts).
- */
+/** a·b with optional transposes, 2-D: [m, k]·[k, n] → [m, n]. */
 export function matMul2d(
   a: tf.Tensor2D,
   b: tf.Tensor2D,
   transposeA = false,
   transposeB = false,
-  rawInput = false,
 ): tf.Tensor2D {
-  const nb = nativeBackend();
-  if (nb !== undefined && !rawInput) return nativeMatMul(nb, a, b, transposeA, transposeB);
   if (onTensorflow()) {
     return tf
       .engine()
@@ -67,8 +55,7 @@ export function gramMatrix(a: tf.Tensor3D): tf.Tensor3D {
 }
 
 /**
- * One fully connected layer forward, y = act(x·w + b): x [B, in], w [in, out], b [out];
- * `rawInput` as in matMul2d.
+ * One fully connected layer forward, y = act(x·w + b): x [B, in], w [in, out], b [out].
  * On wasm and cpu one fused kernel (tf.fused.matMul would refuse to fuse ReLU while a gradient
  * is being recorded); on tensorflow, whose "fused" kernel is itself matMul + add + relu through
  * tfjs ops with their reshapes, the three native ops directly.
@@ -78,12 +65,11 @@ export function denseForward(
   w: tf.Tensor2D,
   b: tf.Tensor1D,
   relu: boolean,
-  rawInput = false,
 ): tf.Tensor2D {
   const nb = nativeBackend();
-  if (nb !== undefined) return nativeBiasAct(nb, matMul2d(x, w, false, false, rawInput), b, relu);
+  if (nb !== undefined) return nativeBiasAct(nb, matMul2d(x, w), b, relu);
   if (onTensorflow()) {
-    const z: tf.Tensor2D = tf.add(matMul2d(x, w, false, false, rawInput), b);
+    const z: tf.Tensor2D = tf.add(matMul2d(x, w), b);
     return relu ? tf.relu(z) : z;
   }
   const [batch, inWidth] = x.shape;

@@ -8,15 +8,16 @@ import * as tf from '@tensorflow/tfjs-core';
  * run through tfjs-node's own NodeJSKernelBackend.executeSingleOutput, which registers the
  * outputs with the tfjs engine, so tf.tidy and tf.memory see them like any other tensor.
  *
- * MatMul: TensorFlow's plain MatMul op costs 12–60 µs on the step's small products where
- * BatchMatMulV2 (what tfjs' matMul runs) costs 90–190 µs (measured 2026-11-26, batch 128, median
- * of 200: [128,64]·[64,16] 14 vs 94 µs, [128,256]·[256,1] 12 vs 102 µs); over the step's 20
- * products that is 3.6 vs 4.6 ms at full width and 1.5 vs 2.5 ms at AGP's half width, so the
- * per-step cost shrinks with the widths as AGP's FLOP count says it should. One exception stays
- * on BatchMatMulV2: products with the model's raw dense input ([B, 13]). A training run with
- * MatMul there aborted under `node --cpu-prof` with glibc's "corrupted size vs. prev_size"
- * (seen in an earlier session, not understood); every other product has run on MatMul since
- * (see tensor-ops.ts matMul2d).
+ * Not used, on purpose: TensorFlow's plain MatMul op. It costs 12–60 µs on the step's small
+ * products where BatchMatMulV2 costs 90–190 µs (2026-11-26, batch 128: [128,64]·[64,16] 14 vs
+ * 94 µs, [128,256]·[256,1] 12 vs 102 µs; the step's 20 products 3.6 vs 4.6 ms at full width, 1.5
+ * vs 2.5 ms at half width), which would make the step's cost follow AGP's widths much more
+ * closely. But training runs that call it through executeSingleOutput abort under
+ * `node --cpu-prof` with glibc heap errors ("corrupted size vs. prev_size", "double free or
+ * corruption (out)", "free(): invalid pointer"): seen first with MatMul on the [B, 13] dense
+ * input only, and on 2026-11-26 with MatMul on every product except that one, with oneDNN on
+ * and with TF_ENABLE_ONEDNN_OPTS=0; the same runs on BatchMatMulV2 finish. Until the cause is
+ * understood it stays out.
  */
 
 interface OpAttr {
@@ -45,26 +46,6 @@ export function nativeBackend(): NativeBackend | undefined {
 
 function floatAttr(nb: NativeBackend): OpAttr {
   return { name: 'T', type: nb.binding.TF_ATTR_TYPE, value: nb.binding.TF_FLOAT };
-}
-
-/** a·b with optional transposes, 2-D, on TensorFlow's MatMul op. */
-export function nativeMatMul(
-  nb: NativeBackend,
-  a: tf.Tensor2D,
-  b: tf.Tensor2D,
-  transposeA: boolean,
-  transposeB: boolean,
-): tf.Tensor2D {
-  const bool = nb.binding.TF_ATTR_BOOL;
-  return nb.executeSingleOutput(
-    'MatMul',
-    [
-      { name: 'transpose_a', type: bool, value: transposeA },
-      { name: 'transpose_b', type: bool, value: transposeB },
-      floatAttr(nb),
-    ],
-    [a, b],
-  ) as tf.Tensor2D;
 }
 
 /** x + bias broadcast over rows, then optionally ReLU: [B, n], [n] → [B, n]. */

@@ -39,12 +39,14 @@ const HiddenLayerKey = z.string().regex(/^(bottom|top)\.\d+$/, {
 });
 
 /**
- * The AGP configuration. Defaults are the prototype's winning "1 cycle" schedule: dense for the
- * first 10% of the steps, pruned (half of every hidden layer's neurons) for the next 65%, dense
- * for the last 25%, growing back with `split`. For the reference DLRM (13-512-256-64-16 /
- * 367-512-256-1) the pruned model costs 0.360× the dense multiply-adds per step, so the run costs
- * 0.10 + 0.65 × 0.360 + 0.25 = 0.584× dense (src/agp/flops.ts; asserted in
- * test/unit/agp/flops.test.ts) — within the ≤ 0.60× target with a 25% dense tail.
+ * The AGP configuration. Defaults: one cycle — dense for the first 5% of the steps, pruned (40%
+ * of every hidden layer's neurons removed, lr scaled with width) for the next 75%, dense for the
+ * last 20%, growing back with `split`. They won `npm run bench:agp`'s comparison of 2026-11-26
+ * (README, bench/results/agp.json) against the prototype's schedule (ratio 0.5, 10% / 65% / 25%:
+ * +0.19% NE vs dense over seeds 1–3, against −0.01%). For the reference DLRM (13-512-256-64-16 /
+ * 367-512-256-1) the pruned model costs 0.465× the dense multiply-adds per step, so the run costs
+ * 0.05 + 0.75 × 0.465 + 0.20 = 0.599× dense (src/agp/flops.ts; asserted ≤ 0.60× in
+ * test/unit/agp/flops.test.ts).
  */
 export const AgpConfig = z.strictObject({
   /** @default 'agp' */
@@ -59,19 +61,19 @@ export const AgpConfig = z.strictObject({
   /**
    * Fraction of neurons removed: one number for every hidden layer, or per layer
    * (`{ "bottom.0": 0.5, "top.0": 0.25 }`; a layer not listed is not pruned).
-   * @default 0.5
+   * @default 0.4
    */
-  ratio: z.union([Ratio, z.record(HiddenLayerKey, Ratio)]).default(0.5),
-  /** Dense steps before the first prune. @default 0.1 */
-  warmup: AgpLength.default(0.1),
+  ratio: z.union([Ratio, z.record(HiddenLayerKey, Ratio)]).default(0.4),
+  /** Dense steps before the first prune. @default 0.05 */
+  warmup: AgpLength.default(0.05),
   /** Number of prune/grow cycles. @default 1 */
   cycles: z.number().int().positive().default(1),
-  /** Length of each pruned phase. @default 0.65 */
-  prune: AgpLength.default(0.65),
+  /** Length of each pruned phase. @default 0.75 */
+  prune: AgpLength.default(0.75),
   /** Length of the full-width phase between two pruned phases (unused with one cycle). @default 0 */
   grow: AgpLength.default(0),
-  /** Minimum length of the full-width phase that ends the run. @default 0.25 */
-  finalDense: AgpLength.default(0.25),
+  /** Minimum length of the full-width phase that ends the run. @default 0.2 */
+  finalDense: AgpLength.default(0.2),
   /**
    * Gentle pruning: each pruned phase reaches its ratio over `ramp` prune events, the k-th
    * (k = 1..ramp) removing up to ratio × k / ramp, spread evenly over the phase's first half.

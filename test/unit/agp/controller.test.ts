@@ -11,12 +11,20 @@ describe('AGP controller', () => {
   const full = { 'bottom.0': 8, 'bottom.1': 4, 'top.0': 6 };
   const half = { 'bottom.0': 4, 'bottom.1': 2, 'top.0': 3 };
 
+  /**
+   * The schedule logic is tested on the prototype's schedule (ratio 0.5, 10% / 65% / 25%), whose
+   * widths and lengths come out round; the shipped defaults have a test of their own.
+   */
+  const PROTOTYPE: AgpConfigInput = { ratio: 0.5, warmup: 0.1, prune: 0.65, finalDense: 0.25 };
   function controller(
     input: AgpConfigInput,
     totalSteps: number,
     fullWidths: Record<string, number> = full,
   ) {
-    return createAgpController(parseAgpConfig(input), { totalSteps, fullWidths });
+    return createAgpController(parseAgpConfig({ ...PROTOTYPE, ...input }), {
+      totalSteps,
+      fullWidths,
+    });
   }
 
   /** Every step's plan as a compact string: phase, widths, event. */
@@ -31,7 +39,22 @@ describe('AGP controller', () => {
     return Array.from({ length: n }, () => s);
   }
 
-  it('default schedule, every step of a 100-step run: 10 warmup, 65 pruned, 25 final', () => {
+  it('the shipped defaults: 5 warmup, 75 pruned at 60% width, 20 final in a 100-step run', () => {
+    const c = createAgpController(parseAgpConfig({}), {
+      totalSteps: 100,
+      fullWidths: { 'bottom.0': 10, 'top.0': 5 },
+    });
+    assert.deepEqual(
+      c.phases().map((p) => [p.phase, p.start, p.end, p.widths['bottom.0'], p.widths['top.0']]),
+      [
+        ['warmup', 0, 5, 10, 5],
+        ['pruned', 5, 80, 6, 3],
+        ['final', 80, 100, 10, 5],
+      ],
+    );
+  });
+
+  it('prototype schedule, every step of a 100-step run: 10 warmup, 65 pruned, 25 final', () => {
     const c = controller({}, 100);
     assert.deepEqual(trace(c), [
       ...repeat('warmup0:8/4/6', 10),
@@ -248,7 +271,7 @@ describe('AGP controller', () => {
         d.cycles,
         d.ramp,
       ],
-      ['agp', 'l2-inout', 'split', 0.5, 0.1, 0.65, 0.25, 1, 1],
+      ['agp', 'l2-inout', 'split', 0.4, 0.05, 0.75, 0.2, 1, 1],
     );
   });
 });

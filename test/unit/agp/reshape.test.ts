@@ -17,7 +17,14 @@ function run(
   seed: number,
   between?: (m: { towers: DenseTowers; slots: TowerSlots }) => void,
 ) {
-  const config = parseAgpConfig(input);
+  // The prototype's schedule (ratio 0.5, 10% / 65% / 25%) unless the test says otherwise.
+  const config = parseAgpConfig({
+    ratio: 0.5,
+    warmup: 0.1,
+    prune: 0.65,
+    finalDense: 0.25,
+    ...input,
+  });
   const rng = createRng(seed);
   let model = tinyModel(rng);
   const original = model.towers.bottom.map((l) => values(l.w));

@@ -129,9 +129,10 @@ test('small-dense trains at constant reduced widths and prune-only ends small', 
   small.trainer.dispose();
   assert.ok((small.report.finalWidths['bottom.0'] ?? 99) < 16);
   assert.ok(small.report.flopSaving > 0.2);
-  const po = await runOfflineTraining(config(await tmp(), { agp: { schedule: 'prune-only' } }), {
-    backend: 'cpu',
-  });
+  const po = await runOfflineTraining(
+    config(await tmp(), { agp: { schedule: 'prune-only', ratio: 0.5 } }),
+    { backend: 'cpu' },
+  );
   po.trainer.dispose();
   assert.equal(po.report.finalWidths['bottom.0'], 8);
 });

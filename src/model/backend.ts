@@ -14,12 +14,6 @@ let active: BackendName | undefined;
  * when one is installed. They are optional, so they are loaded by a computed name at run time.
  */
 async function registerTensorflow(): Promise<boolean> {
-  // TensorFlow's oneDNN kernels pay ~90 µs of fixed cost per BatchMatMulV2 on the small products
-  // of a DLRM step (batch 128), where its Eigen kernels pay ~15: measured 2026-11-26 on this
-  // 2-core machine, a full-width step 10.0 → 9.3 ms and a half-width (AGP-pruned) step 7.2 → 5.4
-  // ms with oneDNN off. So it is off unless the environment says otherwise. TensorFlow reads the
-  // variable when its kernels first run, which is after this point.
-  process.env['TF_ENABLE_ONEDNN_OPTS'] ??= '0';
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       await import(/* webpackIgnore: true */ pkg);

@@ -16,8 +16,9 @@ import * as tf from '@tensorflow/tfjs-core';
  * `node --cpu-prof` with glibc heap errors ("corrupted size vs. prev_size", "double free or
  * corruption (out)", "free(): invalid pointer"): seen first with MatMul on the [B, 13] dense
  * input only, and on 2026-11-26 with MatMul on every product except that one, with oneDNN on
- * and with TF_ENABLE_ONEDNN_OPTS=0; the same runs on BatchMatMulV2 finish. Until the cause is
- * understood it stays out.
+ * and with TF_ENABLE_ONEDNN_OPTS=0. Runs on BatchMatMulV2 with oneDNN off abort the same way,
+ * those with oneDNN on (the default) finish: see docs/tensorflow-backend.md. Until the cause is
+ * understood MatMul stays out.
  */
 
 interface OpAttr {

@@ -83,7 +83,7 @@ export const AgpConfig = z.strictObject({
   ramp: z.number().int().positive().default(1),
   /**
    * While pruned, multiply every learning rate by (sum of the full hidden widths) / (sum of the
-   * current ones): 2 for the default ratio 0.5. In the standard parametrisation a narrower MLP
+   * current ones): 1.67 for the default ratio 0.4. In the standard parametrisation a narrower MLP
    * takes proportionally smaller steps in function space at the same lr, so the pruned model
    * would otherwise learn at about half the speed of the dense one (measured: see
    * bench/results/agp.json and the README's AGP section). `prune-only` follows it too; the

@@ -29,7 +29,7 @@ export const TrainConfig = z.strictObject({
    */
   model: z.record(z.string(), z.unknown()).default({}),
   agp: AgpConfig.default(AgpConfig.parse({})),
-  /** Warmup and decay of the learning rates over the run. @default constant lr */
+  /** Warmup and decay of the learning rates over the run. @default a linear decay over the last 10% */
   lrSchedule: LrSchedule.default(LrSchedule.parse({})),
   /** Passes over the training rows. @default 1 */
   epochs: z.number().int().positive().default(1),

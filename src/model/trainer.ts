@@ -122,23 +122,24 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
         tf.dispose([slab, dense]);
       }
       const { loss, grads, slabGrad, activationStats } = result;
-      if (lrScale !== 0) trainer.embeddings.applyGradients(batch.sparse, slabGrad, lrScale);
       trainer.stepCount += 1;
-      if (lrScale === 0) {
-        // Nothing moves at lr 0; the loss was still computed.
-      } else if (sgdLr !== undefined) {
-        for (const t of TOWERS) {
-          towers[t].forEach((layer, i) => {
-            const g = grads[t][i] as DenseLayer;
-            const w: tf.Tensor2D = tf.sub(layer.w, g.w);
-            const b: tf.Tensor1D = tf.sub(layer.b, g.b);
-            tf.dispose([layer.w, layer.b]);
-            layer.w = w;
-            layer.b = b;
-          });
+      // At lr 0 (the last step of a decay to 0) nothing moves; the loss was still computed.
+      if (lrScale !== 0) {
+        trainer.embeddings.applyGradients(batch.sparse, slabGrad, lrScale);
+        if (sgdLr !== undefined) {
+          for (const t of TOWERS) {
+            towers[t].forEach((layer, i) => {
+              const g = grads[t][i] as DenseLayer;
+              const w: tf.Tensor2D = tf.sub(layer.w, g.w);
+              const b: tf.Tensor1D = tf.sub(layer.b, g.b);
+              tf.dispose([layer.w, layer.b]);
+              layer.w = w;
+              layer.b = b;
+            });
+          }
+        } else {
+          denseOptimizer.apply(towers, grads, trainer.slots, trainer.stepCount, lrScale);
         }
-      } else {
-        denseOptimizer.apply(towers, grads, trainer.slots, trainer.stepCount, lrScale);
       }
       tf.dispose(flatten(grads));
       return activationStats === undefined ? { loss } : { loss, activationStats };

@@ -1,10 +1,6 @@
 import type { LrSchedule } from '../../schemas/lr-schedule';
+import { resolveLength } from '../agp/schedule';
 import { ConfigError } from '../errors';
-
-/** A schedule length in steps: integers ≥ 1 are steps, values in [0, 1) fractions of the run. */
-function toSteps(length: number, totalSteps: number): number {
-  return length < 1 ? Math.floor(length * totalSteps) : length;
-}
 
 /** The lr factor of each step of a run, as a function of the 0-based step. */
 export type LrFactor = (step: number) => number;
@@ -14,8 +10,8 @@ export type LrFactor = (step: number) => number;
  * linear decay whose last step reaches `decayTo`. Pure, so a resumed run follows the same curve.
  */
 export function lrFactorOf(schedule: LrSchedule, totalSteps: number): LrFactor {
-  const warmup = toSteps(schedule.warmup, totalSteps);
-  const decay = toSteps(schedule.decay, totalSteps);
+  const warmup = resolveLength(schedule.warmup, totalSteps);
+  const decay = resolveLength(schedule.decay, totalSteps);
   if (warmup + decay > totalSteps) {
     throw new ConfigError(
       `lrSchedule: warmup (${warmup} steps) and decay (${decay} steps) exceed the run's ${totalSteps} steps`,

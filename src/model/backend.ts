@@ -14,6 +14,9 @@ let active: BackendName | undefined;
  * when one is installed. They are optional, so they are loaded by a computed name at run time.
  */
 async function registerTensorflow(): Promise<boolean> {
+  // TensorFlow's INFO lines (one per graph session loaded, see graph-session.ts) are noise in a
+  // training log; warnings and errors still show. Read by TensorFlow once, at its first log line.
+  process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       await import(/* webpackIgnore: true */ pkg);

@@ -33,6 +33,16 @@ export interface BackpropResult {
   activationStats?: Record<string, Float32Array>;
 }
 
+/** What a fused SGD step yields: the updated weights instead of the gradients. */
+export interface SgdStepResult {
+  loss: number;
+  /** weight − lr · dLoss/dweight, shaped like the towers; new tensors owned by the caller. */
+  updated: DenseTowers;
+  /** dLoss/dslab, [B, F, D] row-major, not scaled. */
+  slabGrad: Float32Array;
+  activationStats?: Record<string, Float32Array>;
+}
+
 /** Inputs of one pass: dense [B, numDense], slab [B, F, D] (gathered rows), labels [B]. */
 export interface BackpropBatch {
   dense: tf.Tensor2D;
@@ -52,6 +62,15 @@ export interface Backprop {
     batch: BackpropBatch,
     opts: { gradScale: number; probe: boolean },
   ): BackpropResult;
+  /**
+   * Forward, backward and the plain-SGD update of the dense weights in one call, where the
+   * implementation can fuse them (the TensorFlow graph step); absent otherwise.
+   */
+  sgdStep?(
+    towers: DenseTowers,
+    batch: BackpropBatch,
+    opts: { lr: number; probe: boolean },
+  ): SgdStepResult;
   /** Logits [B, 1], no gradients. */
   forward(towers: DenseTowers, dense: tf.Tensor2D, slab: tf.Tensor3D): tf.Tensor2D;
   /** Frees the cached index tensors. */

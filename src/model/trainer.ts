@@ -6,10 +6,11 @@ import type { ColumnarBatch } from '../data/batch';
 import { DataError } from '../errors';
 import { createRng, type Rng } from '../rng';
 import { createDenseOptimizer, type DenseOptimizer } from './dense-optimizer';
-import { createBackprop, type BackpropResult } from './backprop';
+import { createBackprop, type Backprop } from './backprop';
+import { createGraphBackprop } from './graph-backprop';
 import { createEmbeddingStore, type EmbeddingStore } from './embedding-store';
 import { initTowers } from './init';
-import type { DenseLayer, DenseTowers, TowerName, TowerSlots } from './params';
+import type { DenseLayer, DenseTowers, Mlp, TowerName, TowerSlots } from './params';
 
 /** What one training step reports. */
 export interface StepResult {
@@ -66,6 +67,28 @@ function flatten(towers: DenseTowers): tf.Tensor[] {
   return TOWERS.flatMap((t) => towers[t].flatMap((l) => [l.w, l.b]));
 }
 
+/** New tensors w − g, b − g_b for every layer (plain SGD whose lr is folded into g). */
+function subtract(towers: DenseTowers, grads: DenseTowers): DenseTowers {
+  const sub = (mlp: Mlp, gs: Mlp): Mlp =>
+    mlp.map((layer, i) => {
+      const g = gs[i] as DenseLayer;
+      return { w: tf.sub(layer.w, g.w), b: tf.sub(layer.b, g.b) };
+    });
+  return { bottom: sub(towers.bottom, grads.bottom), top: sub(towers.top, grads.top) };
+}
+
+/** Moves `next`'s tensors into `towers` layer by layer, disposing the replaced ones. */
+function replaceWeights(towers: DenseTowers, next: DenseTowers): void {
+  for (const t of TOWERS) {
+    towers[t].forEach((layer, i) => {
+      const n = next[t][i] as DenseLayer;
+      tf.dispose([layer.w, layer.b]);
+      layer.w = n.w;
+      layer.b = n.b;
+    });
+  }
+}
+
 function checkBatch(config: ModelConfig, batch: ColumnarBatch): void {
   const B = batch.size;
   const problems: string[] = [];
@@ -87,7 +110,15 @@ function checkBatch(config: ModelConfig, batch: ColumnarBatch): void {
 /** Builds a trainer around existing state (used by createTrainer and loadCheckpoint). */
 export function trainerFromState(config: ModelConfig, state: TrainerState): Trainer {
   const denseOptimizer = createDenseOptimizer(config.denseOptimizer);
-  const backprop = createBackprop();
+  // On tensorflow the step is one graph run (see graph-backprop.ts); elsewhere the eager ops.
+  const backprop: Backprop =
+    createGraphBackprop({
+      numDense: config.numDense,
+      numBottomLayers: config.bottom.length,
+      numTopLayers: config.top.length,
+      numSparse: config.tableSizes.length,
+      dim: config.embeddingDim,
+    }) ?? createBackprop();
   const numDense = config.numDense;
   const numTables = config.tableSizes.length;
 
@@ -109,39 +140,45 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
         config.denseOptimizer.kind === 'sgd' ? config.denseOptimizer.lr * lrScale : undefined;
       const slab = trainer.embeddings.gather(batch.sparse, B);
       const dense = tf.tensor2d(batch.dense, [B, numDense]);
-      let result: BackpropResult;
+      const probe = opts?.probeActivations === true;
+      const input = { dense, slab, labels: batch.labels };
+      let loss: number;
+      let slabGrad: Float32Array;
+      let activationStats: Record<string, Float32Array> | undefined;
+      let grads: DenseTowers | undefined;
+      let updated: DenseTowers | undefined;
       try {
-        result = backprop.run(
-          towers,
-          { dense, slab, labels: batch.labels },
+        if (sgdLr !== undefined && backprop.sgdStep !== undefined) {
+          ({ loss, slabGrad, activationStats, updated } = backprop.sgdStep(towers, input, {
+            lr: sgdLr,
+            probe,
+          }));
+        } else {
           // A zero lr (the last step of a decay to 0) must not scale the gradients to zero:
           // the slab gradient is unscaled by dividing by this factor.
-          { gradScale: sgdLr || 1, probe: opts?.probeActivations === true },
-        );
+          ({ loss, slabGrad, activationStats, grads } = backprop.run(towers, input, {
+            gradScale: sgdLr || 1,
+            probe,
+          }));
+        }
       } finally {
         tf.dispose([slab, dense]);
       }
-      const { loss, grads, slabGrad, activationStats } = result;
       trainer.stepCount += 1;
       // At lr 0 (the last step of a decay to 0) nothing moves; the loss was still computed.
       if (lrScale !== 0) {
         trainer.embeddings.applyGradients(batch.sparse, slabGrad, lrScale);
-        if (sgdLr !== undefined) {
-          for (const t of TOWERS) {
-            towers[t].forEach((layer, i) => {
-              const g = grads[t][i] as DenseLayer;
-              const w: tf.Tensor2D = tf.sub(layer.w, g.w);
-              const b: tf.Tensor1D = tf.sub(layer.b, g.b);
-              tf.dispose([layer.w, layer.b]);
-              layer.w = w;
-              layer.b = b;
-            });
-          }
-        } else {
+        if (updated !== undefined) {
+          replaceWeights(towers, updated);
+          updated = undefined;
+        } else if (grads !== undefined && sgdLr !== undefined) {
+          replaceWeights(towers, subtract(towers, grads));
+        } else if (grads !== undefined) {
           denseOptimizer.apply(towers, grads, trainer.slots, trainer.stepCount, lrScale);
         }
       }
-      tf.dispose(flatten(grads));
+      if (grads !== undefined) tf.dispose(flatten(grads));
+      if (updated !== undefined) tf.dispose(flatten(updated));
       return activationStats === undefined ? { loss } : { loss, activationStats };
     },
 

@@ -1,8 +1,10 @@
 import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { initBackend, type BackendName } from '../../../src/model/backend';
-import { createBackprop } from '../../../src/model/backprop';
+import { createBackprop, type Backprop } from '../../../src/model/backprop';
+import { createGraphBackprop } from '../../../src/model/graph-backprop';
 import { dlrmForward } from '../../../src/model/dlrm';
 import { initTowers } from '../../../src/model/init';
 import { bceWithLogits } from '../../../src/model/loss';
@@ -26,9 +28,13 @@ function rebuild(towers: DenseTowers, xs: tf.Tensor[]): DenseTowers {
  * The hand-written backward against tfjs autodiff of dlrmForward + bceWithLogits (itself checked
  * against stock ops and central differences in forward.test.ts), on one backend.
  */
-async function check(backend: BackendName, gradScale: number): Promise<void> {
+async function check(
+  backend: BackendName,
+  gradScale: number,
+  make: () => Backprop = createBackprop,
+): Promise<void> {
   await initBackend(backend);
-  const backprop = createBackprop();
+  const backprop = make();
   tf.tidy(() => {
     const rng = createRng(21);
     const towers = initTowers(config, rng);
@@ -96,5 +102,92 @@ describe('hand-written DLRM backward', () => {
       return;
     }
     await check('tensorflow', 0.1);
+  });
+
+  describe("as one TensorFlow graph (the tensorflow backend's default step)", () => {
+    const graph = (): Backprop => {
+      const b = createGraphBackprop({
+        numDense: config.numDense,
+        numBottomLayers: config.bottom.length,
+        numTopLayers: config.top.length,
+        numSparse: F,
+        dim: D,
+      });
+      if (b === undefined) throw new Error('no graph step on the tensorflow backend');
+      return b;
+    };
+    const onTensorflow = async (t: { skip(m: string): void }): Promise<boolean> => {
+      const ok = await initBackend('tensorflow').then(
+        () => true,
+        () => false,
+      );
+      if (!ok) t.skip('@tensorflow/tfjs-node is not installed');
+      return ok;
+    };
+
+    it('matches autodiff: loss, scaled weight gradients, slab gradient and logits', async (t) => {
+      if (await onTensorflow(t)) await check('tensorflow', 0.1, graph);
+    });
+
+    it('serves pruned widths with the same graph; its SGD step and Taylor probes match the eager step', async (t) => {
+      if (!(await onTensorflow(t))) return;
+      const eager = createBackprop();
+      const fused = graph();
+      const before = tf.memory().numTensors;
+      for (const widths of [config, { ...config, bottom: [5, 3, 4], top: [6, 2, 1] }]) {
+        tf.tidy(() => {
+          const rng = createRng(5);
+          const towers = initTowers({ ...config, ...widths }, rng);
+          const dense = tf.tensor2d(
+            Float32Array.from({ length: B * 3 }, () => rng.normal()),
+            [B, 3],
+          );
+          const slab = tf.tensor3d(
+            Float32Array.from({ length: B * F * D }, () => rng.normal() * 0.5),
+            [B, F, D],
+          );
+          const labels = Float32Array.from({ length: B }, (_, i) => (i % 2 === 0 ? 1 : 0));
+          const batch = { dense, slab, labels };
+          const ref = eager.run(towers, batch, { gradScale: 0.05, probe: true });
+          const ours = fused.sgdStep?.(towers, batch, { lr: 0.05, probe: true });
+          if (ours === undefined) throw new Error('the graph step has no fused SGD step');
+          assertClose([ours.loss], [ref.loss], 1e-6, 1e-5, 'loss');
+          assertClose(ours.slabGrad, ref.slabGrad, 1e-6, 1e-4, 'slab grad');
+          for (const tower of ['bottom', 'top'] as const) {
+            towers[tower].forEach((layer, i) => {
+              const g = ref.grads[tower][i];
+              const u = ours.updated[tower][i];
+              if (g === undefined || u === undefined) throw new Error(`no layer ${tower}.${i}`);
+              assert.deepEqual(u.w.shape, layer.w.shape);
+              assertClose(
+                u.w.dataSync(),
+                tf.sub(layer.w, g.w).dataSync(),
+                1e-6,
+                1e-4,
+                `${tower}.${i} w`,
+              );
+              assertClose(
+                u.b.dataSync(),
+                tf.sub(layer.b, g.b).dataSync(),
+                1e-6,
+                1e-4,
+                `${tower}.${i} b`,
+              );
+            });
+          }
+          const stats = ours.activationStats ?? {};
+          assert.deepEqual(
+            Object.keys(stats).sort(),
+            Object.keys(ref.activationStats ?? {}).sort(),
+          );
+          for (const [key, value] of Object.entries(ref.activationStats ?? {})) {
+            assertClose(stats[key] ?? new Float32Array(0), value, 1e-7, 1e-4, `probe ${key}`);
+          }
+        });
+      }
+      eager.dispose();
+      fused.dispose();
+      assert.equal(tf.memory().numTensors, before, 'the graph step leaks no tensors');
+    });
   });
 });

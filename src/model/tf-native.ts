@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /*
  * Direct calls of TensorFlow ops on the `tensorflow` backend (tfjs-node), for the few ops of the
- * training step where tfjs' kernels are far from the native op. Measured on this machine
+ * eager training step where tfjs' kernels are far from the native op. (The default step on
+ * `tensorflow` is one graph run, graph-backprop.ts; these serve AGP_TF_STEP=eager.) Measured on this machine
  * (2 cores, µs per call, median): ReluGrad 91 vs 147 (Sign + Mul) at [128,512]; BiasAddGrad 11 vs 37
  * (Sum over axis 0), 175 vs 384 at [2048,512]; BiasAdd + Relu 38 vs 53 (Add + Relu). The ops
  * run through tfjs-node's own NodeJSKernelBackend.executeSingleOutput, which registers the

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from '../errors';
 import type { Backprop, BackpropBatch, BackpropResult, SgdStepResult } from './backprop';
 import { hiddenLayerName, type DenseTowers, type Mlp, type TowerName } from './params';
 import {
@@ -24,7 +25,7 @@ export function tensorflowStepMode(): 'graph' | 'eager' {
   const mode = process.env['AGP_TF_STEP'];
   if (mode === undefined || mode === '' || mode === 'graph') return 'graph';
   if (mode === 'eager') return 'eager';
-  throw new Error(`AGP_TF_STEP: unknown step mode '${mode}' (use graph or eager)`);
+  throw new ConfigError(`AGP_TF_STEP: unknown step mode '${mode}' (use graph or eager)`);
 }
 
 function weightFeeds(towers: DenseTowers): Array<[string, tf.Tensor]> {

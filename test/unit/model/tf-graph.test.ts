@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ConfigError } from '../../../src/errors';
+import { tensorflowStepMode } from '../../../src/model/graph-backprop';
 import { GraphBuilder, savedModelBytes } from '../../../src/model/tf-graph/graph-builder';
 import { ProtoWriter } from '../../../src/model/tf-graph/protobuf';
 
@@ -41,5 +43,26 @@ describe('GraphBuilder', () => {
     assert.equal(hex(model.subarray(0, 3)), '0801' + '12');
     assert.ok(Buffer.from(model).includes(Buffer.from('serve')));
     assert.ok(Buffer.from(model).includes(Buffer.from('Placeholder')));
+  });
+});
+
+describe('AGP_TF_STEP', () => {
+  it('selects the graph step by default, eager on request, and names a wrong value', () => {
+    const saved = process.env['AGP_TF_STEP'];
+    try {
+      delete process.env['AGP_TF_STEP'];
+      assert.equal(tensorflowStepMode(), 'graph');
+      process.env['AGP_TF_STEP'] = 'eager';
+      assert.equal(tensorflowStepMode(), 'eager');
+      process.env['AGP_TF_STEP'] = 'fused';
+      assert.throws(
+        () => tensorflowStepMode(),
+        (e: unknown) =>
+          e instanceof ConfigError && /AGP_TF_STEP: unknown step mode 'fused'/.test(e.message),
+      );
+    } finally {
+      if (saved === undefined) delete process.env['AGP_TF_STEP'];
+      else process.env['AGP_TF_STEP'] = saved;
+    }
   });
 });

@@ -39,14 +39,15 @@ const HiddenLayerKey = z.string().regex(/^(bottom|top)\.\d+$/, {
 });
 
 /**
- * The AGP configuration. Defaults: one cycle — dense for the first 5% of the steps, pruned (40%
- * of every hidden layer's neurons removed, lr scaled with width) for the next 75%, dense for the
- * last 20%, growing back with `split`. They won `npm run bench:agp`'s comparison of 2026-11-26
- * (README, bench/results/agp.json) against the prototype's schedule (ratio 0.5, 10% / 65% / 25%:
- * +0.19% NE vs dense over seeds 1–3, against −0.01%). For the reference DLRM (13-512-256-64-16 /
- * 367-512-256-1) the pruned model costs 0.465× the dense multiply-adds per step, so the run costs
- * 0.05 + 0.75 × 0.465 + 0.20 = 0.599× dense (src/agp/flops.ts; asserted ≤ 0.60× in
- * test/unit/agp/flops.test.ts).
+ * The AGP configuration. Defaults: one cycle — dense for the first 5% of the steps, pruned (35%
+ * of every hidden layer's neurons removed, lr scaled with width) for the next 85%, dense for the
+ * last 10%, growing back with `split`. They won `npm run bench:agp`'s comparison of the evening
+ * of 2026-11-26, on the graph training step (README, bench/results/agp.json): +0.06% NE vs dense
+ * over seeds 1–3 at 0.74× the wall time, against +0.14% at 0.73–0.77× for ratio 0.4 with 5% /
+ * 75% / 20% (the defaults before), +0.21% for ratio 0.4 with 5% / 85% / 10%, and +0.2–0.5% for
+ * ratios 0.45 and 0.5. For the reference DLRM (13-512-256-64-16 / 367-512-256-1) the pruned
+ * model costs 0.52× the dense multiply-adds per step, so the run costs 0.593× dense
+ * (src/agp/flops.ts; asserted ≤ 0.60× in test/unit/agp/flops.test.ts).
  */
 export const AgpConfig = z.strictObject({
   /** @default 'agp' */
@@ -61,19 +62,19 @@ export const AgpConfig = z.strictObject({
   /**
    * Fraction of neurons removed: one number for every hidden layer, or per layer
    * (`{ "bottom.0": 0.5, "top.0": 0.25 }`; a layer not listed is not pruned).
-   * @default 0.4
+   * @default 0.35
    */
-  ratio: z.union([Ratio, z.record(HiddenLayerKey, Ratio)]).default(0.4),
+  ratio: z.union([Ratio, z.record(HiddenLayerKey, Ratio)]).default(0.35),
   /** Dense steps before the first prune. @default 0.05 */
   warmup: AgpLength.default(0.05),
   /** Number of prune/grow cycles. @default 1 */
   cycles: z.number().int().positive().default(1),
-  /** Length of each pruned phase. @default 0.75 */
-  prune: AgpLength.default(0.75),
+  /** Length of each pruned phase. @default 0.85 */
+  prune: AgpLength.default(0.85),
   /** Length of the full-width phase between two pruned phases (unused with one cycle). @default 0 */
   grow: AgpLength.default(0),
-  /** Minimum length of the full-width phase that ends the run. @default 0.2 */
-  finalDense: AgpLength.default(0.2),
+  /** Minimum length of the full-width phase that ends the run. @default 0.1 */
+  finalDense: AgpLength.default(0.1),
   /**
    * Gentle pruning: each pruned phase reaches its ratio over `ramp` prune events, the k-th
    * (k = 1..ramp) removing up to ratio × k / ramp, spread evenly over the phase's first half.
@@ -83,7 +84,7 @@ export const AgpConfig = z.strictObject({
   ramp: z.number().int().positive().default(1),
   /**
    * While pruned, multiply every learning rate by (sum of the full hidden widths) / (sum of the
-   * current ones): 1.67 for the default ratio 0.4. In the standard parametrisation a narrower MLP
+   * current ones): 1.54 for the default ratio 0.35. In the standard parametrisation a narrower MLP
    * takes proportionally smaller steps in function space at the same lr, so the pruned model
    * would otherwise learn at about half the speed of the dense one (measured: see
    * bench/results/agp.json and the README's AGP section). `prune-only` follows it too; the

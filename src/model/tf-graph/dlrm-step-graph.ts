@@ -76,12 +76,17 @@ export function buildStepGraph(spec: StepGraphSpec, producer: number): Uint8Arra
       Taxis: { type: DT_INT32 },
       batch_dims: { int: 0 },
     });
-  const meanOverBatch = (x: string): string =>
-    g.node('Mean', [x, g.int32([0])], {
-      ...T,
-      Tidx: { type: DT_INT32 },
-      keep_dims: { bool: false },
-    });
+  const meanOverBatch = (x: string, name?: string): string =>
+    g.node(
+      'Mean',
+      [x, g.int32([0])],
+      {
+        ...T,
+        Tidx: { type: DT_INT32 },
+        keep_dims: { bool: false },
+      },
+      name,
+    );
   const identity = (x: string, name: string): string => g.node('Identity', [x], T, name);
 
   const dense = g.placeholder(names.dense, [-1, spec.numDense]);
@@ -159,18 +164,7 @@ export function buildStepGraph(spec: StepGraphSpec, producer: number): Uint8Arra
       // The bottom's input gradient (dLoss/d dense features) is never needed.
       if (i === 0 && tower === 'bottom') break;
       grad = matMul(dz, layer.w, false, true);
-      if (i > 0) {
-        g.node(
-          'Mean',
-          [op('Abs', op('Mul', layerIn, grad)), g.int32([0])],
-          {
-            ...T,
-            Tidx: { type: DT_INT32 },
-            keep_dims: { bool: false },
-          },
-          names.probe(tower, i - 1),
-        );
-      }
+      if (i > 0) meanOverBatch(op('Abs', op('Mul', layerIn, grad)), names.probe(tower, i - 1));
     }
     return grad;
   };

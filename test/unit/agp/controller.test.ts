@@ -39,7 +39,7 @@ describe('AGP controller', () => {
     return Array.from({ length: n }, () => s);
   }
 
-  it('the shipped defaults: 5 warmup, 75 pruned at 60% width, 20 final in a 100-step run', () => {
+  it('the shipped defaults: 5 warmup, 85 pruned at 65% width, 10 final in a 100-step run', () => {
     const c = createAgpController(parseAgpConfig({}), {
       totalSteps: 100,
       fullWidths: { 'bottom.0': 10, 'top.0': 5 },
@@ -48,8 +48,8 @@ describe('AGP controller', () => {
       c.phases().map((p) => [p.phase, p.start, p.end, p.widths['bottom.0'], p.widths['top.0']]),
       [
         ['warmup', 0, 5, 10, 5],
-        ['pruned', 5, 80, 6, 3],
-        ['final', 80, 100, 10, 5],
+        ['pruned', 5, 90, 7, 3],
+        ['final', 90, 100, 10, 5],
       ],
     );
   });
@@ -271,7 +271,7 @@ describe('AGP controller', () => {
         d.cycles,
         d.ramp,
       ],
-      ['agp', 'l2-inout', 'split', 0.4, 0.05, 0.75, 0.2, 1, 1],
+      ['agp', 'l2-inout', 'split', 0.35, 0.05, 0.85, 0.1, 1, 1],
     );
   });
 });

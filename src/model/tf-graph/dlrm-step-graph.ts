@@ -1,4 +1,5 @@
-import { DT_FLOAT, DT_INT32, GraphBuilder, type Attr } from './graph-builder';
+import { GraphBuilder } from './graph-builder';
+import { createGraphOps, type GraphOps } from './graph-ops';
 
 /*
  * DLRM's training step (forward, BCE loss, backward) as one TensorFlow graph, so that a step on
@@ -41,59 +42,81 @@ export const stepGraphNames = {
   probe: (tower: 'bottom' | 'top', index: number): string => `probe_${tower}_${index}`,
 };
 
-const T: Record<string, Attr> = { T: { type: DT_FLOAT } };
+/** Graph names of one layer's weights. */
+interface LayerNodes {
+  w: string;
+  b: string;
+}
+
+type Tower = 'bottom' | 'top';
 
 /** Row-major [n·n] index of the strictly-lower pair (i > j) in the [P] pair list. */
 function pairIndex(i: number, j: number): number {
   return (i * (i - 1)) / 2 + j;
 }
 
+/** Each layer's output, ReLU after every layer unless `linearLast` (the top's logit). */
+function mlpForward(ops: GraphOps, layers: LayerNodes[], x: string, linearLast: boolean): string[] {
+  const ys: string[] = [];
+  let h = x;
+  layers.forEach((layer, i) => {
+    h = ops.op('BiasAdd', ops.matMul(h, layer.w), layer.b);
+    if (!(linearLast && i === layers.length - 1)) h = ops.op('Relu', h);
+    ys.push(h);
+  });
+  return ys;
+}
+
+/**
+ * Backward through an MLP from dy = dLoss/d(last output). Adds, per weight, its gradient × grad
+ * scale (`grad_…`) and weight − that (`updated_…`); per hidden layer its Taylor probe. Returns
+ * dLoss/d(input), except for the bottom tower, whose input gradient is never needed.
+ */
+function mlpBackward(
+  ops: GraphOps,
+  tower: Tower,
+  layers: LayerNodes[],
+  input: string,
+  ys: string[],
+  dy: string,
+  gradScale: string,
+  linearLast: boolean,
+): string {
+  const names = stepGraphNames;
+  let grad = dy;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i] as LayerNodes;
+    const layerIn = i === 0 ? input : (ys[i - 1] as string);
+    const dz =
+      linearLast && i === layers.length - 1 ? grad : ops.op('ReluGrad', grad, ys[i] as string);
+    const parts = { w: ops.matMul(layerIn, dz, true, false), b: ops.op('BiasAddGrad', dz) };
+    for (const part of ['w', 'b'] as const) {
+      const scaled = ops.named('Mul', [parts[part], gradScale], names.grad(tower, i, part));
+      ops.named('Sub', [layer[part], scaled], names.updated(tower, i, part));
+    }
+    if (i === 0 && tower === 'bottom') break;
+    grad = ops.matMul(dz, layer.w, false, true);
+    if (i > 0) {
+      ops.meanOverBatch(ops.op('Abs', ops.op('Mul', layerIn, grad)), names.probe(tower, i - 1));
+    }
+  }
+  return grad;
+}
+
 /** The GraphDef of the step for `spec`. */
 export function buildStepGraph(spec: StepGraphSpec, producer: number): Uint8Array {
   const g = new GraphBuilder();
+  const ops = createGraphOps(g);
+  const names = stepGraphNames;
   const n = spec.numSparse + 1;
   const D = spec.dim;
   const P = (n * (n - 1)) / 2;
-  const names = stepGraphNames;
-
-  const matMul = (a: string, b: string, ta = false, tb = false): string =>
-    g.node('MatMul', [a, b], { ...T, transpose_a: { bool: ta }, transpose_b: { bool: tb } });
-  const op = (name: string, ...inputs: string[]): string => g.node(name, inputs, T);
-  const slice = (x: string, begin: number[], size: number[]): string =>
-    g.node('Slice', [x, g.int32(begin), g.int32(size)], { ...T, Index: { type: DT_INT32 } });
-  const reshape = (x: string, dims: number[]): string =>
-    g.node('Reshape', [x, g.int32(dims)], { ...T, Tshape: { type: DT_INT32 } });
-  const concat = (xs: string[], axis: number): string =>
-    g.node('ConcatV2', [...xs, g.int32([axis], [])], {
-      ...T,
-      N: { int: xs.length },
-      Tidx: { type: DT_INT32 },
-    });
-  const gather = (x: string, indices: number[]): string =>
-    g.node('GatherV2', [x, g.int32(indices), g.int32([1], [])], {
-      Tparams: { type: DT_FLOAT },
-      Tindices: { type: DT_INT32 },
-      Taxis: { type: DT_INT32 },
-      batch_dims: { int: 0 },
-    });
-  const meanOverBatch = (x: string, name?: string): string =>
-    g.node(
-      'Mean',
-      [x, g.int32([0])],
-      {
-        ...T,
-        Tidx: { type: DT_INT32 },
-        keep_dims: { bool: false },
-      },
-      name,
-    );
-  const identity = (x: string, name: string): string => g.node('Identity', [x], T, name);
 
   const dense = g.placeholder(names.dense, [-1, spec.numDense]);
   const slab = g.placeholder(names.slab, [-1, spec.numSparse, D]);
   const labels = g.placeholder(names.labels, [-1]);
   const gradScale = g.placeholder(names.gradScale, []);
-  const weights = (tower: 'bottom' | 'top', count: number): Array<{ w: string; b: string }> =>
+  const weights = (tower: Tower, count: number): LayerNodes[] =>
     Array.from({ length: count }, (_, i) => ({
       w: g.placeholder(names.weight(tower, i, 'w'), [-1, -1]),
       b: g.placeholder(names.weight(tower, i, 'b'), [-1]),
@@ -101,96 +124,47 @@ export function buildStepGraph(spec: StepGraphSpec, producer: number): Uint8Arra
   const bottom = weights('bottom', spec.numBottomLayers);
   const top = weights('top', spec.numTopLayers);
 
-  const mlpForward = (layers: Array<{ w: string; b: string }>, x: string, linearLast: boolean) => {
-    const ys: string[] = [];
-    let h = x;
-    layers.forEach((layer, i) => {
-      h = g.node('BiasAdd', [matMul(h, layer.w), layer.b], T);
-      if (!(linearLast && i === layers.length - 1)) h = op('Relu', h);
-      ys.push(h);
-    });
-    return ys;
-  };
-
-  // Forward: bottom MLP, dot interaction (strictly-lower Gram triangle), top MLP.
-  const bottomYs = mlpForward(bottom, dense, false);
+  // Forward: bottom MLP; dot interaction, Z = [bottom; embeddings] [B, n, D], its Gram matrix's
+  // strictly-lower triangle next to the bottom output; top MLP to the logit.
+  const bottomYs = mlpForward(ops, bottom, dense, false);
   const bottomOut = bottomYs[bottomYs.length - 1] as string;
-  const z = concat(
-    [g.node('ExpandDims', [bottomOut, g.int32([1], [])], { ...T, Tdim: { type: DT_INT32 } }), slab],
-    1,
-  );
-  const gram = g.node('BatchMatMulV2', [z, z], {
-    ...T,
-    adj_x: { bool: false },
-    adj_y: { bool: true },
-  });
+  const z = ops.concat([ops.expandDims(bottomOut, 1), slab], 1);
   const lower: number[] = [];
   for (let i = 1; i < n; i++) for (let j = 0; j < i; j++) lower.push(i * n + j);
-  const interOut = concat([bottomOut, gather(reshape(gram, [-1, n * n]), lower)], 1);
-  const topYs = mlpForward(top, interOut, true);
-  identity(topYs[topYs.length - 1] as string, names.logits);
+  const gramFlat = ops.reshape(ops.batchMatMul(z, z, true), [-1, n * n]);
+  const interOut = ops.concat([bottomOut, ops.gatherColumns(gramFlat, lower)], 1);
+  const topYs = mlpForward(ops, top, interOut, true);
+  const logits = topYs[topYs.length - 1] as string;
+  ops.named('Identity', [logits], names.logits);
 
-  // BCE with logits, stable form; its gradient (σ(x) − y) / B.
-  const x = reshape(topYs[topYs.length - 1] as string, [-1]);
-  const softplusNegAbs = op('Log1p', op('Exp', op('Neg', op('Abs', x))));
-  const terms = op('AddV2', op('Sub', op('Relu', x), op('Mul', x, labels)), softplusNegAbs);
-  identity(meanOverBatch(terms), names.loss);
-  const batch = g.node('Cast', [g.node('Size', [x], { ...T, out_type: { type: DT_INT32 } })], {
-    SrcT: { type: DT_INT32 },
-    DstT: { type: DT_FLOAT },
-    Truncate: { bool: false },
-  });
-  const dLogits = reshape(op('RealDiv', op('Sub', op('Sigmoid', x), labels), batch), [-1, 1]);
+  // BCE with logits in its stable form, max(x, 0) − x·y + log1p(exp(−|x|)); gradient (σ(x) − y)/B.
+  const x = ops.reshape(logits, [-1]);
+  const softplus = ops.op('Log1p', ops.op('Exp', ops.op('Neg', ops.op('Abs', x))));
+  const terms = ops.op(
+    'AddV2',
+    ops.op('Sub', ops.op('Relu', x), ops.op('Mul', x, labels)),
+    softplus,
+  );
+  ops.named('Identity', [ops.meanOverBatch(terms)], names.loss);
+  const residual = ops.op('Sub', ops.op('Sigmoid', x), labels);
+  const dLogits = ops.reshape(ops.op('RealDiv', residual, ops.sizeAsFloat(x)), [-1, 1]);
 
-  const mlpBackward = (
-    tower: 'bottom' | 'top',
-    layers: Array<{ w: string; b: string }>,
-    input: string,
-    ys: string[],
-    dy: string,
-    linearLast: boolean,
-  ): string => {
-    let grad = dy;
-    for (let i = layers.length - 1; i >= 0; i--) {
-      const layer = layers[i] as { w: string; b: string };
-      const layerIn = i === 0 ? input : (ys[i - 1] as string);
-      const dz =
-        linearLast && i === layers.length - 1 ? grad : op('ReluGrad', grad, ys[i] as string);
-      const parts = { w: matMul(layerIn, dz, true, false), b: op('BiasAddGrad', dz) };
-      for (const part of ['w', 'b'] as const) {
-        const scaled = g.node('Mul', [parts[part], gradScale], T, names.grad(tower, i, part));
-        g.node('Sub', [layer[part], scaled], T, names.updated(tower, i, part));
-      }
-      // The bottom's input gradient (dLoss/d dense features) is never needed.
-      if (i === 0 && tower === 'bottom') break;
-      grad = matMul(dz, layer.w, false, true);
-      if (i > 0) meanOverBatch(op('Abs', op('Mul', layerIn, grad)), names.probe(tower, i - 1));
-    }
-    return grad;
-  };
-
-  const dTopIn = mlpBackward('top', top, interOut, topYs, dLogits, true);
-  // Interaction backward: dZ = dSym·Z, dSym the symmetric [n, n] matrix of the pair gradients
-  // with a zero diagonal, gathered from the pair gradients padded by one zero column.
-  const dPairs = g.node('Pad', [slice(dTopIn, [0, D], [-1, -1]), g.int32([0, 0, 0, 1], [2, 2])], {
-    ...T,
-    Tpaddings: { type: DT_INT32 },
-  });
+  // Backward. Interaction: dZ = dSym·Z, dSym the symmetric [n, n] matrix of the pair gradients
+  // with a zero diagonal, gathered from the pair gradients padded by one zero column (index P).
+  const dTopIn = mlpBackward(ops, 'top', top, interOut, topYs, dLogits, gradScale, true);
+  const dPairs = ops.padColumns(ops.slice(dTopIn, [0, D], [-1, -1]), 1);
   const sym: number[] = [];
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) sym.push(i === j ? P : pairIndex(Math.max(i, j), Math.min(i, j)));
   }
-  const dz = g.node('BatchMatMulV2', [reshape(gather(dPairs, sym), [-1, n, n]), z], {
-    ...T,
-    adj_x: { bool: false },
-    adj_y: { bool: false },
-  });
-  const dBottom = op(
+  const dSym = ops.reshape(ops.gatherColumns(dPairs, sym), [-1, n, n]);
+  const dz = ops.batchMatMul(dSym, z);
+  const dBottom = ops.op(
     'AddV2',
-    reshape(slice(dz, [0, 0, 0], [-1, 1, -1]), [-1, D]),
-    slice(dTopIn, [0, 0], [-1, D]),
+    ops.reshape(ops.slice(dz, [0, 0, 0], [-1, 1, -1]), [-1, D]),
+    ops.slice(dTopIn, [0, 0], [-1, D]),
   );
-  identity(slice(dz, [0, 1, 0], [-1, -1, -1]), names.slabGrad);
-  mlpBackward('bottom', bottom, dense, bottomYs, dBottom, false);
+  ops.named('Identity', [ops.slice(dz, [0, 1, 0], [-1, -1, -1])], names.slabGrad);
+  mlpBackward(ops, 'bottom', bottom, dense, bottomYs, dBottom, gradScale, false);
   return g.graphDef(producer);
 }

@@ -80,7 +80,7 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
     loss: number;
     slabGrad: Float32Array;
     weights: tf.Tensor[];
-    stats?: Record<string, Float32Array>;
+    activationStats?: Record<string, Float32Array>;
   } {
     const probes = probe ? probeNames(towers) : [];
     const labels = tf.tensor1d(batch.labels);
@@ -105,33 +105,33 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
     const slabGrad = (slabT as tf.Tensor).dataSync() as Float32Array;
     const weights = out.slice(2, 2 + weightOutputs.length);
     const probeOut = out.slice(2 + weightOutputs.length);
-    let stats: Record<string, Float32Array> | undefined;
-    if (probe) {
-      stats = {};
-      probes.forEach((p, i) => {
-        (stats as Record<string, Float32Array>)[p.key] = (
-          probeOut[i] as tf.Tensor
-        ).dataSync() as Float32Array;
-      });
-    }
+    const stats = Object.fromEntries(
+      probes.map((p, i) => [p.key, (probeOut[i] as tf.Tensor).dataSync() as Float32Array]),
+    );
     tf.dispose([lossT as tf.Tensor, slabT as tf.Tensor, ...probeOut]);
-    return stats === undefined ? { loss, slabGrad, weights } : { loss, slabGrad, weights, stats };
+    return { loss, slabGrad, weights, ...(probe ? { activationStats: stats } : {}) };
   }
 
   return {
     run(towers, batch, opts): BackpropResult {
-      const r = runStep(towers, batch, opts.gradScale, perWeight(towers, N.grad), opts.probe);
-      const grads = asTowers(towers, r.weights);
-      return r.stats === undefined
-        ? { loss: r.loss, grads, slabGrad: r.slabGrad }
-        : { loss: r.loss, grads, slabGrad: r.slabGrad, activationStats: r.stats };
+      const { weights, ...r } = runStep(
+        towers,
+        batch,
+        opts.gradScale,
+        perWeight(towers, N.grad),
+        opts.probe,
+      );
+      return { ...r, grads: asTowers(towers, weights) };
     },
     sgdStep(towers, batch, opts): SgdStepResult {
-      const r = runStep(towers, batch, opts.lr, perWeight(towers, N.updated), opts.probe);
-      const updated = asTowers(towers, r.weights);
-      return r.stats === undefined
-        ? { loss: r.loss, updated, slabGrad: r.slabGrad }
-        : { loss: r.loss, updated, slabGrad: r.slabGrad, activationStats: r.stats };
+      const { weights, ...r } = runStep(
+        towers,
+        batch,
+        opts.lr,
+        perWeight(towers, N.updated),
+        opts.probe,
+      );
+      return { ...r, updated: asTowers(towers, weights) };
     },
     forward(towers, dense, slab) {
       const [logits] = session.run(

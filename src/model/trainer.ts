@@ -168,17 +168,15 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
       // At lr 0 (the last step of a decay to 0) nothing moves; the loss was still computed.
       if (lrScale !== 0) {
         trainer.embeddings.applyGradients(batch.sparse, slabGrad, lrScale);
-        if (updated !== undefined) {
-          replaceWeights(towers, updated);
-          updated = undefined;
-        } else if (grads !== undefined && sgdLr !== undefined) {
+        if (updated !== undefined) replaceWeights(towers, updated);
+        else if (grads !== undefined && sgdLr !== undefined)
           replaceWeights(towers, subtract(towers, grads));
-        } else if (grads !== undefined) {
+        else if (grads !== undefined)
           denseOptimizer.apply(towers, grads, trainer.slots, trainer.stepCount, lrScale);
-        }
+      } else if (updated !== undefined) {
+        tf.dispose(flatten(updated));
       }
       if (grads !== undefined) tf.dispose(flatten(grads));
-      if (updated !== undefined) tf.dispose(flatten(updated));
       return activationStats === undefined ? { loss } : { loss, activationStats };
     },
 

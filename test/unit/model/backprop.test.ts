@@ -10,7 +10,7 @@ import { initTowers } from '../../../src/model/init';
 import { bceWithLogits } from '../../../src/model/loss';
 import type { DenseTowers, Mlp } from '../../../src/model/params';
 import { createRng } from '../../../src/rng';
-import { assertClose, tinyConfig } from './helpers';
+import { assertClose, randomDenseAndSlab, tinyConfig } from './helpers';
 
 const B = 6;
 const config = tinyConfig();
@@ -38,14 +38,7 @@ async function check(
   tf.tidy(() => {
     const rng = createRng(21);
     const towers = initTowers(config, rng);
-    const dense = tf.tensor2d(
-      Float32Array.from({ length: B * 3 }, () => rng.normal()),
-      [B, 3],
-    );
-    const slab = tf.tensor3d(
-      Float32Array.from({ length: B * F * D }, () => rng.normal() * 0.5),
-      [B, F, D],
-    );
+    const { dense, slab } = randomDenseAndSlab(rng, { B, numDense: 3, F, D });
     const labels = Float32Array.from({ length: B }, (_, i) => (i % 3 === 0 ? 1 : 0));
     const labelTensor = tf.tensor2d(labels, [B, 1]);
     const params = [...towers.bottom, ...towers.top].flatMap((l) => [l.w, l.b]);
@@ -138,14 +131,7 @@ describe('hand-written DLRM backward', () => {
         tf.tidy(() => {
           const rng = createRng(5);
           const towers = initTowers({ ...config, ...widths }, rng);
-          const dense = tf.tensor2d(
-            Float32Array.from({ length: B * 3 }, () => rng.normal()),
-            [B, 3],
-          );
-          const slab = tf.tensor3d(
-            Float32Array.from({ length: B * F * D }, () => rng.normal() * 0.5),
-            [B, F, D],
-          );
+          const { dense, slab } = randomDenseAndSlab(rng, { B, numDense: 3, F, D });
           const labels = Float32Array.from({ length: B }, (_, i) => (i % 2 === 0 ? 1 : 0));
           const batch = { dense, slab, labels };
           const ref = eager.run(towers, batch, { gradScale: 0.05, probe: true });

@@ -12,7 +12,7 @@ import { initTowers } from '../../../src/model/init';
 import type { DenseTowers, Mlp } from '../../../src/model/params';
 import { createRng } from '../../../src/rng';
 import { topInputWidth } from '../../../schemas/model-config';
-import { assertClose, tinyConfig } from './helpers';
+import { assertClose, randomDenseAndSlab, tinyConfig } from './helpers';
 
 const B = 5;
 const config = tinyConfig();
@@ -41,14 +41,7 @@ function referenceForward(towers: DenseTowers, dense: tf.Tensor2D, slab: tf.Tens
 
 function inputs(seed: number) {
   const rng = createRng(seed);
-  const dense = tf.tensor2d(
-    Float32Array.from({ length: B * 3 }, () => rng.normal()),
-    [B, 3],
-  );
-  const slab = tf.tensor3d(
-    Float32Array.from({ length: B * F * D }, () => rng.normal() * 0.5),
-    [B, F, D],
-  );
+  const { dense, slab } = randomDenseAndSlab(rng, { B, numDense: 3, F, D });
   const labels = tf.tensor2d(
     Float32Array.from({ length: B }, (_, i) => i % 2),
     [B, 1],

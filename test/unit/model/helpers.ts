@@ -1,6 +1,7 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { ModelConfig } from '../../../schemas/model-config';
 import type { ColumnarBatch } from '../../../src/data/batch';
-import { createRng } from '../../../src/rng';
+import { createRng, type Rng } from '../../../src/rng';
 
 /** A tiny DLRM: 3 dense, 3 tables, dim 4, bottom 3-8-6-4, top 10-8-5-1. */
 export function tinyConfig(overrides: Record<string, unknown> = {}): ModelConfig {
@@ -14,6 +15,24 @@ export function tinyConfig(overrides: Record<string, unknown> = {}): ModelConfig
     seed: 7,
     ...overrides,
   });
+}
+
+/** Random step inputs from `rng`: dense [B, numDense] ~ N(0, 1), slab [B, F, D] ~ N(0, 0.5²). */
+export function randomDenseAndSlab(
+  rng: Rng,
+  shape: { B: number; numDense: number; F: number; D: number },
+): { dense: tf.Tensor2D; slab: tf.Tensor3D } {
+  const { B, numDense, F, D } = shape;
+  return {
+    dense: tf.tensor2d(
+      Float32Array.from({ length: B * numDense }, () => rng.normal()),
+      [B, numDense],
+    ),
+    slab: tf.tensor3d(
+      Float32Array.from({ length: B * F * D }, () => rng.normal() * 0.5),
+      [B, F, D],
+    ),
+  };
 }
 
 /** A random batch for `config` from a fixed seed. */

@@ -1,0 +1,38 @@
+import type { BatchSource } from '../data/source';
+import { evaluateBinary, type BinaryMetrics } from '../metrics/evaluate';
+import type { Trainer } from '../model/trainer';
+
+/** Options of {@link continueTraining}. */
+export interface ContinueOptions {
+  batchSize: number;
+  /** First row of `source` to train on (e.g. the end of the offline run's rows). @default 0 */
+  startRow?: number;
+}
+
+/**
+ * Trains `trainer` further on `source` from `startRow` the way the recurring phase does: at the
+ * configured learning rates (no schedule), at the model's current widths, and scoring each
+ * batch before training on it. Returns the progressive metrics over all scored rows, which
+ * measure how fast a model keeps learning after the handoff — the reason AGP ends full-width.
+ * (`count` is the number of rows trained on.)
+ */
+export async function continueTraining(
+  trainer: Trainer,
+  source: BatchSource,
+  opts: ContinueOptions,
+): Promise<BinaryMetrics> {
+  const preds: number[] = [];
+  const labels: number[] = [];
+  for await (const batch of source.batches({
+    batchSize: opts.batchSize,
+    startRow: opts.startRow ?? 0,
+  })) {
+    const p = trainer.predict(batch);
+    for (let i = 0; i < batch.size; i++) {
+      preds.push(p[i] as number);
+      labels.push(batch.labels[i] as number);
+    }
+    trainer.step(batch);
+  }
+  return evaluateBinary(preds, labels);
+}

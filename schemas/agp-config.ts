@@ -43,7 +43,7 @@ const HiddenLayerKey = z.string().regex(/^(bottom|top)\.\d+$/, {
  * of every hidden layer's neurons removed, lr scaled with width) for the next 85%, dense for the
  * last 10%, growing back with `split`. They won `npm run bench:agp`'s comparison of the evening
  * of 2026-11-26, on the graph training step (README, bench/results/agp.json): +0.06% NE vs dense
- * over seeds 1–3 at 0.74× the wall time, against +0.14% at 0.73–0.77× for ratio 0.4 with 5% /
+ * over seeds 1–3 at 0.73–0.81× the wall time (five full runs), against +0.14% for ratio 0.4 with 5% /
  * 75% / 20% (the defaults before), +0.21% for ratio 0.4 with 5% / 85% / 10%, and +0.2–0.5% for
  * ratios 0.45 and 0.5. For the reference DLRM (13-512-256-64-16 / 367-512-256-1) the pruned
  * model costs 0.52× the dense multiply-adds per step, so the run costs 0.593× dense

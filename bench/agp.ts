@@ -4,6 +4,8 @@
  *   (a) synthetic capacity-bound Criteo-shaped data (200k train / 50k test rows, one pass),
  *       seeds 1–3 for dense and agp, seed 1 for the other two, and
  *   (b) the Criteo sample in ../shared/data/criteo-first10k (first 8,000 rows train, last 2,000 test),
+ * then continues each synthetic run's final model on `--continue-rows` fresh rows (200k) the way
+ * the recurring phase trains (configured lr, each batch scored before it is trained on), and
  * writes bench/results/agp.json and prints each run's ratios to dense of the same dataset and seed.
  * `--rows`, `--test-rows`, `--seeds` scale it; the defaults stay fixed so results compare over time.
  *
@@ -61,6 +63,14 @@ interface BenchRun {
   } | null;
 }
 
+/** One run of the plan, as handed to its child process. */
+interface BenchJob {
+  dataset: string;
+  config: TrainConfigInput;
+  /** Fresh rows to continue on after the offline run (0 = none). */
+  continueRows: number;
+}
+
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '200000' },
@@ -103,14 +113,6 @@ const baselineSeeds = Number(values['baseline-seeds']);
 const repeats = Math.max(1, Number(values.repeats));
 const continueRows = Number(values['continue-rows']);
 const lr = values.lr === undefined ? undefined : Number(values.lr);
-
-/** One run of the plan, as handed to its child process. */
-interface BenchJob {
-  dataset: string;
-  config: TrainConfigInput;
-  /** Fresh rows to continue on after the offline run (0 = none). */
-  continueRows: number;
-}
 const schedules = values.schedules.split(',');
 const agpOverrides =
   values.agp === undefined ? {} : (JSON.parse(values.agp) as Record<string, unknown>);
@@ -134,13 +136,7 @@ function syntheticConfig(schedule: string, seed: number): TrainConfigInput {
     name: `bench-synthetic-${schedule}-${seed}`,
     data: {
       // The teacher is the same for every seed (teacherSeed 1): seeds vary the rows and weights.
-      train: {
-        kind: 'synthetic',
-        preset: 'capacity-bound',
-        rows,
-        seed,
-        teacherSeed: 1,
-      },
+      train: { kind: 'synthetic', preset: 'capacity-bound', rows, seed, teacherSeed: 1 },
       test: {
         kind: 'synthetic',
         preset: 'capacity-bound',
@@ -174,15 +170,11 @@ function criteoConfig(schedule: string): TrainConfigInput {
 }
 
 function quality(m: Quality): Quality {
-  return {
-    logloss: m.logloss,
-    ne: m.ne,
-    auc: m.auc,
-    calibration: m.calibration,
-  };
+  return { logloss: m.logloss, ne: m.ne, auc: m.auc, calibration: m.calibration };
 }
 
-async function runOne({ dataset, config: input, continueRows }: BenchJob): Promise<BenchRun> {
+async function runOne(job: BenchJob): Promise<BenchRun> {
+  const { dataset, config: input } = job;
   const config = parseTrainConfig(input, 'benchmark config');
   const { report, trainer } = await runOfflineTraining(config);
   const run: BenchRun = {
@@ -201,13 +193,11 @@ async function runOne({ dataset, config: input, continueRows }: BenchJob): Promi
     finalWidths: report.finalWidths,
     continued: null,
   };
-  if (continueRows > 0) {
-    // The offline run trained on the first `offline` rows of the split; the continuation gets the next ones.
+  if (job.continueRows > 0) {
+    // The offline run trained on the first `offline` rows of the split; the continuation
+    // trains on the next ones.
     const offline = (input.data?.train as { rows: number }).rows;
-    const train = {
-      ...(input.data?.train as object),
-      rows: offline + continueRows,
-    };
+    const train = { ...(input.data?.train as object), rows: offline + job.continueRows };
     const more = openTrainingData(
       parseTrainConfig({
         ...input,

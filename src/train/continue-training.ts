@@ -13,7 +13,7 @@ export interface ContinueOptions {
  * Trains `trainer` further on `source` from `startRow` the way the recurring phase does: at the
  * configured learning rates (no schedule), at the model's current widths, and scoring each
  * batch before training on it. Returns the progressive metrics over all scored rows, which
- * measure how fast a model keeps learning after the handoff — the reason AGP ends full-width.
+ * measure what a model handed to the recurring phase is worth: how well it keeps learning.
  * (`count` is the number of rows trained on.)
  */
 export async function continueTraining(

@@ -63,7 +63,6 @@ async function timeOne(bottom: number[], top: number[]): Promise<number> {
 }
 
 function main(): void {
-  const rows: string[] = [];
   for (const mode of values.modes.split(',')) {
     let full = NaN;
     for (const [name, bottom, top] of WIDTHS) {
@@ -86,10 +85,9 @@ function main(): void {
       );
       const median = Number(out.toString().trim().split('\n').pop());
       if (name === 'full') full = median;
-      rows.push(
-        `${mode.padEnd(6)} ${name.padEnd(12)} ${median.toFixed(2).padStart(7)} ms   ${(median / full).toFixed(2)}× full`,
+      process.stdout.write(
+        `${mode.padEnd(6)} ${name.padEnd(12)} ${median.toFixed(2).padStart(7)} ms   ${(median / full).toFixed(2)}× full\n`,
       );
-      process.stdout.write(`${rows[rows.length - 1]}\n`);
     }
   }
 }

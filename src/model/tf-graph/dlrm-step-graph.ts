@@ -1,3 +1,4 @@
+import type { TowerName } from '../params';
 import { GraphBuilder } from './graph-builder';
 import { createGraphOps, type GraphOps } from './graph-ops';
 
@@ -30,16 +31,15 @@ export const stepGraphNames = {
   logits: 'logits',
   loss: 'loss',
   slabGrad: 'slab_grad',
-  weight: (tower: 'bottom' | 'top', index: number, part: 'w' | 'b'): string =>
-    `${tower}_${part}_${index}`,
+  weight: (tower: TowerName, index: number, part: 'w' | 'b'): string => `${tower}_${part}_${index}`,
   /** The weight's gradient times grad_scale. */
-  grad: (tower: 'bottom' | 'top', index: number, part: 'w' | 'b'): string =>
+  grad: (tower: TowerName, index: number, part: 'w' | 'b'): string =>
     `grad_${tower}_${part}_${index}`,
   /** weight − grad: the SGD update when grad_scale is the learning rate. */
-  updated: (tower: 'bottom' | 'top', index: number, part: 'w' | 'b'): string =>
+  updated: (tower: TowerName, index: number, part: 'w' | 'b'): string =>
     `updated_${tower}_${part}_${index}`,
   /** Per-neuron batch mean of |a · dLoss/da| of hidden layer `tower.index` (Taylor importance). */
-  probe: (tower: 'bottom' | 'top', index: number): string => `probe_${tower}_${index}`,
+  probe: (tower: TowerName, index: number): string => `probe_${tower}_${index}`,
 };
 
 /** Graph names of one layer's weights. */
@@ -47,8 +47,6 @@ interface LayerNodes {
   w: string;
   b: string;
 }
-
-type Tower = 'bottom' | 'top';
 
 /** Row-major [n·n] index of the strictly-lower pair (i > j) in the [P] pair list. */
 function pairIndex(i: number, j: number): number {
@@ -74,7 +72,7 @@ function mlpForward(ops: GraphOps, layers: LayerNodes[], x: string, linearLast: 
  */
 function mlpBackward(
   ops: GraphOps,
-  tower: Tower,
+  tower: TowerName,
   layers: LayerNodes[],
   input: string,
   ys: string[],
@@ -116,7 +114,7 @@ export function buildStepGraph(spec: StepGraphSpec, producer: number): Uint8Arra
   const slab = g.placeholder(names.slab, [-1, spec.numSparse, D]);
   const labels = g.placeholder(names.labels, [-1]);
   const gradScale = g.placeholder(names.gradScale, []);
-  const weights = (tower: Tower, count: number): LayerNodes[] =>
+  const weights = (tower: TowerName, count: number): LayerNodes[] =>
     Array.from({ length: count }, (_, i) => ({
       w: g.placeholder(names.weight(tower, i, 'w'), [-1, -1]),
       b: g.placeholder(names.weight(tower, i, 'b'), [-1]),

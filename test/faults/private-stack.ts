@@ -1,0 +1,74 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureInfra, stopInfra, type Component } from '../../infra/stack';
+import { statePaths } from '../../infra/paths';
+import { readPid, sleep } from '../../infra/process';
+import type { InfraConfig } from '../../schemas/infra-config';
+import { parseInfraConfig } from '../../src/config/env';
+
+/**
+ * A Temporal dev server and a Kafka broker of the fault suite's own, on ports and in a data
+ * directory no other test uses, so the suite can SIGKILL and restart them without disturbing
+ * the shared servers `npm test` runs the other integration tests against.
+ */
+export interface PrivateStack {
+  config: InfraConfig;
+  /** Environment for a child process (a worker) that should talk to this stack. */
+  childEnv: NodeJS.ProcessEnv;
+  /** SIGKILLs a server (no graceful shutdown: what a crashed host does). */
+  kill(component: Component): Promise<void>;
+  /** Starts a killed server again on the same data, and waits until it is healthy. */
+  restart(): Promise<void>;
+  /** Stops both servers and deletes the data directory. */
+  dispose(): Promise<void>;
+}
+
+/** Ports of the fault suite (the shared servers use 7233/8233 and 9092/9093). */
+const PORTS = {
+  AGP_TEMPORAL_PORT: '27233',
+  AGP_TEMPORAL_UI_PORT: '28233',
+  AGP_KAFKA_PORT: '29092',
+  AGP_KAFKA_CONTROLLER_PORT: '29093',
+} as const;
+
+export async function startPrivateStack(taskQueue: string): Promise<PrivateStack> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'agp-faults-'));
+  const env = { ...PORTS, AGP_DATA_DIR: dataDir, AGP_TASK_QUEUE: taskQueue };
+  const config = parseInfraConfig(env);
+  const log = (line: string): void => void process.stdout.write(`# faults infra: ${line}\n`);
+  await ensureInfra(config, log);
+  const paths = statePaths(dataDir);
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...env,
+    TEMPORAL_ADDRESS: config.temporal.address,
+    KAFKA_BROKERS: config.kafka.brokers.join(','),
+  };
+  return {
+    config,
+    childEnv,
+    async kill(component) {
+      const pid = readPid(path.join(paths.pids, `${component}.pid`));
+      if (pid === undefined) throw new Error(`no pid recorded for ${component}`);
+      process.kill(pid, 'SIGKILL');
+      // Until the kernel has reaped it, the port is still bound and a restart would fail.
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return;
+        }
+        await sleep(100);
+      }
+      throw new Error(`${component} (pid ${pid}) survived SIGKILL for 10 s`);
+    },
+    async restart() {
+      await ensureInfra(config, log);
+    },
+    async dispose() {
+      await stopInfra(config).catch(() => undefined);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

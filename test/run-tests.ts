@@ -94,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
     return failed.length ? 1 : 0;
   }
 
-  const files = testFiles('test/integration', 'test/e2e');
+  const files = testFiles('test/integration', 'test/e2e', 'test/faults');
   const config = parseInfraConfig();
   say('servers for integration tests');
   const infraStart = Date.now();
@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`(${started.join(', ')} will be stopped after the tests)\n`);
   if (failed.length) say(`earlier stages FAILED: ${failed.join(', ')} (npm test will exit 1)`);
 
-  say(`integration + e2e tests: ${files.length} file(s), one at a time`);
+  say(`integration, e2e and fault tests: ${files.length} file(s), one at a time`);
   let code = 0;
   try {
     code = files.length

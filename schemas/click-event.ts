@@ -13,15 +13,36 @@ import type { FeatureSpec } from './feature-spec';
 /** Largest encoded event accepted, in bytes. Bigger messages go to the dead-letter topic. */
 export const MAX_EVENT_BYTES = 64 * 1024;
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * True when `text` has an unpaired UTF-16 surrogate (e.g. from the JSON escape `"\\ud800"`):
+ * such a string has no UTF-8 form.
+ */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
+/**
+ * Text that is valid Unicode: an unpaired surrogate has no UTF-8 form, so writing it anywhere (the
+ * DLQ, a manifest, a hash input) would silently turn it into U+FFFD and merge distinct values.
+ */
+function unicodeText(max: number) {
+  return z
+    .string()
+    .max(max)
+    .refine((s) => !hasLoneSurrogate(s), 'invalid Unicode: unpaired surrogate');
+}
+
 /** A raw dense value; `null` is an explicitly missing value (becomes 0 after the transform). */
 const DenseValue = z.number().nullable();
 /** A raw categorical value, hashed into its table like offline data; `null` is missing. */
-const SparseValue = z.union([z.string().max(1024), z.number()]).nullable();
+const SparseValue = z.union([unicodeText(1024), z.number()]).nullable();
 
 /** Version 1 of the click event. Feature names are checked against a FeatureSpec by `clickEventSchema`. */
 export const ClickEventV1 = z.strictObject({
   v: z.literal(1),
-  eventId: z.string().min(1).max(256),
+  eventId: unicodeText(256).min(1),
   /** Epoch milliseconds. */
   eventTime: z.number().int().nonnegative(),
   label: z.union([z.literal(0), z.literal(1)]),
@@ -58,6 +79,26 @@ function checkNames(
   }
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * JSON.parse makes a `"__proto__"` key an own property (no prototype is touched), but zod's
+ * record leaves it out of its output without an issue, so the name check on the output never
+ * sees it. It is looked for on the input instead. (A top-level `__proto__` is already an
+ * unrecognized key of the strict object.)
+ */
+const NoProtoFeature = z.unknown().superRefine((input, ctx) => {
+  if (!isObject(input)) return;
+  for (const group of ['dense', 'sparse'] as const) {
+    const values = input[group];
+    if (isObject(values) && Object.hasOwn(values, '__proto__')) {
+      ctx.addIssue({ code: 'custom', path: [group, '__proto__'], message: 'unknown feature' });
+    }
+  }
+});
+
 /**
  * The click-event schema for one feature spec: the versioned shape plus exactly the spec's dense
  * and sparse feature names (unknown and missing names are rejected, each with its path).
@@ -65,8 +106,10 @@ function checkNames(
 export function clickEventSchema(spec: FeatureSpec) {
   const denseNames = spec.dense.map((f) => f.name);
   const sparseNames = spec.sparse.map((f) => f.name);
-  return ClickEvent.superRefine((event, ctx) => {
-    checkNames(event.dense, denseNames, 'dense', ctx);
-    checkNames(event.sparse, sparseNames, 'sparse', ctx);
-  });
+  return NoProtoFeature.pipe(
+    ClickEvent.superRefine((event, ctx) => {
+      checkNames(event.dense, denseNames, 'dense', ctx);
+      checkNames(event.sparse, sparseNames, 'sparse', ctx);
+    }),
+  );
 }

@@ -1,4 +1,11 @@
-import { MAX_EVENT_BYTES, clickEventSchema, type ClickEvent } from '../../schemas/click-event';
+import { isUtf8 } from 'node:buffer';
+import {
+  MAX_EVENT_BYTES,
+  clickEventSchema,
+  hasLoneSurrogate,
+  type ClickEvent,
+} from '../../schemas/click-event';
+import type { EventValidation } from '../../schemas/event-validation';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import { formatZodIssues } from '../../schemas/zod-errors';
 import type { ColumnarBatch } from '../data/batch';
@@ -22,11 +29,37 @@ export function encodeEvent(event: ClickEvent): Buffer {
 export interface DecoderOptions {
   /** Largest accepted message in bytes. @default MAX_EVENT_BYTES (64 KiB) */
   maxBytes?: number;
+  /** Event-time bounds (schemas/event-validation). @default 1 h of future skew, no lower bound */
+  validation?: Pick<EventValidation, 'maxFutureSkewSeconds' | 'minEventTime'>;
+  /** The consumer's clock, epoch ms (tests fix it). @default Date.now */
+  now?: () => number;
+}
+
+/** `ms` as ISO text, or the number alone when it is outside the Date range. */
+function isoTime(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
+}
+
+/**
+ * The message value as text. Invalid UTF-8 is refused rather than decoded: a lenient decoder
+ * turns each bad byte into U+FFFD, so two different ids (or categorical values) would become
+ * the same text and be trained and hashed as one.
+ */
+function messageText(value: Buffer | string): { text: string } | { error: string } {
+  if (typeof value === 'string') {
+    return hasLoneSurrogate(value)
+      ? { error: 'bad UTF-8: the value has an unpaired surrogate' }
+      : { text: value };
+  }
+  return isUtf8(value)
+    ? { text: value.toString('utf8') }
+    : { error: 'bad UTF-8: the message value is not valid UTF-8 (original bytes kept in the DLQ)' };
 }
 
 /**
  * Creates a decoder for events of `spec`. Reasons start with a kind (`empty message`,
- * `oversized`, `bad JSON`, `invalid event`) and a colon, so the DLQ can be counted by kind.
+ * `oversized`, `bad UTF-8`, `bad JSON`, `invalid event`, `event time out of range`) and a colon,
+ * so the DLQ can be counted by kind.
  */
 export function createEventDecoder(
   spec: FeatureSpec,
@@ -34,19 +67,40 @@ export function createEventDecoder(
 ): (value: Buffer | string | null) => DecodeResult {
   const schema = clickEventSchema(spec);
   const maxBytes = options.maxBytes ?? MAX_EVENT_BYTES;
+  const skewMs = (options.validation?.maxFutureSkewSeconds ?? 3600) * 1000;
+  const minEventTime = options.validation?.minEventTime ?? null;
+  const now = options.now ?? Date.now;
   return (value) => {
     if (value === null || value.length === 0) return { error: 'empty message: no value' };
     const bytes = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
     if (bytes > maxBytes) return { error: `oversized: ${bytes} bytes > limit ${maxBytes}` };
+    const text = messageText(value);
+    if ('error' in text) return text;
     let json: unknown;
     try {
-      json = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+      json = JSON.parse(text.text);
     } catch (e) {
       return { error: `bad JSON: ${e instanceof Error ? e.message : String(e)}` };
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       return { error: `invalid event: ${formatZodIssues(parsed.error).replace(/\n/g, '; ')}` };
+    }
+    const time = parsed.data.eventTime;
+    const clock = now();
+    if (time > clock + skewMs) {
+      return {
+        error:
+          `event time out of range: eventTime ${time} (${isoTime(time)}) is later than the ` +
+          `consumer's clock + maxFutureSkewSeconds ${skewMs / 1000} (${isoTime(clock + skewMs)})`,
+      };
+    }
+    if (minEventTime !== null && time < minEventTime) {
+      return {
+        error:
+          `event time out of range: eventTime ${time} (${isoTime(time)}) is earlier than ` +
+          `minEventTime ${minEventTime} (${isoTime(minEventTime)})`,
+      };
     }
     return { ok: parsed.data };
   };

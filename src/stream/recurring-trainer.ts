@@ -1,5 +1,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { EventValidation, type EventValidationInput } from '../../schemas/event-validation';
 import type { FeatureSpec } from '../../schemas/feature-spec';
+import { parseOrThrow } from '../../schemas/zod-errors';
 import { InfraError } from '../errors';
 import { createDeadLetterSink, defaultDeadLetterTopic } from './dead-letter';
 import { computeLag, parseOffset, type TopicOffsets } from './offsets';
@@ -68,6 +70,8 @@ export interface WindowOptions {
   deadLetterTopic?: string;
   /** Record trained event ids in every publish request (the exactly-once test). @default false */
   recordTrainedIds?: boolean;
+  /** Event-time bounds and optional dedupe (schemas/event-validation). @default its defaults */
+  eventValidation?: EventValidationInput;
   /** Ends the window early (no publish of the partial version). */
   signal?: AbortSignal;
   /** Called every `progressEveryMs`, also while the topic is idle (heartbeats). */
@@ -176,6 +180,11 @@ export async function runWindow(
 ): Promise<WindowResult> {
   const { topic } = options;
   const wanted = options.versions ?? 1;
+  const validation = parseOrThrow(
+    EventValidation,
+    options.eventValidation ?? {},
+    'eventValidation',
+  );
   const admin = deps.kafka.admin();
   const producer = deps.kafka.producer({ allowAutoTopicCreation: true });
   const consumer = deps.kafka.consumer({
@@ -208,6 +217,7 @@ export async function runWindow(
       batchSize: options.batchSize ?? 256,
       publishEveryEvents: options.publishEveryEvents ?? 10_000,
       recordTrainedIds: options.recordTrainedIds ?? false,
+      validation,
     });
     const finished = await consume(consumer, loop, deadLetters.flush, {
       ...options,

@@ -1,7 +1,9 @@
 import type { ClickEvent } from '../../schemas/click-event';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import type { ColumnarBatch } from '../data/batch';
+import type { EventValidation } from '../../schemas/event-validation';
 import type { DeadLetterSink } from './dead-letter';
+import { createEventIdDedupe } from './dedupe';
 import { createEventDecoder, eventsToBatch } from './event-codec';
 import { createMicroBatcher } from './micro-batcher';
 import { createOffsetTracker, type TopicOffsets } from './offsets';
@@ -78,6 +80,8 @@ export interface TrainingLoopOptions {
   recordTrainedIds: boolean;
   /** Largest accepted message, bytes. */
   maxEventBytes?: number;
+  /** Event-time bounds and optional dedupe. @default EventValidation's defaults, dedupe off */
+  validation?: EventValidation;
 }
 
 /** Running totals of a loop. */
@@ -116,10 +120,11 @@ interface Pending {
 
 /** Creates the loop. Its offsets are exact only at publish time, when the buffer is empty. */
 export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
-  const decode = createEventDecoder(
-    options.spec,
-    options.maxEventBytes === undefined ? {} : { maxBytes: options.maxEventBytes },
-  );
+  const decode = createEventDecoder(options.spec, {
+    ...(options.maxEventBytes === undefined ? {} : { maxBytes: options.maxEventBytes }),
+    ...(options.validation === undefined ? {} : { validation: options.validation }),
+  });
+  const dedupe = createEventIdDedupe(options.validation?.dedupe);
   const tracker = createOffsetTracker(options.startOffsets);
   const batcher = createMicroBatcher<Pending>(options.batchSize);
   let published = tracker.snapshot();
@@ -165,7 +170,7 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
       }
       stats.consumed++;
       stats.sinceVersion++;
-      const decoded = decode(message.value);
+      const decoded = dedupe.check(decode(message.value), message);
       if ('error' in decoded) {
         options.deadLetters.add({ ...message, reason: decoded.error });
         stats.deadLettered++;

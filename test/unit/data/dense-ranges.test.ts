@@ -55,7 +55,10 @@ describe('dense transforms', () => {
     const top = Math.fround(Math.log1p(99));
     assert.deepEqual(count.clip, [-0.1 * top, top + 0.1 * top]);
     // 0 is inside although every value seen was in [2, 4].
-    assert.deepEqual(score.clip?.map((v) => +v.toFixed(6)), [-0.4, 4.4]);
+    assert.deepEqual(
+      score.clip?.map((v) => +v.toFixed(6)),
+      [-0.4, 4.4],
+    );
     // Seen [-1, 0.25] (already clipped by the user's [-1, 0.5]), widened by 0.125 each side,
     // and the user's clip stays the outer bound.
     assert.deepEqual(bounded.clip, [-1, 0.375]);

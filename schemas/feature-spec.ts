@@ -9,7 +9,11 @@ export const DenseFeature = z.object({
   name: z.string().min(1),
   /** @default 'log1p' — Criteo's counts are heavy-tailed; log1p(max(x, 0)) tames them. */
   transform: DenseTransform.default('log1p'),
-  /** Clip the transformed value to [min, max] when given. */
+  /**
+   * Clip the transformed value to [min, max] when given. The offline phase sets it on the
+   * published version's spec to the range its training data covered (src/data/dense-ranges.ts);
+   * a spec without it (an older version) does not clip.
+   */
   clip: z.tuple([z.number(), z.number()]).optional(),
 });
 export type DenseFeature = z.infer<typeof DenseFeature>;

@@ -31,6 +31,8 @@ export interface BackpropResult {
   slabGrad: Float32Array;
   /** With `probe`: per hidden layer, the per-neuron batch mean of |a · dLoss/da|. */
   activationStats?: Record<string, Float32Array>;
+  /** With `gradNorm`: the global L2 norm of the unscaled gradient (weights and slab). */
+  gradNorm?: number;
 }
 
 /** What a fused SGD step yields: the updated weights instead of the gradients. */
@@ -41,6 +43,16 @@ export interface SgdStepResult {
   /** dLoss/dslab, [B, F, D] row-major, not scaled. */
   slabGrad: Float32Array;
   activationStats?: Record<string, Float32Array>;
+  /** With `gradNorm`: the global L2 norm of the unscaled gradient (weights and slab). */
+  gradNorm?: number;
+}
+
+/** Options of one pass. */
+export interface PassOptions {
+  /** Taylor activation statistics. */
+  probe: boolean;
+  /** Also compute the gradient's global L2 norm (the numerical guard). @default false */
+  gradNorm?: boolean;
 }
 
 /** Inputs of one pass: dense [B, numDense], slab [B, F, D] (gathered rows), labels [B]. */
@@ -60,7 +72,7 @@ export interface Backprop {
   run(
     towers: DenseTowers,
     batch: BackpropBatch,
-    opts: { gradScale: number; probe: boolean },
+    opts: PassOptions & { gradScale: number },
   ): BackpropResult;
   /**
    * Forward, backward and the plain-SGD update of the dense weights in one call, where the
@@ -69,7 +81,7 @@ export interface Backprop {
   sgdStep?(
     towers: DenseTowers,
     batch: BackpropBatch,
-    opts: { lr: number; probe: boolean },
+    opts: PassOptions & { lr: number },
   ): SgdStepResult;
   /** Logits [B, 1], no gradients. */
   forward(towers: DenseTowers, dense: tf.Tensor2D, slab: tf.Tensor3D): tf.Tensor2D;
@@ -215,12 +227,13 @@ export function createBackprop(): Backprop {
   function run(
     towers: DenseTowers,
     batch: BackpropBatch,
-    opts: { gradScale: number; probe: boolean },
+    opts: PassOptions & { gradScale: number },
   ): BackpropResult {
     const { dense, slab, labels } = batch;
     const B = dense.shape[0];
     const F = slab.shape[1];
     let loss = 0;
+    let denseSquares = 0;
     let slabGrad: Float32Array = new Float32Array(0);
     const stats: Record<string, Float32Array> = {};
     const flat = tf.tidy(() => {
@@ -270,20 +283,35 @@ export function createBackprop(): Backprop {
         grads.bottom,
         opts.probe ? onHidden('bottom') : undefined,
       );
-      return [...grads.bottom, ...grads.top].flatMap((l) => [l.w, l.b]);
+      const all = [...grads.bottom, ...grads.top].flatMap((l) => [l.w, l.b]);
+      if (opts.gradNorm === true) {
+        // 2 small kernels per weight and one download: the eager paths have no graph to fuse into.
+        denseSquares = tf.addN(all.map((t) => tf.sum(tf.square(t)))).dataSync()[0] as number;
+      }
+      return all;
     });
     // The slab gradient came out of dLoss scaled like the dense ones: undo that for the store.
     if (opts.gradScale !== 1) {
       const inv = 1 / opts.gradScale;
       for (let i = 0; i < slabGrad.length; i++) slabGrad[i] = (slabGrad[i] as number) * inv;
     }
+    let gradNorm: number | undefined;
+    if (opts.gradNorm === true) {
+      let slabSquares = 0;
+      for (let i = 0; i < slabGrad.length; i++) slabSquares += (slabGrad[i] as number) ** 2;
+      gradNorm = Math.sqrt(denseSquares / opts.gradScale ** 2 + slabSquares);
+    }
     let k = 0;
     const take = (mlp: Mlp): Mlp =>
       mlp.map(() => ({ w: flat[k++] as tf.Tensor2D, b: flat[k++] as tf.Tensor1D }));
     const grads = { bottom: take(towers.bottom), top: take(towers.top) };
-    return opts.probe
-      ? { loss, grads, slabGrad, activationStats: stats }
-      : { loss, grads, slabGrad };
+    return {
+      loss,
+      grads,
+      slabGrad,
+      ...(opts.probe ? { activationStats: stats } : {}),
+      ...(gradNorm === undefined ? {} : { gradNorm }),
+    };
   }
 
   return {

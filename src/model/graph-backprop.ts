@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors';
-import type { Backprop, BackpropBatch, BackpropResult, SgdStepResult } from './backprop';
+import type {
+  Backprop,
+  BackpropBatch,
+  BackpropResult,
+  PassOptions,
+  SgdStepResult,
+} from './backprop';
 import { hiddenLayerName, type DenseTowers, type Mlp, type TowerName } from './params';
 import {
   buildStepGraph,
@@ -69,19 +75,25 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
   if (opened === undefined) return undefined;
   const session: GraphSession = opened;
 
-  /** One session run with the batch and weights fed; the first fetches are loss and slab grad. */
+  /**
+   * One session run with the batch and weights fed; the fetches are loss, slab grad, the weight
+   * outputs, the probes and (with `gradNorm`) the gradient's half squared norm.
+   */
   function runStep(
     towers: DenseTowers,
     batch: BackpropBatch,
     gradScale: number,
     weightOutputs: string[],
-    probe: boolean,
+    opts: PassOptions,
   ): {
     loss: number;
     slabGrad: Float32Array;
     weights: tf.Tensor[];
     activationStats?: Record<string, Float32Array>;
+    gradNorm?: number;
   } {
+    const probe = opts.probe;
+    const withNorm = opts.gradNorm === true;
     const probes = probe ? probeNames(towers) : [];
     const labels = tf.tensor1d(batch.labels);
     const scale = tf.scalar(gradScale);
@@ -95,7 +107,13 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
           [N.gradScale, scale],
           ...weightFeeds(towers),
         ],
-        [N.loss, N.slabGrad, ...weightOutputs, ...probes.map((p) => p.node)],
+        [
+          N.loss,
+          N.slabGrad,
+          ...weightOutputs,
+          ...probes.map((p) => p.node),
+          ...(withNorm ? [N.gradHalfSqNorm] : []),
+        ],
       );
     } finally {
       tf.dispose([labels, scale]);
@@ -104,12 +122,26 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
     const loss = (lossT as tf.Tensor).dataSync()[0] as number;
     const slabGrad = (slabT as tf.Tensor).dataSync() as Float32Array;
     const weights = out.slice(2, 2 + weightOutputs.length);
-    const probeOut = out.slice(2 + weightOutputs.length);
+    const probeOut = out.slice(2 + weightOutputs.length, 2 + weightOutputs.length + probes.length);
+    const normOut = withNorm ? (out[out.length - 1] as tf.Tensor) : undefined;
     const stats = Object.fromEntries(
       probes.map((p, i) => [p.key, (probeOut[i] as tf.Tensor).dataSync() as Float32Array]),
     );
-    tf.dispose([lossT as tf.Tensor, slabT as tf.Tensor, ...probeOut]);
-    return { loss, slabGrad, weights, ...(probe ? { activationStats: stats } : {}) };
+    const gradNorm =
+      normOut === undefined ? undefined : Math.sqrt(2 * (normOut.dataSync()[0] as number));
+    tf.dispose([
+      lossT as tf.Tensor,
+      slabT as tf.Tensor,
+      ...probeOut,
+      ...(normOut ? [normOut] : []),
+    ]);
+    return {
+      loss,
+      slabGrad,
+      weights,
+      ...(probe ? { activationStats: stats } : {}),
+      ...(gradNorm === undefined ? {} : { gradNorm }),
+    };
   }
 
   return {
@@ -119,18 +151,12 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
         batch,
         opts.gradScale,
         perWeight(towers, N.grad),
-        opts.probe,
+        opts,
       );
       return { ...r, grads: asTowers(towers, weights) };
     },
     sgdStep(towers, batch, opts): SgdStepResult {
-      const { weights, ...r } = runStep(
-        towers,
-        batch,
-        opts.lr,
-        perWeight(towers, N.updated),
-        opts.probe,
-      );
+      const { weights, ...r } = runStep(towers, batch, opts.lr, perWeight(towers, N.updated), opts);
       return { ...r, updated: asTowers(towers, weights) };
     },
     forward(towers, dense, slab) {

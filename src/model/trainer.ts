@@ -11,6 +11,7 @@ import { createGraphBackprop } from './graph-backprop';
 import { createEmbeddingStore, type EmbeddingStore } from './embedding-store';
 import { initTowers } from './init';
 import type { DenseLayer, DenseTowers, Mlp, TowerName, TowerSlots } from './params';
+import type { SkipReason, StepGuard } from './step-guard';
 
 /** What one training step reports. */
 export interface StepResult {
@@ -21,6 +22,13 @@ export interface StepResult {
    * |activation × dLoss/dactivation|, at the layer's current width.
    */
   activationStats?: Record<string, Float32Array>;
+  /** With a `guard`: the global L2 norm of the batch's gradient (weights and embedding rows). */
+  gradNorm?: number;
+  /**
+   * Set when the guard skipped the batch: nothing was updated (weights, optimizer slots,
+   * embeddings and `stepCount` are as before the call).
+   */
+  skipped?: SkipReason;
 }
 
 /** Options of one training step. */
@@ -29,6 +37,11 @@ export interface StepOptions {
   probeActivations?: boolean;
   /** Multiplies every configured learning rate for this step (an lr schedule). @default 1 */
   lrScale?: number;
+  /**
+   * Judges the step's loss and gradient norm before anything is updated, and skips the batch
+   * when it says so (src/model/step-guard.ts). Without one every step is applied.
+   */
+  guard?: StepGuard;
 }
 
 /**
@@ -141,28 +154,45 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
       const slab = trainer.embeddings.gather(batch.sparse, B);
       const dense = tf.tensor2d(batch.dense, [B, numDense]);
       const probe = opts?.probeActivations === true;
+      const guard = opts?.guard;
       const input = { dense, slab, labels: batch.labels };
       let loss: number;
       let slabGrad: Float32Array;
       let activationStats: Record<string, Float32Array> | undefined;
       let grads: DenseTowers | undefined;
       let updated: DenseTowers | undefined;
+      let gradNorm: number | undefined;
+      const gradNormWanted = guard !== undefined;
       try {
         if (sgdLr !== undefined && backprop.sgdStep !== undefined) {
-          ({ loss, slabGrad, activationStats, updated } = backprop.sgdStep(towers, input, {
-            lr: sgdLr,
-            probe,
-          }));
+          ({ loss, slabGrad, activationStats, updated, gradNorm } = backprop.sgdStep(
+            towers,
+            input,
+            {
+              lr: sgdLr,
+              probe,
+              gradNorm: gradNormWanted,
+            },
+          ));
         } else {
           // A zero lr (the last step of a decay to 0) must not scale the gradients to zero:
           // the slab gradient is unscaled by dividing by this factor.
-          ({ loss, slabGrad, activationStats, grads } = backprop.run(towers, input, {
+          ({ loss, slabGrad, activationStats, grads, gradNorm } = backprop.run(towers, input, {
             gradScale: sgdLr || 1,
             probe,
+            gradNorm: gradNormWanted,
           }));
         }
       } finally {
         tf.dispose([slab, dense]);
+      }
+      const skipped = guard?.check(loss, gradNorm ?? Number.NaN);
+      if (skipped !== undefined) {
+        // The update was computed but is dropped: the JS embedding rows, the optimizer slots and
+        // the weights are only ever changed below, so nothing of this batch reaches the model.
+        if (updated !== undefined) tf.dispose(flatten(updated));
+        if (grads !== undefined) tf.dispose(flatten(grads));
+        return { loss, skipped, ...(gradNorm === undefined ? {} : { gradNorm }) };
       }
       trainer.stepCount += 1;
       // At lr 0 (the last step of a decay to 0) nothing moves; the loss was still computed.
@@ -177,7 +207,11 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
         tf.dispose(flatten(updated));
       }
       if (grads !== undefined) tf.dispose(flatten(grads));
-      return activationStats === undefined ? { loss } : { loss, activationStats };
+      return {
+        loss,
+        ...(activationStats === undefined ? {} : { activationStats }),
+        ...(gradNorm === undefined ? {} : { gradNorm }),
+      };
     },
 
     predict(batch) {

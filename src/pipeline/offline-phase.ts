@@ -56,7 +56,7 @@ export async function runOfflinePhase(
     ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
   };
   const spec = openTrainingData(config).spec;
-  const { report, trainer, checkpointDir } = await runOfflineTraining(config, {
+  const { report, trainer, checkpointDir, denseRanges } = await runOfflineTraining(config, {
     ...(options.resumeFrom === undefined ? {} : { resumeFrom: options.resumeFrom }),
     ...(options.onCheckpoint === undefined ? {} : { onCheckpoint: options.onCheckpoint }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -78,6 +78,7 @@ export async function runOfflinePhase(
       report,
       checkpointDir,
       widths,
+      denseRanges,
     });
     const summary =
       `${report.schedule}/${report.growth} on ${report.dataset}: ${report.rowsTrained} rows, ` +

@@ -2,6 +2,7 @@ import type { FeatureSpec } from '../../schemas/feature-spec';
 import type { Manifest, TowerWidths } from '../../schemas/manifest';
 import type { TrainConfig } from '../../schemas/train-config';
 import type { TrainReport } from '../../schemas/train-report';
+import { withLearnedClips, type DenseRanges } from '../data/dense-ranges';
 import { hashConfig } from '../registry/config-hash';
 import type { RegistryStore } from '../registry/store';
 import type { VersionConfig } from './feature-spec-of';
@@ -15,6 +16,11 @@ export interface OfflinePublication {
   /** The final (full-width) checkpoint written by the offline trainer. */
   checkpointDir: string;
   widths?: TowerWidths;
+  /**
+   * Ranges of the dense inputs the run trained on (`OfflineResult.denseRanges`): the published
+   * spec clips every dense feature to its range plus a margin. Without them nothing is clipped.
+   */
+  denseRanges?: DenseRanges;
 }
 
 /** Keeps only finite numbers: manifests reject NaN and ±Infinity. */
@@ -40,13 +46,18 @@ export function offlineMetrics(report: TrainReport): Record<string, number> {
 /**
  * Publishes an offline run's final checkpoint as an `offline` version (no parent: it was
  * trained from scratch). The manifest's `config` carries the training config and the feature
- * spec, which the recurring phase needs to decode events for this model.
+ * spec, which the recurring phase needs to decode events for this model, with each dense
+ * feature's `clip` learned from the run's data when `denseRanges` is given.
  */
 export async function publishOfflineModel(
   registry: RegistryStore,
   publication: OfflinePublication,
 ): Promise<Manifest> {
-  const { config, spec, report } = publication;
+  const { config, report } = publication;
+  const spec =
+    publication.denseRanges === undefined
+      ? publication.spec
+      : withLearnedClips(publication.spec, publication.denseRanges);
   const versionConfig: VersionConfig = { train: config, features: spec };
   return registry.publish(
     publication.model,

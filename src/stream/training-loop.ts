@@ -2,6 +2,14 @@ import type { ClickEvent } from '../../schemas/click-event';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import type { ColumnarBatch } from '../data/batch';
 import type { EventValidation } from '../../schemas/event-validation';
+import { isClipped } from '../data/transforms';
+import {
+  createStepGuard,
+  skipReasonText,
+  type SkipReason,
+  type StepGuard,
+  type StepGuardConfig,
+} from '../model/step-guard';
 import type { DeadLetterSink } from './dead-letter';
 import { createEventIdDedupe } from './dedupe';
 import { createEventDecoder, eventsToBatch } from './event-codec';
@@ -16,10 +24,19 @@ import { createOffsetTracker, type TopicOffsets } from './offsets';
 
 /** What the recurring phase needs of a model: the src/model Trainer satisfies it. */
 export interface StreamTrainer {
-  /** One optimisation step on the batch. */
-  step(batch: ColumnarBatch): { loss: number } | Promise<{ loss: number }>;
+  /**
+   * One optimisation step on the batch; with a `guard`, a step it rejects changes nothing and
+   * reports why in `skipped`.
+   */
+  step(batch: ColumnarBatch, opts?: { guard?: StepGuard }): StepOutcome | Promise<StepOutcome>;
   /** Click probabilities for the batch, [B]. */
   predict(batch: ColumnarBatch): Float32Array | Promise<Float32Array>;
+}
+
+/** What a stream training step reports. */
+export interface StepOutcome {
+  loss: number;
+  skipped?: SkipReason;
 }
 
 /** Windowed progressive-validation metrics (src/metrics' streaming accumulator satisfies it). */
@@ -82,6 +99,12 @@ export interface TrainingLoopOptions {
   maxEventBytes?: number;
   /** Event-time bounds and optional dedupe. @default EventValidation's defaults, dedupe off */
   validation?: EventValidation;
+  /**
+   * The numerical guard (src/model/step-guard.ts): a batch with a non-finite loss or gradient,
+   * or a gradient norm above `spikeFactor` × its running scale, is skipped and its events are
+   * dead-lettered. `false` turns it off. @default DEFAULT_STEP_GUARD (10×, 8 warm-up batches)
+   */
+  guard?: Partial<StepGuardConfig> | false;
 }
 
 /** Running totals of a loop. */
@@ -94,6 +117,10 @@ export interface TrainingLoopStats {
   /** Consumed since the last publish (trained, buffered or dead-lettered). */
   sinceVersion: number;
   lastLoss: number | null;
+  /** Trained events with a dense value outside its feature's `clip` (trained clipped). */
+  clippedEvents: number;
+  /** Batches the numerical guard skipped (their events are dead-lettered, not trained). */
+  skippedBatches: number;
 }
 
 export interface TrainingLoop {
@@ -116,6 +143,8 @@ export interface TrainingLoop {
 
 interface Pending {
   event: ClickEvent;
+  /** Kept to dead-letter the event should its batch be skipped. */
+  message: IncomingMessage;
 }
 
 /** Creates the loop. Its offsets are exact only at publish time, when the buffer is empty. */
@@ -136,7 +165,16 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     published: 0,
     sinceVersion: 0,
     lastLoss: null,
+    clippedEvents: 0,
+    skippedBatches: 0,
   };
+  const guard = options.guard === false ? undefined : createStepGuard(options.guard ?? {});
+  const stepOptions = guard === undefined ? {} : { guard };
+  const clipped = options.spec.dense.filter((f) => f.clip !== undefined);
+  const isOutOfRange = (e: ClickEvent): boolean =>
+    clipped.some((f) => isClipped(e.dense[f.name], f));
+  let clippedBase = 0;
+  let skippedBase = 0;
   let trainedSince = 0;
   let deadLetteredBase = options.deadLetters.count;
   let timeRange: EventTimeRange | null = null;
@@ -148,8 +186,17 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     const batch = eventsToBatch(events, options.spec);
     // Progressive validation: score before the model has seen these labels.
     const predictions = await options.trainer.predict(batch);
+    const outcome = await options.trainer.step(batch, stepOptions);
+    if (outcome.skipped !== undefined) {
+      // Not trained, so not scored either: the events go to the DLQ with the guard's reason.
+      const reason = skipReasonText(outcome.skipped);
+      for (const p of items) options.deadLetters.add({ ...p.message, reason });
+      stats.deadLettered += items.length;
+      stats.skippedBatches++;
+      return;
+    }
     options.metrics.add(predictions, batch.labels);
-    stats.lastLoss = (await options.trainer.step(batch)).loss;
+    stats.lastLoss = outcome.loss;
     stats.trained += events.length;
     trainedSince += events.length;
     for (const e of events) {
@@ -159,6 +206,7 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
         if (e.eventTime > timeRange.max) timeRange.max = e.eventTime;
       }
       if (options.recordTrainedIds) trainedIds.push(e.eventId);
+      if (clipped.length > 0 && isOutOfRange(e)) stats.clippedEvents++;
     }
   }
 
@@ -176,7 +224,7 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
         stats.deadLettered++;
         return;
       }
-      const full = batcher.push({ event: decoded.ok });
+      const full = batcher.push({ event: decoded.ok, message });
       if (full) await train(full);
     },
     publishDue: () => stats.sinceVersion >= options.publishEveryEvents,
@@ -193,6 +241,8 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
           ...options.metrics.snapshot(),
           trainedEvents: trainedSince,
           deadLettered: options.deadLetters.count - deadLetteredBase,
+          clippedEvents: stats.clippedEvents - clippedBase,
+          skippedBatches: stats.skippedBatches - skippedBase,
         },
         eventTimeRange: timeRange,
         trainedEvents: trainedSince,
@@ -205,6 +255,8 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
       stats.sinceVersion = 0;
       trainedSince = 0;
       deadLetteredBase = options.deadLetters.count;
+      clippedBase = stats.clippedEvents;
+      skippedBase = stats.skippedBatches;
       timeRange = null;
       trainedIds = [];
       return true;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DenseRanges } from '../data/dense-ranges';
 import { AgpDriverState } from './agp-driver';
 
 /**
@@ -22,5 +23,7 @@ export const OfflineCheckpointState = z.object({
   elapsedSeconds: z.number(),
   curves: z.unknown(),
   startedAt: z.string(),
+  /** Ranges of the dense inputs trained so far (absent in checkpoints of older runs). */
+  denseRanges: DenseRanges.optional(),
 });
 export type OfflineCheckpointState = z.infer<typeof OfflineCheckpointState>;

@@ -8,6 +8,7 @@ import { createFlopAccumulator, flopArchOf, hiddenWidthsOf, type FlopTotals } fr
 import { widthLrScale } from '../agp/lr-scale';
 import type { Widths } from '../agp/schedule';
 import { widthsOf } from '../agp/surgery';
+import { createDenseRangeTracker, type DenseRanges } from '../data/dense-ranges';
 import { DataError } from '../errors';
 import { initBackend, type BackendName } from '../model/backend';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
@@ -54,6 +55,11 @@ export interface OfflineResult {
   /** The final checkpoint (full-size for `agp` and `dense`). */
   checkpointDir: string;
   outDir: string;
+  /**
+   * Per dense feature, the range of the (transformed) inputs the model was trained on: the
+   * published version's spec clips to it (src/data/dense-ranges.ts).
+   */
+  denseRanges: DenseRanges;
 }
 
 interface Curves {
@@ -119,6 +125,7 @@ export async function runOfflineTraining(
     eval: [],
   };
   let driverFrom: OfflineCheckpointState['driver'] | undefined;
+  let rangesFrom: DenseRanges | undefined;
 
   if (opts.resumeFrom !== undefined) {
     const loaded = await loadCheckpoint(opts.resumeFrom);
@@ -131,6 +138,7 @@ export async function runOfflineTraining(
     flopsFrom = state.flops as FlopTotals;
     curves = state.curves as Curves;
     driverFrom = state.driver;
+    rangesFrom = state.denseRanges;
   } else {
     controller = createAgpController(config.agp, {
       totalSteps,
@@ -151,6 +159,7 @@ export async function runOfflineTraining(
     ...(driverFrom === undefined ? {} : { from: driverFrom }),
   });
   const flops = createFlopAccumulator(arch, flopsFrom);
+  const ranges = createDenseRangeTracker(fullModel.numDense, rangesFrom);
   const evalPoints = new Set(
     Array.from({ length: config.evalPoints }, (_, k) =>
       Math.round(((k + 1) * totalSteps) / (config.evalPoints + 1)),
@@ -175,6 +184,7 @@ export async function runOfflineTraining(
       elapsedSeconds: elapsed(),
       curves,
       startedAt,
+      denseRanges: ranges.snapshot(),
     };
     await saveCheckpoint(checkpointDir, trainer, state);
     opts.onCheckpoint?.(checkpointDir, step);
@@ -185,6 +195,7 @@ export async function runOfflineTraining(
       for await (const batch of data.train.batches({ batchSize, startRow: rowInEpoch })) {
         if (opts.signal?.aborted) break training;
         const tStep = performance.now();
+        ranges.observe(batch);
         const plan = driver.beforeStep(step);
         const result = trainer.step(batch, {
           probeActivations: driver.wantsActivationStats(step),
@@ -293,7 +304,7 @@ export async function runOfflineTraining(
     });
     await writeFile(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
     await writeFile(join(outDir, 'report.html'), renderReportHtml(report));
-    return { report, trainer, checkpointDir, outDir };
+    return { report, trainer, checkpointDir, outDir, denseRanges: ranges.snapshot() };
   } catch (error) {
     // On success the caller owns the trainer; on failure nobody would dispose it.
     trainer.dispose();

@@ -31,6 +31,11 @@ export const stepGraphNames = {
   logits: 'logits',
   loss: 'loss',
   slabGrad: 'slab_grad',
+  /**
+   * ½ · the squared global L2 norm of the unscaled gradient (every weight and the slab), for the
+   * numerical guard: one extra scalar fetch instead of an eager pass over every gradient.
+   */
+  gradHalfSqNorm: 'grad_half_sq_norm',
   weight: (tower: TowerName, index: number, part: 'w' | 'b'): string => `${tower}_${part}_${index}`,
   /** The weight's gradient times grad_scale. */
   grad: (tower: TowerName, index: number, part: 'w' | 'b'): string =>
@@ -79,6 +84,7 @@ function mlpBackward(
   dy: string,
   gradScale: string,
   linearLast: boolean,
+  halfSquares: string[],
 ): string {
   const names = stepGraphNames;
   let grad = dy;
@@ -89,6 +95,7 @@ function mlpBackward(
       linearLast && i === layers.length - 1 ? grad : ops.op('ReluGrad', grad, ys[i] as string);
     const parts = { w: ops.matMul(layerIn, dz, true, false), b: ops.op('BiasAddGrad', dz) };
     for (const part of ['w', 'b'] as const) {
+      halfSquares.push(ops.op('L2Loss', parts[part]));
       const scaled = ops.named('Mul', [parts[part], gradScale], names.grad(tower, i, part));
       ops.named('Sub', [layer[part], scaled], names.updated(tower, i, part));
     }
@@ -149,7 +156,18 @@ export function buildStepGraph(spec: StepGraphSpec, producer: number): Uint8Arra
 
   // Backward. Interaction: dZ = dSym·Z, dSym the symmetric [n, n] matrix of the pair gradients
   // with a zero diagonal, gathered from the pair gradients padded by one zero column (index P).
-  const dTopIn = mlpBackward(ops, 'top', top, interOut, topYs, dLogits, gradScale, true);
+  const halfSquares: string[] = [];
+  const dTopIn = mlpBackward(
+    ops,
+    'top',
+    top,
+    interOut,
+    topYs,
+    dLogits,
+    gradScale,
+    true,
+    halfSquares,
+  );
   const dPairs = ops.padColumns(ops.slice(dTopIn, [0, D], [-1, -1]), 1);
   const sym: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -162,7 +180,9 @@ export function buildStepGraph(spec: StepGraphSpec, producer: number): Uint8Arra
     ops.reshape(ops.slice(dz, [0, 0, 0], [-1, 1, -1]), [-1, D]),
     ops.slice(dTopIn, [0, 0], [-1, D]),
   );
-  ops.named('Identity', [ops.slice(dz, [0, 1, 0], [-1, -1, -1])], names.slabGrad);
-  mlpBackward(ops, 'bottom', bottom, dense, bottomYs, dBottom, gradScale, false);
+  const slabGrad = ops.named('Identity', [ops.slice(dz, [0, 1, 0], [-1, -1, -1])], names.slabGrad);
+  halfSquares.push(ops.op('L2Loss', slabGrad));
+  mlpBackward(ops, 'bottom', bottom, dense, bottomYs, dBottom, gradScale, false, halfSquares);
+  ops.addN(halfSquares, names.gradHalfSqNorm);
   return g.graphDef(producer);
 }

@@ -46,6 +46,9 @@ export function createGraphOps(g: GraphBuilder) {
         Taxis: I32,
         batch_dims: { int: 0 },
       }),
+    /** The elementwise sum of same-shaped tensors. */
+    addN: (xs: string[], name?: string): string =>
+      g.node('AddN', xs, { ...T, N: { int: xs.length } }, name),
     /** Mean over axis 0 (the batch). */
     meanOverBatch: (x: string, name?: string): string =>
       g.node('Mean', [x, g.int32([0])], { ...T, Tidx: I32, keep_dims: { bool: false } }, name),

@@ -85,6 +85,42 @@ describe('pipeline pieces', () => {
     }
   });
 
+  it("publishes the dense ranges learned offline as the version spec's clips", async () => {
+    const config = tinyConfig();
+    const trainer = createTrainer(config);
+    const checkpointDir = join(dir, 'ckpt-ranges');
+    await saveCheckpoint(checkpointDir, trainer, {});
+    trainer.dispose();
+    const manifest = await publishOfflineModel(registry, {
+      model: 'ranges',
+      config: { name: 'ranges' } as TrainConfig,
+      spec,
+      report,
+      checkpointDir,
+      denseRanges: { min: [0, -2, 0], max: [10, 2, 0], rows: 64 },
+    });
+    const published = featureSpecOfManifest(manifest);
+    assert.deepEqual(
+      published.dense.map((f) => f.clip),
+      [
+        [-1, 11],
+        [-2.4, 2.4],
+        [0, 0],
+      ],
+    );
+    const loaded = await loadTrainerFromVersion(registry, 'ranges', manifest.version);
+    loaded.trainer.dispose();
+    const poison = {
+      v: 1 as const,
+      eventId: 'p',
+      eventTime: 1,
+      label: 1 as const,
+      dense: { a: 1e308, b: 1e308, c: 5 },
+      sparse: { x: 'u', y: 1, z: 2 },
+    };
+    assert.deepEqual([...eventsToBatch([poison], loaded.spec).dense], [11, Math.fround(2.4), 0]);
+  });
+
   it('serving code loads a version as a predictor of click events (registry load + clickModelLoader)', async () => {
     const config = tinyConfig();
     const trainer = createTrainer(config);

@@ -71,13 +71,14 @@ describe('training loop', () => {
   it('scores each micro-batch before training on it', async () => {
     const h = harness();
     for (let i = 0; i < 9; i++) await h.loop.handle(msg(0, i, encodeEvent(event(i))));
+    // Predictions come before the step; they count once the guard has accepted the step.
     assert.deepEqual(h.log, [
       'predict 4',
-      'score 4/4',
       'step 4',
+      'score 4/4',
       'predict 4',
-      'score 4/4',
       'step 4',
+      'score 4/4',
     ]);
     assert.equal(h.loop.stats().trained, 8);
     assert.equal(h.loop.publishDue(), false);
@@ -89,7 +90,7 @@ describe('training loop', () => {
     for (let i = 0; i < 4; i++) await h.loop.handle(msg(1, 100 + i, encodeEvent(event(10 + i))));
     assert.equal(h.loop.publishDue(), true);
     assert.equal(await h.loop.publish(), true);
-    assert.deepEqual(h.log.slice(-4), ['predict 2', 'score 2/2', 'step 2', 'publish 10']);
+    assert.deepEqual(h.log.slice(-4), ['predict 2', 'step 2', 'score 2/2', 'publish 10']);
     const r = h.published[0];
     assert.ok(r);
     assert.deepEqual(r.fromOffsets, { t: { '0': 0, '1': 100 } });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { InfraConfig } from '../schemas/infra-config';
+import { initBackend, type BackendName } from '../src/model/backend';
 import { createKafkaAnnouncer, openFsRegistry, type RegistryStore } from '../src/registry';
 import { createKafka } from '../src/stream/kafka-client';
 
@@ -27,19 +28,25 @@ export function installQuietRuntime(level: 'WARN' | 'INFO' | 'ERROR' = 'WARN'): 
 /** A worker with all workflows and activities, and the connection it owns. */
 export interface AgpWorker {
   worker: Worker;
+  /** The tfjs backend its activities train and score on (selected once per process). */
+  backend: BackendName;
   /** Closes the connection; call after the worker has stopped. */
   close(): Promise<void>;
 }
 
 /**
  * Creates a worker polling `taskQueue` (default: the configured one) with every workflow
- * and activity of the product, connected to the configured Temporal and Kafka.
+ * and activity of the product, connected to the configured Temporal and Kafka. It selects the
+ * tfjs backend first (AGP_BACKEND, else tensorflow → wasm → cpu, as `agp train` does): the
+ * recurring activities load models without selecting one, and on tfjs' default (pure-JS cpu)
+ * a backlog trains ~100× slower (issue 12 item 3).
  */
 export async function createWorker(
   config: InfraConfig,
   options: { taskQueue?: string; workflowBundle?: { code: string }; registry?: RegistryStore } = {},
 ): Promise<AgpWorker> {
   installQuietRuntime();
+  const backend = await initBackend();
   const kafka = createKafka(config.kafka, { clientId: 'agp-worker' });
   // Every publish is announced on Kafka, so registry watchers see the worker's versions.
   const registry =
@@ -59,7 +66,7 @@ export async function createWorker(
         : { workflowsPath: WORKFLOWS_PATH }),
       activities: createActivities({ kafka, registry, dataDir: config.dataDir }),
     });
-    return { worker, close: () => connection.close() };
+    return { worker, backend, close: () => connection.close() };
   } catch (error) {
     await connection.close();
     throw error;

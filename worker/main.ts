@@ -9,9 +9,9 @@ import { runMain } from '../src/cli/run-main';
  */
 async function main(): Promise<number> {
   const config = parseInfraConfig();
-  const { worker, close } = await createWorker(config);
+  const { worker, backend, close } = await createWorker(config);
   process.stdout.write(
-    `worker: polling task queue '${config.taskQueue}' on ${config.temporal.address} (namespace ${config.temporal.namespace}); Ctrl-C stops\n`,
+    `worker: polling task queue '${config.taskQueue}' on ${config.temporal.address} (namespace ${config.temporal.namespace}), tfjs backend '${backend}'; Ctrl-C stops\n`,
   );
   try {
     await worker.run();

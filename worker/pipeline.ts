@@ -1,21 +1,23 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { Partitioners } from 'kafkajs';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import { ensureInfra } from '../infra/stack';
 import type { Manifest } from '../schemas/manifest';
 import { recurringWorkflowId, type RecurringState } from '../schemas/workflow-io';
 import { parseOrThrow } from '../schemas/zod-errors';
 import { parseInfraConfig } from '../src/config/env';
-import { AgpError } from '../src/errors';
+import { AgpError, InfraError } from '../src/errors';
 import { syntheticEventRows } from '../src/pipeline/synthetic-events';
 import { createKafkaAnnouncer, openFsRegistry, watchRegistry } from '../src/registry';
 import { createTopicsReady } from '../src/stream/create-topics';
 import { createKafka } from '../src/stream/kafka-client';
-import { replay, type ReplayResult } from '../src/stream/replay';
+import { DEFAULT_OUTAGE_LIMIT_MS, retryThroughOutage } from '../src/outage-retry';
+import { isKafkaOutage } from '../src/stream/kafka-outage';
+import { createReplayProducer, replay, type ReplayResult } from '../src/stream/replay';
 import { offlineTraining, recurringTraining } from '../workflows';
 import { createWorker, installQuietRuntime } from './create-worker';
+import { isTemporalOutage } from './temporal-outage';
 import { runMain, topLevelMessage } from '../src/cli/run-main';
 
 /**
@@ -38,6 +40,10 @@ const Flags = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/)
     .default('agp-demo'),
   badEvents: z.coerce.number().int().min(0).default(5),
+  outageLimit: z.coerce
+    .number()
+    .positive()
+    .default(DEFAULT_OUTAGE_LIMIT_MS / 1000),
 });
 type Flags = z.infer<typeof Flags>;
 
@@ -47,7 +53,8 @@ const USAGE = `usage: npm start -- [--versions N] [--forever] [--rows N] [--test
   --forever               keep the recurring phase running until Ctrl-C
   --rows N                offline training rows (default 60000)
   --events-per-version N  events per recurring version (default 4000)
-  --rate N                replay rate, events/s (default 1000)`;
+  --rate N                replay rate, events/s (default 1000)
+  --outage-limit S        how long Temporal or Kafka may be unreachable before the run gives up (default 300)`;
 
 function parseFlags(argv: string[]): Flags {
   const { values } = parseArgs({
@@ -61,6 +68,7 @@ function parseFlags(argv: string[]): Flags {
       rate: { type: 'string' },
       model: { type: 'string' },
       'bad-events': { type: 'string' },
+      'outage-limit': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -80,6 +88,7 @@ function parseFlags(argv: string[]): Flags {
       rate: values.rate,
       model: values.model,
       badEvents: values['bad-events'],
+      outageLimit: values['outage-limit'],
     },
     'npm start flags',
   );
@@ -135,6 +144,23 @@ async function main(argv: string[]): Promise<number> {
   const registry = await openFsRegistry({ root: registryRoot }, { announcer });
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  // A short outage of either server (a restart) is waited out, saying so, instead of ending
+  // the run; after --outage-limit seconds in one outage the run fails with a clear error.
+  const limitMs = flags.outageLimit * 1000;
+  const viaTemporal = <T>(doing: string, work: () => Promise<T>): Promise<T> =>
+    retryThroughOutage(work, {
+      what: `Temporal at ${config.temporal.address} (${doing})`,
+      isOutage: isTemporalOutage,
+      limitMs,
+      log: say,
+    });
+  const viaKafka = <T>(doing: string, work: () => Promise<T>): Promise<T> =>
+    retryThroughOutage(work, {
+      what: `Kafka at ${config.kafka.brokers.join(',')} (${doing})`,
+      isOutage: isKafkaOutage,
+      limitMs,
+      log: say,
+    });
   // A recurring run of this model left by an earlier (interrupted) start would otherwise be
   // picked up by this worker and keep publishing from its old topic.
   await client.workflow
@@ -146,9 +172,18 @@ async function main(argv: string[]): Promise<number> {
     );
   const { worker, close } = await createWorker(config, { registry });
   const workerRun = worker.run();
+  // The in-process worker survives short outages itself (its polls retry); if it stops for
+  // good, waiting for a workflow result would hang, so the run fails with its reason instead.
+  const workerStopped = workerRun.then(
+    // A clean stop comes from Ctrl-C (the SDK's signal handling) or the `finally` below.
+    () => new Promise<never>(() => undefined),
+    (error: unknown) =>
+      Promise.reject(new InfraError('the in-process worker failed', { cause: error })),
+  );
+  workerStopped.catch(() => undefined);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const topic = `agp.clicks.${flags.model}.${stamp}`;
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createReplayProducer(kafka);
   const stopReplay = new AbortController();
   const seen: Manifest[] = [];
   /** When the registry watcher (a consumer) received each version, ms since the epoch. */
@@ -159,11 +194,24 @@ async function main(argv: string[]): Promise<number> {
     // 1. Offline AGP training → the first version.
     const offlineId = `agp-offline-${flags.model}-${stamp}`;
     say(`offline: training ${flags.rows} synthetic rows with AGP (workflow ${offlineId})…`);
-    const offline = await client.workflow.execute(offlineTraining, {
-      taskQueue: config.taskQueue,
-      workflowId: offlineId,
-      args: [{ model: flags.model, trainConfig: trainConfig(flags) }],
-    });
+    const offlineHandle = await viaTemporal(`starting ${offlineId}`, () =>
+      client.workflow
+        .start(offlineTraining, {
+          taskQueue: config.taskQueue,
+          workflowId: offlineId,
+          args: [{ model: flags.model, trainConfig: trainConfig(flags) }],
+        })
+        .catch((error: unknown) => {
+          // An attempt whose reply was lost in the outage did start it.
+          if (error instanceof WorkflowExecutionAlreadyStartedError)
+            return client.workflow.getHandle<typeof offlineTraining>(offlineId);
+          throw error;
+        }),
+    );
+    const offline = await Promise.race([
+      viaTemporal(`waiting for ${offlineId}`, () => offlineHandle.result()),
+      workerStopped,
+    ]);
     say(`offline: published ${flags.model} ${offline.version}: ${offline.summary}`);
 
     // 2. A consumer of the registry prints every new version.
@@ -186,16 +234,20 @@ async function main(argv: string[]): Promise<number> {
     });
 
     // 3. Replay later clicks (same teacher, new rows) into a fresh topic, plus a few bad ones.
-    await createTopicsReady(kafka, [{ topic, numPartitions: 3 }, { topic: `${topic}.dlq` }]);
-    await producer.connect();
+    await viaKafka('creating topics', () =>
+      createTopicsReady(kafka, [{ topic, numPartitions: 3 }, { topic: `${topic}.dlq` }]),
+    );
+    await viaKafka('connecting the replay producer', () => producer.connect());
     if (flags.badEvents > 0) {
-      await producer.send({
-        topic,
-        messages: Array.from({ length: flags.badEvents }, (_, i) => ({
-          key: `bad-${i}`,
-          value: i % 2 ? '{"v":1,"eventId":' : JSON.stringify({ v: 1, eventId: `bad-${i}` }),
-        })),
-      });
+      await viaKafka('producing the bad events', () =>
+        producer.send({
+          topic,
+          messages: Array.from({ length: flags.badEvents }, (_, i) => ({
+            key: `bad-${i}`,
+            value: i % 2 ? '{"v":1,"eventId":' : JSON.stringify({ v: 1, eventId: `bad-${i}` }),
+          })),
+        }),
+      );
     }
     const streamRows = flags.forever ? 1e9 : (flags.versions + 1) * flags.eventsPerVersion;
     const { rows } = syntheticEventRows({
@@ -211,6 +263,8 @@ async function main(argv: string[]): Promise<number> {
       topic,
       rate: flags.rate,
       signal: stopReplay.signal,
+      outageLimitMs: limitMs,
+      log: (line) => say(`replay: ${line}`),
     }).catch((error: unknown) => {
       say(`replay: stopped: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
@@ -222,22 +276,24 @@ async function main(argv: string[]): Promise<number> {
       `recurring: workflow ${recurringId}: a version every ${flags.eventsPerVersion} events` +
         (flags.forever ? ', until Ctrl-C' : `, ${flags.versions} versions`),
     );
-    const handle = await client.workflow.start(recurringTraining, {
-      taskQueue: config.taskQueue,
-      workflowId: recurringId,
-      workflowIdConflictPolicy: 'TERMINATE_EXISTING',
-      args: [
-        {
-          model: flags.model,
-          fromVersion: offline.version,
-          topic,
-          eventsPerVersion: flags.eventsPerVersion,
-          windowVersions: 1,
-          publishEverySeconds: 60,
-          ...(flags.forever ? {} : { maxVersions: flags.versions }),
-        },
-      ],
-    });
+    const handle = await viaTemporal(`starting ${recurringId}`, () =>
+      client.workflow.start(recurringTraining, {
+        taskQueue: config.taskQueue,
+        workflowId: recurringId,
+        workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+        args: [
+          {
+            model: flags.model,
+            fromVersion: offline.version,
+            topic,
+            eventsPerVersion: flags.eventsPerVersion,
+            windowVersions: 1,
+            publishEverySeconds: 60,
+            ...(flags.forever ? {} : { maxVersions: flags.versions }),
+          },
+        ],
+      }),
+    );
     const stopOnSignal = new Promise<RecurringState | undefined>((resolve) => {
       const onSignal = (): void => {
         say('\nstopping (the recurring workflow keeps its state; `npm run worker` continues it)…');
@@ -248,7 +304,11 @@ async function main(argv: string[]): Promise<number> {
     });
     // Ctrl-C also shuts the in-process worker down (the SDK's own signal handling), so the
     // summary then comes from what the registry watcher saw, not from a status query.
-    const state = await Promise.race([handle.result(), stopOnSignal]);
+    const state = await Promise.race([
+      viaTemporal(`waiting for ${recurringId}`, () => handle.result()),
+      stopOnSignal,
+      workerStopped,
+    ]);
     stopReplay.abort();
     const replayed = await replayDone;
     if (state) await waitForAnnouncements(seen, state.published);

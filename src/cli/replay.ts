@@ -5,7 +5,9 @@ import { FeatureSpec } from '../../schemas/feature-spec';
 import { parseOrThrow } from '../../schemas/zod-errors';
 import { infraConfig } from '../config/env';
 import { ConfigError } from '../errors';
+import { DEFAULT_OUTAGE_LIMIT_MS, retryThroughOutage } from '../outage-retry';
 import { createKafka } from '../stream/kafka-client';
+import { isKafkaOutage } from '../stream/kafka-outage';
 import { createReplayProducer, replay } from '../stream/replay';
 import { openReplayRows } from '../stream/replay-sources';
 
@@ -30,6 +32,7 @@ options:
   --spec <file>     feature spec JSON for TSV/Parquet/Arrow files (default: the Criteo layout)
   --id-prefix <p>   event ids are <p>-<row> (default r<start time>)
   --batch <n>       messages per produce request (default 1000)
+  --outage-limit <s>  while Kafka is unreachable, retry for up to s seconds, then fail (default 300)
   --json            print the result as JSON
 
 Replaying an encoded file re-emits hashed bucket ids as categorical values (they are hashed
@@ -106,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
         spec: { type: 'string' },
         'id-prefix': { type: 'string' },
         batch: { type: 'string' },
+        'outage-limit': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -128,6 +132,8 @@ export async function run(argv: string[]): Promise<number> {
   const limit = positiveInt(values.limit, 'limit');
   const batch = positiveInt(values.batch, 'batch');
   const rows = positiveInt(values.rows, 'rows');
+  const outageLimitMs =
+    (positiveInt(values['outage-limit'], 'outage-limit') ?? DEFAULT_OUTAGE_LIMIT_MS / 1000) * 1000;
   const seed = positiveInt(values.seed, 'seed');
   const config = parseDataArgument(values.data, {
     ...(rows === undefined ? {} : { rows }),
@@ -143,9 +149,16 @@ export async function run(argv: string[]): Promise<number> {
         );
   const source = openReplayRows(config, spec, positiveInt(values['start-row'], 'start-row') ?? 0);
 
-  const kafka = createKafka(infraConfig().kafka, { clientId: 'agp-replay' });
+  const kafkaConfig = infraConfig().kafka;
+  const kafka = createKafka(kafkaConfig, { clientId: 'agp-replay' });
   const producer = createReplayProducer(kafka);
-  await producer.connect();
+  const log = (line: string): void => void process.stderr.write(`agp replay: ${line}\n`);
+  await retryThroughOutage(() => producer.connect(), {
+    what: `Kafka at ${kafkaConfig.brokers.join(',')}`,
+    isOutage: isKafkaOutage,
+    limitMs: outageLimitMs,
+    log,
+  });
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
@@ -154,6 +167,8 @@ export async function run(argv: string[]): Promise<number> {
       producer,
       topic: values.topic,
       signal: abort.signal,
+      outageLimitMs,
+      log,
       ...(rate === undefined ? {} : { rate }),
       ...(limit === undefined ? {} : { limit }),
       ...(batch === undefined ? {} : { sendBatchSize: batch }),

@@ -67,3 +67,15 @@ export async function initBackend(preferred?: BackendName): Promise<BackendName>
     { retriable: false },
   );
 }
+
+/**
+ * The tfjs backend this process computes on right now, as manifests record it: the one
+ * {@link initBackend} selected, or tfjs' own default (`cpu`) when nothing selected one, so a
+ * version trained by a process that forgot to initialise says so instead of copying its
+ * parent's backend.
+ */
+export function activeBackend(): string {
+  // Before the first op no backend is chosen yet; tf.backend() picks the one ops would use.
+  tf.backend();
+  return tf.getBackend();
+}

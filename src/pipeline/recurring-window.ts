@@ -10,6 +10,7 @@ import {
 } from '../../schemas/manifest';
 import { parseOrThrow } from '../../schemas/zod-errors';
 import { SlidingWindowMetrics } from '../metrics/sliding-window';
+import { activeBackend } from '../model/backend';
 import { saveCheckpoint } from '../model/checkpoint';
 import type { RegistryStore } from '../registry/store';
 import type { TopicOffsets } from '../stream/offsets';
@@ -146,7 +147,9 @@ export async function runRecurringWindow(
           },
           metrics: finiteMetrics({ ...request.metrics, freshnessSeconds, checkpointSeconds }),
           widths: towerWidths(trainer),
-          ...(base.backend === undefined ? {} : { backend: base.backend }),
+          // The backend this process trained on, not the parent's: they differ when a worker
+          // runs on another machine (or forgot to initialise tensorflow, issue 12 item 3).
+          backend: activeBackend(),
           config: base.config,
         },
       );

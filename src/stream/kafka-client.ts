@@ -23,14 +23,25 @@ const LEVEL_NAMES: Record<number, string> = {
  * the broker creates __consumer_offsets) at ERROR and then retries; real failures reach the
  * caller as thrown errors anyway, so these lines are noise.
  */
-const quietLogCreator: logCreator =
-  () =>
-  ({ namespace, level, log }) => {
+const quietLogCreator: logCreator = () => {
+  // While a broker is down kafkajs logs the same refused connection on every retry; a line is
+  // printed once a minute at most, so an outage is a few lines, not a flood.
+  const lastPrinted = new Map<string, number>();
+  return ({ namespace, level, log }) => {
     if (namespace === 'Connection' && log.message.startsWith('Response ')) return;
     const label = LEVEL_NAMES[level] ?? String(level);
     const error = typeof log['error'] === 'string' ? `: ${log['error']}` : '';
-    process.stderr.write(`[kafkajs ${label}] ${namespace} ${log.message}${error}\n`);
+    const line = `[kafkajs ${label}] ${namespace} ${log.message}${error}`;
+    const now = Date.now();
+    if (now - (lastPrinted.get(line) ?? -Infinity) < REPEAT_AFTER_MS) return;
+    if (lastPrinted.size > 1000) lastPrinted.clear();
+    lastPrinted.set(line, now);
+    process.stderr.write(`${line}\n`);
   };
+};
+
+/** An identical kafkajs log line is printed again only after this long, ms. */
+const REPEAT_AFTER_MS = 60_000;
 
 /**
  * Creates a kafkajs client for the configured brokers, with quiet logging.

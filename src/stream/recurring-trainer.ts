@@ -80,6 +80,19 @@ export interface WindowOptions {
   progressEveryMs?: number;
   /** Longest a fetch waits for data, ms. @default 200 */
   maxWaitMs?: number;
+  /**
+   * The group coordinator evicts the member after this long without a heartbeat, ms (at least
+   * the broker's group.min.session.timeout.ms, 6000 by default). @default 30_000
+   */
+  sessionTimeoutMs?: number;
+  /** Heartbeats are sent at most this often, ms; keep it well below the session timeout. @default 3000 */
+  heartbeatIntervalMs?: number;
+  /**
+   * Most bytes a fetch returns per partition: bounds the events handed to one batch (~2,000
+   * events of ~500 bytes at the default). Liveness does not depend on it, as the trainer
+   * heartbeats while it works through a batch. @default 1_048_576
+   */
+  maxBytesPerPartition?: number;
 }
 
 /** What a window did. */
@@ -100,6 +113,8 @@ export interface WindowResult {
   lagByPartition: TopicOffsets;
   metrics: Record<string, number>;
   stoppedBy: 'versions' | 'abort';
+  /** Times the consumer joined its group: 1 unless it was evicted or the group rebalanced. */
+  groupJoins: number;
 }
 
 /** Converts checkpoint offsets to numbers, naming the bad entry. */
@@ -159,6 +174,53 @@ function startPositions(
 
 type Serial = <T>(work: () => Promise<T>) => Promise<T>;
 
+/**
+ * How often long work stops to offer a heartbeat, ms. kafkajs sends one only when its
+ * `heartbeatInterval` has passed since the last, so offering often costs a clock read.
+ */
+const HEARTBEAT_CHECK_MS = 250;
+
+/**
+ * Keeps the consumer's group membership alive while a batch or a publish runs. kafkajs
+ * heartbeats only between batches, so a batch that takes longer than the session timeout to
+ * train (a backlog on a slow backend) got the member evicted (UNKNOWN_MEMBER_ID, issue 12
+ * item 3). `heartbeat` is the running consumer's, taken from the last eachBatch payload; it
+ * stays valid between batches.
+ */
+function createHeartbeats(): {
+  /** Remembers the consumer's heartbeat function. */
+  use(heartbeat: () => Promise<void>): void;
+  /** Offers a heartbeat if HEARTBEAT_CHECK_MS passed since the last offer; call in loops. */
+  beat(): Promise<void>;
+  /** Runs `work`, offering heartbeats on a timer while it awaits I/O (a checkpoint save). */
+  during<T>(work: () => Promise<T>): Promise<T>;
+} {
+  let heartbeat: (() => Promise<void>) | undefined;
+  let last = 0;
+  const beat = async (): Promise<void> => {
+    if (heartbeat === undefined || Date.now() - last < HEARTBEAT_CHECK_MS) return;
+    last = Date.now();
+    await heartbeat();
+  };
+  return {
+    use: (h) => void (heartbeat = h),
+    beat,
+    async during(work) {
+      let failure: unknown;
+      const timer = setInterval(() => {
+        beat().catch((error: unknown) => void (failure ??= error));
+      }, HEARTBEAT_CHECK_MS);
+      try {
+        const result = await work();
+        if (failure !== undefined) throw failure;
+        return result;
+      } finally {
+        clearInterval(timer);
+      }
+    },
+  };
+}
+
 /** Serialises async work: Kafka batches and timer-driven publishes never interleave. */
 function createSerial(): Serial {
   let tail: Promise<unknown> = Promise.resolve();
@@ -191,7 +253,16 @@ export async function runWindow(
     groupId: options.groupId,
     maxWaitTimeInMs: options.maxWaitMs ?? 200,
     allowAutoTopicCreation: false,
+    ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeout: options.sessionTimeoutMs }),
+    ...(options.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatInterval: options.heartbeatIntervalMs }),
+    ...(options.maxBytesPerPartition === undefined
+      ? {}
+      : { maxBytesPerPartition: options.maxBytesPerPartition }),
   });
+  let groupJoins = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => void groupJoins++);
   const started = Date.now();
   const timers: NodeJS.Timeout[] = [];
   let onAbort: (() => void) | undefined;
@@ -246,6 +317,7 @@ export async function runWindow(
       lagByPartition: lag.byPartition,
       metrics: deps.metrics.snapshot(),
       stoppedBy: finished,
+      groupJoins,
     };
   } finally {
     timers.forEach(clearInterval);
@@ -271,6 +343,7 @@ function consume(
   options: ConsumeOptions,
 ): Promise<'versions' | 'abort'> {
   const { serial } = options;
+  const heartbeats = createHeartbeats();
   let stopping = false;
   let running: Promise<void> = Promise.resolve();
   return new Promise<'versions' | 'abort'>((resolve, reject) => {
@@ -298,7 +371,7 @@ function consume(
       );
     };
     const publish = async (): Promise<void> => {
-      if (!(await loop.publish())) return;
+      if (!(await heartbeats.during(() => loop.publish()))) return;
       await commit();
       if (loop.stats().published >= options.wanted) stop('versions');
     };
@@ -350,6 +423,7 @@ function consume(
 
     const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
       const { batch } = payload;
+      heartbeats.use(payload.heartbeat);
       for (const m of batch.messages) {
         if (stopping || !payload.isRunning() || payload.isStale()) break;
         await loop.handle({
@@ -361,6 +435,7 @@ function consume(
         });
         payload.resolveOffset(m.offset);
         if (loop.publishDue()) await publish();
+        await heartbeats.beat();
       }
       await flushDeadLetters();
       await payload.heartbeat();

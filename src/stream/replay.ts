@@ -2,7 +2,9 @@ import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { ClickEvent } from '../../schemas/click-event';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import type { ColumnarBatch } from '../data/batch';
+import { retryThroughOutage } from '../outage-retry';
 import { encodeEvent } from './event-codec';
+import { isKafkaOutage } from './kafka-outage';
 
 /**
  * Replay: stream a dataset into a Kafka topic as click events, in the dataset's row order (the
@@ -49,6 +51,13 @@ export interface ReplayOptions {
   signal?: AbortSignal;
   /** Called after every produce request with the running count. */
   onProgress?: (sent: number) => void;
+  /**
+   * How long a produce request is retried while the brokers are unreachable (a restart) before
+   * the replay fails, ms. @default 300_000 (DEFAULT_OUTAGE_LIMIT_MS)
+   */
+  outageLimitMs?: number;
+  /** Where the one "waiting for Kafka" line and the "back" line of an outage go. @default stderr */
+  log?: (line: string) => void;
 }
 
 /** What a replay did. */
@@ -132,7 +141,16 @@ export async function replay(
       const wait = due - Date.now();
       if (wait > 0) await sleep(wait);
     }
-    await options.producer.send({ topic: options.topic, messages: pending });
+    const messages = pending;
+    // Repeating a request is safe with the replay producer: idempotent, one request in flight,
+    // so the broker drops a batch it already has and nothing is reordered.
+    await retryThroughOutage(() => options.producer.send({ topic: options.topic, messages }), {
+      what: `Kafka (producing to '${options.topic}')`,
+      isOutage: isKafkaOutage,
+      ...(options.outageLimitMs === undefined ? {} : { limitMs: options.outageLimitMs }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
     sent += pending.length;
     pending = [];
     options.onProgress?.(sent);

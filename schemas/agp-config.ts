@@ -92,6 +92,27 @@ export const AgpConfig = z.strictObject({
    * @default true
    */
   widthScaledLr: z.boolean().default(true),
+  /**
+   * `small-dense` only: train at `full × widthMultiplier` on every layer the ratio prunes,
+   * instead of the widths whose FLOPs match the `agp` schedule (the benchmark's frontier).
+   */
+  widthMultiplier: z.number().gt(0).max(1).optional(),
+  /**
+   * `agp` and `prune-only`: the training FLOPs the run may spend, as a fraction of the dense
+   * run's (e.g. 0.6). The controller then picks the one `ratio` (same for every hidden layer,
+   * replacing `ratio`) whose FLOPs, counted at the real rounded widths of this model and
+   * schedule, come closest to it; a budget the schedule cannot reach within ±0.02 is an error.
+   */
+  flopsBudget: z.number().gt(0).lt(1).optional(),
+  /**
+   * With several cycles: the neurons a pruned phase removed are kept by the next prune, which
+   * takes the least important of the others instead, so successive phases rest different
+   * neurons and every neuron trains for most of the run (rotation, as in independent-subnetwork
+   * training). With `growth: 'restore'` the rested neurons come back with their own weights and
+   * optimizer state.
+   * @default false
+   */
+  rotation: z.boolean().default(false),
   /** Noise of `split` growth, as a multiple of the std of the copied column. @default 0.01 */
   splitNoise: z.number().nonnegative().default(0.01),
   /** Number of recent batches the `taylor` importance averages over. @default 8 */

@@ -58,7 +58,11 @@ function testFiles(...dirs: string[]): string[] {
 }
 
 const nodeTest = (extra: string[], files: string[], env?: NodeJS.ProcessEnv) =>
-  run(process.execPath, ['--import', 'tsx', '--test', ...extra, ...files], env);
+  run(
+    process.execPath,
+    ['--import', 'tsx', '--import', './test/quiet-tfjs.ts', '--test', ...extra, ...files],
+    env,
+  );
 
 async function main(argv: string[]): Promise<number> {
   const unknown = argv.filter((a) => !(STAGES as readonly string[]).includes(a));

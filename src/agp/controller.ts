@@ -70,6 +70,62 @@ export interface AgpControllerOptions {
   arch?: FlopArch;
 }
 
+/** Widths `full × m` (rounded, ≥ 1) on every layer the config's ratio prunes; full elsewhere. */
+function multipliedWidths(cfg: AgpConfig, fullWidths: Widths, m: number): Record<string, number> {
+  const ratios = resolveRatios(cfg.ratio, fullWidths);
+  return Object.fromEntries(
+    Object.entries(fullWidths).map(([n, w]) => [
+      n,
+      (ratios[n] ?? 0) > 0 ? Math.max(1, Math.min(w, Math.round(w * m))) : w,
+    ]),
+  );
+}
+
+/** Training FLOPs of a schedule as a fraction of the dense run's, at the real rounded widths. */
+export function flopsFraction(
+  cfg: AgpConfig,
+  totalSteps: number,
+  fullWidths: Widths,
+  arch: FlopArch,
+): number {
+  const t = timelineFlops(arch, buildTimeline(cfg, totalSteps, fullWidths), 1);
+  return t.totalFlops / t.denseEquivalentFlops;
+}
+
+/**
+ * The uniform ratio whose schedule's FLOPs fraction is closest to `cfg.flopsBudget` (the
+ * fraction falls as the ratio grows; widths are rounded, so it moves in small steps). Throws a
+ * ConfigError when the closest is more than 0.02 away: the schedule's lengths cannot reach it.
+ */
+export function solveBudgetRatio(
+  cfg: AgpConfig,
+  totalSteps: number,
+  fullWidths: Widths,
+  arch: FlopArch,
+): number {
+  const budget = cfg.flopsBudget as number;
+  const at = (ratio: number) => flopsFraction({ ...cfg, ratio }, totalSteps, fullWidths, arch);
+  // A ratio that removes no neuron is not a schedule; start the search just above it.
+  const maxWidth = Math.max(...Object.values(fullWidths));
+  let lo = Math.min(0.5, 1 / maxWidth);
+  let hi = 0.95;
+  for (let i = 0; i < 50; i++) {
+    const mid = (lo + hi) / 2;
+    if (at(mid) > budget) lo = mid;
+    else hi = mid;
+  }
+  const best = Math.abs(at(lo) - budget) <= Math.abs(at(hi) - budget) ? lo : hi;
+  const got = at(best);
+  if (Math.abs(got - budget) > 0.02) {
+    throw new ConfigError(
+      `invalid agp config:\nflopsBudget: ${budget} is out of reach of this schedule ` +
+        `(closest: ${got.toFixed(3)} of dense FLOPs at ratio ${best.toFixed(3)}); ` +
+        `change warmup, prune, cycles or finalDense`,
+    );
+  }
+  return best;
+}
+
 /**
  * Solves the `small-dense` widths: one multiplier m on every layer the agp schedule prunes,
  * width = max(1, round(full × m)), chosen so the per-step multiply-adds are closest to the
@@ -83,14 +139,7 @@ export function solveSmallDense(
 ): SmallDenseSizing {
   const agpSpans = buildTimeline({ ...cfg, schedule: 'agp' }, totalSteps, fullWidths);
   const target = timelineFlops(arch, agpSpans, 1).totalFlops / totalSteps;
-  const ratios = resolveRatios(cfg.ratio, fullWidths);
-  const widthsAt = (m: number): Record<string, number> =>
-    Object.fromEntries(
-      Object.entries(fullWidths).map(([n, w]) => [
-        n,
-        (ratios[n] ?? 0) > 0 ? Math.max(1, Math.min(w, Math.round(w * m))) : w,
-      ]),
-    );
+  const widthsAt = (m: number) => multipliedWidths(cfg, fullWidths, m);
   const cost = (m: number) => stepFlops(arch, widthsAt(m), 1).total;
   // Cost grows with m; bisect to the crossing, then take the closer of its two sides.
   let lo = 0;
@@ -145,11 +194,23 @@ function build(state: AgpControllerState): AgpController {
 export function createAgpController(cfg: AgpConfig, opts: AgpControllerOptions): AgpController {
   const fullWidths = { ...opts.fullWidths };
   const state: AgpControllerState = { v: 1, config: cfg, totalSteps: opts.totalSteps, fullWidths };
+  if (cfg.flopsBudget !== undefined && (cfg.schedule === 'agp' || cfg.schedule === 'prune-only')) {
+    if (opts.arch === undefined) {
+      throw new ConfigError('agp.flopsBudget needs the model architecture to count FLOPs');
+    }
+    state.config = { ...cfg, ratio: solveBudgetRatio(cfg, opts.totalSteps, fullWidths, opts.arch) };
+  }
   if (cfg.schedule === 'small-dense') {
     if (opts.arch === undefined) {
       throw new ConfigError('the small-dense schedule needs the model architecture to match FLOPs');
     }
-    state.smallDense = solveSmallDense(cfg, opts.totalSteps, fullWidths, opts.arch);
+    state.smallDense =
+      cfg.widthMultiplier === undefined
+        ? solveSmallDense(cfg, opts.totalSteps, fullWidths, opts.arch)
+        : {
+            multiplier: cfg.widthMultiplier,
+            widths: multipliedWidths(cfg, fullWidths, cfg.widthMultiplier),
+          };
   }
   return build(state);
 }

@@ -18,7 +18,8 @@ import type { SurgeryResult } from './surgery';
  *   number, so the function is unchanged up to the noise.
  * - `zero-out`: fresh Glorot-normal incoming weights, zero bias, zero outgoing weights (function
  *   preserving).
- * - `restore`: the weights from before the prune (needs the snapshot).
+ * - `restore`: the weights and optimizer slots from before the prune (needs the snapshot): the
+ *   neuron returns exactly as it left (rotation, below, rests each neuron in turn).
  * - `random`: fresh Glorot-normal incoming and outgoing weights, zero bias.
  *
  * Consecutive pruned layers are grown in order l = 0, 1, …: layer l's step writes W_{l+1}'s
@@ -182,7 +183,12 @@ function snapshotOf(snapshot: PruneSnapshot | undefined, key: string, rows: numb
       `restore growth needs the pre-prune weights of ${key} [${rows}, ${cols}]`,
     );
   }
-  return { w: hostMat(s.w), b: Float32Array.from(s.b.dataSync()) };
+  return {
+    w: hostMat(s.w),
+    b: Float32Array.from(s.b.dataSync()),
+    slotW: (s.slotW ?? []).map(hostMat),
+    slotB: (s.slotB ?? []).map((t) => Float32Array.from(t.dataSync())),
+  };
 }
 
 /**
@@ -269,6 +275,18 @@ export function grow(
         const o = snapshotOf(opts.snapshot, `${tower}.${i}`, a.w.rows, a.w.cols);
         const on = snapshotOf(opts.snapshot, `${tower}.${i + 1}`, n.w.rows, n.w.cols);
         restoreNeurons(arrays, layer, { w: o.w, b: o.b, next: on.w });
+        // The optimizer state comes back with the weights (a snapshot from before slots were
+        // kept has none: those entries stay at zero, like any regrown neuron's).
+        a.slotW.forEach((sw, k) => {
+          const ow = o.slotW[k];
+          const ob = o.slotB[k];
+          const onw = on.slotW[k];
+          const nw = n.slotW[k];
+          const sb = a.slotB[k];
+          if (ow === undefined || ob === undefined || onw === undefined) return;
+          if (nw === undefined || sb === undefined) return;
+          restoreNeurons({ w: sw, b: sb, next: nw }, layer, { w: ow, b: ob, next: onw });
+        });
       } else {
         freshNeurons(arrays, layer, policy === 'random', rng);
       }

@@ -42,15 +42,28 @@ export function parsePruneRecord(json: unknown): PruneRecord {
  * cycle, for `restore` growth. Keyed by layer (`bottom.1`, including a tower's last layer,
  * whose input rows a prune removes). The caller owns it until it hands it to `grow`.
  */
-export type PruneSnapshot = Record<string, { w: tf.Tensor2D; b: tf.Tensor1D }>;
+export type PruneSnapshot = Record<string, SnapshotLayer>;
+
+/**
+ * One layer's pre-prune tensors: weights, bias and (when taken by a prune since 2026-12-01) the
+ * optimizer slots of both, so `restore` growth brings a neuron back exactly as it left.
+ */
+export interface SnapshotLayer {
+  w: tf.Tensor2D;
+  b: tf.Tensor1D;
+  slotW?: tf.Tensor2D[];
+  slotB?: tf.Tensor1D[];
+}
 
 /** The snapshot's tensors under stable names (`bottom.1.w`, `bottom.1.b`), for checkpoints. */
 export function snapshotEntries(
   snapshot: PruneSnapshot,
 ): Array<{ name: string; tensor: tf.Tensor }> {
-  return Object.entries(snapshot).flatMap(([layer, { w, b }]) => [
+  return Object.entries(snapshot).flatMap(([layer, { w, b, slotW, slotB }]) => [
     { name: `${layer}.w`, tensor: w },
     { name: `${layer}.b`, tensor: b },
+    ...(slotW ?? []).map((t, k) => ({ name: `${layer}.sw${k}`, tensor: t })),
+    ...(slotB ?? []).map((t, k) => ({ name: `${layer}.sb${k}`, tensor: t })),
   ]);
 }
 
@@ -58,31 +71,41 @@ export function snapshotEntries(
 export function snapshotFromEntries(
   entries: ReadonlyArray<{ name: string; tensor: tf.Tensor }>,
 ): PruneSnapshot {
-  const parts: Record<string, { w?: tf.Tensor2D; b?: tf.Tensor1D }> = {};
+  const parts: Record<
+    string,
+    { w?: tf.Tensor2D; b?: tf.Tensor1D; sw: tf.Tensor2D[]; sb: tf.Tensor1D[] }
+  > = {};
   for (const { name, tensor } of entries) {
-    const m = /^((?:bottom|top)\.\d+)\.(w|b)$/.exec(name);
-    if (m === null || m[1] === undefined) {
+    const m = /^((?:bottom|top)\.\d+)\.(w|b|sw|sb)(\d*)$/.exec(name);
+    if (m === null || m[1] === undefined || (m[3] === '') !== (m[2] === 'w' || m[2] === 'b')) {
       throw new AgpError('InvalidSnapshot', `agp snapshot: unexpected tensor name '${name}'`);
     }
-    const part = (parts[m[1]] ??= {});
-    if (m[2] === 'w' && tensor.rank === 2) part.w = tensor as tf.Tensor2D;
-    else if (m[2] === 'b' && tensor.rank === 1) part.b = tensor as tf.Tensor1D;
-    else throw new AgpError('InvalidSnapshot', `agp snapshot: ${name} has rank ${tensor.rank}`);
+    const part = (parts[m[1]] ??= { sw: [], sb: [] });
+    const rank = m[2] === 'w' || m[2] === 'sw' ? 2 : 1;
+    if (tensor.rank !== rank) {
+      throw new AgpError('InvalidSnapshot', `agp snapshot: ${name} has rank ${tensor.rank}`);
+    }
+    if (m[2] === 'w') part.w = tensor as tf.Tensor2D;
+    else if (m[2] === 'b') part.b = tensor as tf.Tensor1D;
+    else if (m[2] === 'sw') part.sw[Number(m[3])] = tensor as tf.Tensor2D;
+    else part.sb[Number(m[3])] = tensor as tf.Tensor1D;
   }
   const snapshot: PruneSnapshot = {};
-  for (const [layer, { w, b }] of Object.entries(parts)) {
+  for (const [layer, { w, b, sw, sb }] of Object.entries(parts)) {
     if (w === undefined || b === undefined) {
       throw new AgpError('InvalidSnapshot', `agp snapshot: layer ${layer} needs both .w and .b`);
     }
-    snapshot[layer] = { w, b };
+    snapshot[layer] = sw.length > 0 ? { w, b, slotW: sw, slotB: sb } : { w, b };
   }
   return snapshot;
 }
 
 /** Disposes every tensor of a snapshot. */
 export function disposeSnapshot(snapshot: PruneSnapshot): void {
-  for (const { w, b } of Object.values(snapshot)) {
+  for (const { w, b, slotW, slotB } of Object.values(snapshot)) {
     w.dispose();
     b.dispose();
+    slotW?.forEach((t) => t.dispose());
+    slotB?.forEach((t) => t.dispose());
   }
 }

@@ -22,6 +22,29 @@ export interface AgpSurgeryState {
   record?: PruneRecord;
   /** Only with `growth: 'restore'`. */
   snapshot?: PruneSnapshot;
+  /**
+   * With `rotation`: per layer, the (full-width) indices of the neurons the last pruned phase
+   * removed; the next prune keeps them and rests others.
+   */
+  rested?: Record<string, number[]>;
+}
+
+/**
+ * The importance the prune plan ranks by under rotation: neurons rested in the last pruned phase
+ * rank above every other (they are kept), the rest by their own importance.
+ */
+export function rotationImportance(
+  importance: Readonly<Record<string, Float32Array>>,
+  rested: Readonly<Record<string, number[]>>,
+  record: PruneRecord | undefined,
+): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const [name, scores] of Object.entries(importance)) {
+    const protect = new Set(rested[name] ?? []);
+    const kept = record?.layers[name]?.kept;
+    out[name] = scores.map((v, k) => (protect.has(kept?.[k] ?? k) ? Infinity : v));
+  }
+  return out;
 }
 
 /** Arguments of `reshapeTo`. */
@@ -65,7 +88,11 @@ export function reshapeTo(args: ReshapeArgs): ReshapeResult {
   if (narrower.length > 0) {
     const importance = computeImportance(towers, config.importance, args.taylor);
     const keepSnapshot = config.growth === 'restore';
-    const p = prune(towers, slots, planPrune(importance, target), {
+    const ranking =
+      config.rotation && state.rested !== undefined
+        ? rotationImportance(importance, state.rested, state.record)
+        : importance;
+    const p = prune(towers, slots, planPrune(ranking, target), {
       importance,
       keepSnapshot,
       ...(state.record ? { record: state.record } : {}),
@@ -73,6 +100,7 @@ export function reshapeTo(args: ReshapeArgs): ReshapeResult {
     });
     const next: AgpSurgeryState = { record: p.record };
     if (p.snapshot !== undefined) next.snapshot = p.snapshot;
+    if (state.rested !== undefined) next.rested = state.rested;
     return { towers: p.towers, slots: p.slots, state: next, event: 'prune' };
   }
   if (wider.length === 0) return { towers, slots, state, event: 'none' };
@@ -97,5 +125,12 @@ export function reshapeTo(args: ReshapeArgs): ReshapeResult {
     ...(importance ? { importance } : {}),
     ...(state.snapshot ? { snapshot: state.snapshot } : {}),
   });
-  return { towers: g.towers, slots: g.slots, state: {}, event: 'grow' };
+  if (!config.rotation) return { towers: g.towers, slots: g.slots, state: {}, event: 'grow' };
+  const rested = Object.fromEntries(
+    Object.entries(record.layers).map(([name, l]) => {
+      const kept = new Set(l.kept);
+      return [name, Array.from({ length: l.fullWidth }, (_, j) => j).filter((j) => !kept.has(j))];
+    }),
+  );
+  return { towers: g.towers, slots: g.slots, state: { rested }, event: 'grow' };
 }

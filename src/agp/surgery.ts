@@ -170,14 +170,21 @@ export function prune(
       };
       const key = `${tower}.${i}`;
       if (snapshot !== undefined && snapshot[key] === undefined) {
-        // The snapshot owns the original tensors; an unchanged bias is shared, so it gets a clone.
-        snapshot[key] = { w: layer.w, b: next.b === layer.b ? tf.clone(layer.b) : layer.b };
+        // The snapshot owns the original tensors (weights and optimizer slots, for `restore`);
+        // an unchanged bias and its slots are shared with the pruned model, so they get clones.
+        const shared = outKeep === undefined;
+        snapshot[key] = {
+          w: layer.w,
+          b: shared ? tf.clone(layer.b) : layer.b,
+          slotW: layerSlots.w,
+          slotB: shared ? layerSlots.b.map((t) => tf.clone(t)) : layerSlots.b,
+        };
       } else {
         layer.w.dispose();
         if (next.b !== layer.b) layer.b.dispose();
+        layerSlots.w.forEach((s) => s.dispose());
+        if (outKeep !== undefined) layerSlots.b.forEach((s) => s.dispose());
       }
-      layerSlots.w.forEach((s) => s.dispose());
-      if (outKeep !== undefined) layerSlots.b.forEach((s) => s.dispose());
       out.towers[tower].push(next);
       out.slots[tower].push(nextSlots);
     });

@@ -6,6 +6,8 @@ import {
   disposeSnapshot,
   parsePruneRecord,
   PruneRecord,
+  snapshotEntries,
+  snapshotFromEntries,
   type PruneSnapshot,
 } from '../agp/prune-record';
 import { reshapeTo, type AgpSurgeryState } from '../agp/reshape';
@@ -38,6 +40,8 @@ export const AgpDriverState = z.object({
   snapshot: z
     .record(z.string(), z.object({ shape: z.array(z.number().int()), data: z.array(z.number()) }))
     .nullable(),
+  /** Rotation: neurons the last pruned phase rested, per layer (full-width indices). */
+  rested: z.record(z.string(), z.array(z.number().int().nonnegative())).nullable().default(null),
   taylor: z
     .object({
       window: z.number().int(),
@@ -60,6 +64,7 @@ export function createAgpDriver(opts: {
   if (opts.from?.record) state.record = parsePruneRecord(opts.from.record);
   const restored = restoreSnapshot(opts.from?.snapshot ?? null);
   if (restored !== undefined) state.snapshot = restored;
+  if (opts.from?.rested) state.rested = opts.from.rested;
   const taylor: TaylorAccumulator | undefined =
     config.importance === 'taylor'
       ? createTaylorAccumulator(config.taylorBatches, opts.from?.taylor ?? undefined)
@@ -110,33 +115,31 @@ export function createAgpDriver(opts: {
       return {
         record: state.record ?? null,
         snapshot: state.snapshot === undefined ? null : snapshotToJson(state.snapshot),
+        rested: state.rested ?? null,
         taylor: taylor?.toJSON() ?? null,
       };
     },
     dispose() {
       if (state.snapshot !== undefined) disposeSnapshot(state.snapshot);
-      state = { ...(state.record === undefined ? {} : { record: state.record }) };
+      state = {
+        ...(state.record === undefined ? {} : { record: state.record }),
+        ...(state.rested === undefined ? {} : { rested: state.rested }),
+      };
     },
   };
 }
 
 function snapshotToJson(snapshot: PruneSnapshot): NonNullable<AgpDriverState['snapshot']> {
   const out: NonNullable<AgpDriverState['snapshot']> = {};
-  for (const [layer, { w, b }] of Object.entries(snapshot)) {
-    out[`${layer}.w`] = { shape: w.shape, data: Array.from(w.dataSync()) };
-    out[`${layer}.b`] = { shape: b.shape, data: Array.from(b.dataSync()) };
+  for (const { name, tensor } of snapshotEntries(snapshot)) {
+    out[name] = { shape: tensor.shape, data: Array.from(tensor.dataSync()) };
   }
   return out;
 }
 
 function restoreSnapshot(json: AgpDriverState['snapshot']): PruneSnapshot | undefined {
   if (json === null) return undefined;
-  const snapshot: PruneSnapshot = {};
-  for (const [name, t] of Object.entries(json)) {
-    const layer = name.replace(/\.(w|b)$/, '');
-    const entry = (snapshot[layer] ??= {} as PruneSnapshot[string]);
-    if (name.endsWith('.w')) entry.w = tf.tensor2d(t.data, t.shape as [number, number]);
-    else entry.b = tf.tensor1d(t.data);
-  }
-  return snapshot;
+  return snapshotFromEntries(
+    Object.entries(json).map(([name, t]) => ({ name, tensor: tf.tensor(t.data, t.shape) })),
+  );
 }

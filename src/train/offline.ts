@@ -265,6 +265,11 @@ export async function runOfflineTraining(
     }
     await checkpoint();
     const test = await evaluateOn(trainer, data.test);
+    // The held-out curve ends at the final evaluation, so the report's test NE is on it.
+    if (config.evalPoints > 0 && curves.eval[curves.eval.length - 1]?.step !== step) {
+      const { ne, logloss, auc, calibration } = test;
+      curves.eval.push({ step, ne, logloss, auc, calibration });
+    }
     const totals = flops.totals();
     const phases: PhaseCost[] = Object.entries(totals.perPhase).map(([phase, p]) => ({
       phase,

@@ -35,6 +35,24 @@ function niceNumber(value: number): string {
   return Number(value.toPrecision(4)).toString();
 }
 
+/**
+ * Round tick values inside [min, max]: multiples of a step of 1, 2 or 5 × 10^k chosen so about
+ * `count` of them fit (so an axis reads 0.94, 0.95, 0.96 rather than 0.9495), each rounded to
+ * the step's decimals.
+ */
+export function niceTicks(min: number, max: number, count = 5): number[] {
+  if (!Number.isFinite(min) || !Number.isFinite(max) || max <= min) return [min];
+  const raw = (max - min) / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 5, 10].find((m) => m * mag >= raw) ?? 10) * mag;
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const ticks: number[] = [];
+  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-9; v += step) {
+    ticks.push(Number(v.toFixed(decimals)));
+  }
+  return ticks;
+}
+
 /** Renders series as polylines on shared axes; the legend names every series. */
 export function lineChart(
   title: string,
@@ -78,15 +96,17 @@ export function lineChart(
       `<text x="${width - pad.right + 25}" y="${legendY + 1}" font-size="11">${escapeXml(s.name)}</text>`
     );
   });
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => {
-    const yv = yMin + t * (yMax - yMin);
-    const xv = xMin + t * (xMax - xMin);
-    return (
-      `<text x="${pad.left - 6}" y="${sy(yv) + 4}" font-size="10" text-anchor="end">${niceNumber(yv)}</text>` +
-      `<line x1="${pad.left}" x2="${width - pad.right}" y1="${sy(yv)}" y2="${sy(yv)}" stroke="#eee"/>` +
-      `<text x="${sx(xv)}" y="${height - pad.bottom + 14}" font-size="10" text-anchor="middle">${niceNumber(xv)}</text>`
-    );
-  });
+  const ticks = [
+    ...niceTicks(yMin, yMax).map(
+      (yv) =>
+        `<text x="${pad.left - 6}" y="${sy(yv) + 4}" font-size="10" text-anchor="end">${niceNumber(yv)}</text>` +
+        `<line x1="${pad.left}" x2="${width - pad.right}" y1="${sy(yv)}" y2="${sy(yv)}" stroke="#eee"/>`,
+    ),
+    ...niceTicks(xMin, xMax).map(
+      (xv) =>
+        `<text x="${sx(xv)}" y="${height - pad.bottom + 14}" font-size="10" text-anchor="middle">${niceNumber(xv)}</text>`,
+    ),
+  ];
   return (
     `<figure><figcaption>${escapeXml(title)}</figcaption>` +
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img">` +

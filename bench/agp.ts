@@ -65,6 +65,12 @@ const { values } = parseArgs({
     'out-dir': { type: 'string' },
     /** Only plan and print the jobs and their cost. */
     'dry-run': { type: 'boolean', default: false },
+    /**
+     * Stop after the learning-rate search. The search's figures are validation NE only, which no
+     * other load on the machine changes, so it can run while the machine is busy; the timed
+     * runs after it need a quiet machine.
+     */
+    'lr-only': { type: 'boolean', default: false },
     /** Internal: train the one job given as JSON and print its BenchRun. */
     one: { type: 'string' },
   },
@@ -182,6 +188,7 @@ async function main(): Promise<void> {
     }
   }
   if (!s.criteo) lr.criteo = { ...lr.synthetic };
+  if (values['lr-only']) return;
 
   // 2–4. Headline, regime check, frontier, Criteo.
   const jobs = mainJobs(s, lr);

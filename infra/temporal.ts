@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { TemporalConfig } from '../schemas/infra-config';
+import { temporalConnectionOptions } from '../src/config/temporal-connection';
 import { InfraError } from '../src/errors';
 import { CACHE_DIR, type StatePaths } from './paths';
 import { onPath, runCommand, spawnServer } from './process';
@@ -124,7 +125,10 @@ export function temporalLog(paths: StatePaths): string {
  * registered. Resolves with the server version.
  */
 export async function checkTemporal(config: TemporalConfig): Promise<string> {
-  const connection = await Connection.connect({ address: config.address, connectTimeout: '2s' });
+  const connection = await Connection.connect({
+    ...temporalConnectionOptions(config),
+    connectTimeout: '2s',
+  });
   try {
     await connection.healthService.check({});
     await connection.workflowService.describeNamespace({ namespace: config.namespace });

@@ -17,6 +17,7 @@ import { replay, type ReplayResult } from '../src/stream/replay';
 import { offlineTraining, recurringTraining } from '../workflows';
 import { createWorker, installQuietRuntime } from './create-worker';
 import { runMain, topLevelMessage } from '../src/cli/run-main';
+import { temporalConnectionOptions } from '../src/config/temporal-connection';
 
 /**
  * `npm start`: the whole pipeline on one machine. Brings the servers up (or uses
@@ -133,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
   const registryRoot = path.join(config.dataDir, 'registry');
   const announcer = createKafkaAnnouncer(kafka);
   const registry = await openFsRegistry({ root: registryRoot }, { announcer });
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   // A recurring run of this model left by an earlier (interrupted) start would otherwise be
   // picked up by this worker and keep publishing from its old topic.

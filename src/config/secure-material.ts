@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { InfraConfig } from '../../schemas/infra-config';
 
 /**
  * Where `infra:up -- --secure` keeps the generated CA, certificates, keys and passwords of one
@@ -43,5 +44,30 @@ export function secureMaterial(dataDir: string): SecureMaterial {
     clientKey: f('client.key'),
     kafkaClientPassword: f('kafka-client.password'),
     kafkaBrokerPassword: f('kafka-broker.password'),
+  };
+}
+
+/**
+ * The environment that points any process (or another tool) at the embedded secure servers of
+ * `config` as if they were remote ones: addresses, CA, client certificate and key, and the
+ * SASL password as a file (the password itself is never put into an environment).
+ */
+export function secureClientEnv(
+  config: Pick<InfraConfig, 'temporal' | 'kafka' | 'dataDir'>,
+): Record<string, string> {
+  const m = secureMaterial(config.dataDir);
+  return {
+    TEMPORAL_ADDRESS: config.temporal.address,
+    TEMPORAL_TLS: 'true',
+    TEMPORAL_TLS_CA: m.caCert,
+    TEMPORAL_TLS_CERT: m.clientCert,
+    TEMPORAL_TLS_KEY: m.clientKey,
+    TEMPORAL_TLS_SERVER_NAME: SECURE_SERVER_NAME,
+    KAFKA_BROKERS: config.kafka.brokers.join(','),
+    KAFKA_SSL: 'true',
+    KAFKA_SSL_CA: m.caCert,
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: SECURE_KAFKA_USER,
+    KAFKA_SASL_PASSWORD_FILE: m.kafkaClientPassword,
   };
 }

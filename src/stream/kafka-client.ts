@@ -47,6 +47,7 @@ export function kafkaSecurity(
   }
   if (config.sasl) {
     const { mechanism, username, password } = config.sasl;
+    // Spelled out per mechanism: kafkajs types SASL options as a union keyed by mechanism.
     out.sasl =
       mechanism === 'plain'
         ? { mechanism, username, password: password.reveal() }

@@ -75,8 +75,8 @@ function jaasQuote(value: string): string {
  * Secure mode's listener settings: one SASL_SSL listener (PLAIN and SCRAM-SHA-512) for clients
  * and for the broker itself, TLS from the generated PEM keystore. PLAIN users live in the
  * listener's JAAS line (so this file is written 0600); SCRAM credentials are stored in the
- * cluster metadata when the storage is formatted. The KRaft controller listener stays
- * PLAINTEXT on 127.0.0.1: it serves only this node's own quorum traffic.
+ * cluster metadata when the storage is formatted. The KRaft controller listener is SASL_SSL
+ * too, for the broker's own user only.
  */
 function secureListener(config: KafkaConfig, m: SecureMaterial): Record<string, string> {
   const client = fs.readFileSync(m.kafkaClientPassword, 'utf8');
@@ -85,9 +85,19 @@ function secureListener(config: KafkaConfig, m: SecureMaterial): Record<string, 
     listeners: `SASL_SSL://127.0.0.1:${config.port},CONTROLLER://127.0.0.1:${config.controllerPort}`,
     'advertised.listeners': `SASL_SSL://127.0.0.1:${config.port}`,
     'inter.broker.listener.name': 'SASL_SSL',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL',
+    'listener.security.protocol.map': 'CONTROLLER:SASL_SSL,SASL_SSL:SASL_SSL',
     'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512',
     'sasl.mechanism.inter.broker.protocol': 'PLAIN',
+    // The KRaft controller listener admits the broker's own user only (the client user cannot
+    // reach the quorum, e.g. with `--bootstrap-controller`).
+    'sasl.mechanism.controller.protocol': 'PLAIN',
+    'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
+    'listener.name.controller.plain.sasl.jaas.config': [
+      'org.apache.kafka.common.security.plain.PlainLoginModule required',
+      `username=${jaasQuote(BROKER_USER)}`,
+      `password=${jaasQuote(broker)}`,
+      `user_${BROKER_USER}=${jaasQuote(broker)};`,
+    ].join(' '),
     'listener.name.sasl_ssl.plain.sasl.jaas.config': [
       'org.apache.kafka.common.security.plain.PlainLoginModule required',
       `username=${jaasQuote(BROKER_USER)}`,

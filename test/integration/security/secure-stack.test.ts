@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
@@ -177,15 +178,42 @@ describe('secure mode (infra:up -- --secure): SASL_SSL Kafka and mTLS Temporal, 
       { brokers: config.kafka.brokers, ssl: config.kafka.ssl },
     ]) {
       const admin = fastKafka(kafka).admin();
-      await assert.rejects(async () => {
-        await admin.connect();
-        try {
-          await admin.listTopics();
-        } finally {
-          await admin.disconnect();
-        }
-      });
+      await assert.rejects(
+        async () => {
+          await admin.connect();
+          try {
+            await admin.listTopics();
+          } finally {
+            await admin.disconnect();
+          }
+        },
+        `ssl=${kafka.ssl !== undefined}`,
+      );
     }
+  });
+
+  it('keeps the KRaft controller port behind TLS, closed to the client user', async () => {
+    const m = secureMaterial(config.dataDir);
+    // A TLS handshake succeeds only if the controller listener is not plaintext.
+    await new Promise<void>((resolve, reject) => {
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: config.kafka.controllerPort,
+        ca: fs.readFileSync(m.caCert),
+        servername: 'localhost',
+      });
+      socket.once('secureConnect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', reject);
+    });
+    const admin = fastKafka({
+      ...config.kafka,
+      brokers: [`127.0.0.1:${config.kafka.controllerPort}`],
+      sasl: { ...config.kafka.sasl!, mechanism: 'plain' },
+    }).admin();
+    await assert.rejects(admin.connect(), { name: 'KafkaJSSASLAuthenticationError' });
   });
 
   it('runs the smoke workflow on a worker over mTLS, with no task token in the worker log', async () => {

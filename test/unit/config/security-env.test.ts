@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { parseInfraConfig } from '../../../src/config/env';
 import { temporalConnectionOptions } from '../../../src/config/temporal-connection';
 import { ConfigError } from '../../../src/errors';
@@ -45,6 +45,8 @@ function rejects(env: Record<string, string>, variable: string) {
 }
 
 describe('security configuration from the environment', () => {
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
   it('builds SASL_SSL kafkajs settings from KAFKA_SSL* and KAFKA_SASL_*', () => {
     const c = parseInfraConfig(
       {

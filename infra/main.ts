@@ -1,18 +1,41 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseInfraConfig } from '../src/config/env';
+import { secureClientEnv } from '../src/config/secure-material';
 import { ensureInfra, infraStatus, stopInfra } from './stack';
 import { runMain } from '../src/cli/run-main';
 
-/** `npm run infra:up | infra:down | infra:status`. */
-async function main(command: string | undefined): Promise<number> {
-  const config = parseInfraConfig();
+/**
+ * `npm run infra:up | infra:down | infra:status [-- --secure]`. `--secure` (or AGP_SECURE=true)
+ * manages the secure-mode servers: mTLS Temporal and SASL_SSL Kafka, in `<AGP_DATA_DIR>/secure`
+ * on their own ports, next to (not instead of) the default ones.
+ */
+async function main(command: string | undefined, flags: string[]): Promise<number> {
+  const unknown = flags.filter((f) => f !== '--secure');
+  if (unknown.length) {
+    process.stderr.write(`infra: unknown option(s) ${unknown.join(' ')}; only --secure\n`);
+    return 2;
+  }
+  const config = parseInfraConfig(
+    flags.includes('--secure') ? { ...process.env, AGP_SECURE: 'true' } : process.env,
+  );
   const say = (line: string): void => void process.stdout.write(`infra: ${line}\n`);
+  const secure = config.secure ? ' -- --secure' : '';
   switch (command) {
     case 'up': {
       for (const s of await ensureInfra(config, say)) {
         say(`${s.component.padEnd(8)} ${s.state.padEnd(8)} ${s.address}  ${s.version}`);
       }
       if (config.temporal.uiUrl) say(`Temporal UI: ${config.temporal.uiUrl}`);
-      say('stop with: npm run infra:down');
+      if (config.secure) {
+        // Paths only: the password stays in its 0600 file, named by KAFKA_SASL_PASSWORD_FILE.
+        const envFile = path.join(config.dataDir, 'client.env');
+        const lines = Object.entries(secureClientEnv(config)).map(([k, v]) => `${k}=${v}`);
+        fs.writeFileSync(envFile, `${lines.join('\n')}\n`);
+        say(`clients: AGP_SECURE=true (same AGP_DATA_DIR), or the variables in ${envFile}:`);
+        for (const line of lines) say(`  ${line}`);
+      }
+      say(`stop with: npm run infra:down${secure}`);
       return 0;
     }
     case 'down': {
@@ -33,9 +56,9 @@ async function main(command: string | undefined): Promise<number> {
         : 3;
     }
     default:
-      process.stderr.write('usage: tsx infra/main.ts up|down|status\n');
+      process.stderr.write('usage: tsx infra/main.ts up|down|status [--secure]\n');
       return 2;
   }
 }
 
-runMain('infra', () => main(process.argv[2]));
+runMain('infra', () => main(process.argv[2], process.argv.slice(3)));

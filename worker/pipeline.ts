@@ -19,6 +19,7 @@ import { offlineTraining, recurringTraining } from '../workflows';
 import { createWorker, installQuietRuntime } from './create-worker';
 import { isTemporalOutage } from './temporal-outage';
 import { runMain, topLevelMessage } from '../src/cli/run-main';
+import { temporalConnectionOptions } from '../src/config/temporal-connection';
 
 /**
  * `npm start`: the whole pipeline on one machine. Brings the servers up (or uses
@@ -142,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
   const registryRoot = path.join(config.dataDir, 'registry');
   const announcer = createKafkaAnnouncer(kafka);
   const registry = await openFsRegistry({ root: registryRoot }, { announcer });
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   // A short outage of either server (a restart) is waited out, saying so, instead of ending
   // the run; after --outage-limit seconds in one outage the run fails with a clear error.

@@ -7,6 +7,7 @@ import { parseInfraConfig } from '../src/config/env';
 import { ConfigError } from '../src/errors';
 import { dailyRetraining } from '../workflows';
 import { runMain } from '../src/cli/run-main';
+import { temporalConnectionOptions } from '../src/config/temporal-connection';
 
 /**
  * Creates or updates the Temporal Schedule that starts `dailyRetraining` for a model: daily at
@@ -105,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const flags = parseOrThrow(Flags, values, 'schedule flags');
   const config = parseInfraConfig();
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const scheduleId = dailyScheduleId(flags.model);

@@ -4,6 +4,7 @@ import { parseInfraConfig } from '../src/config/env';
 import { smokeTest } from '../workflows';
 import { createWorker, installQuietRuntime } from './create-worker';
 import { runMain } from '../src/cli/run-main';
+import { temporalConnectionOptions } from '../src/config/temporal-connection';
 
 /**
  * `npm start` (for now): brings the servers up (unless TEMPORAL_ADDRESS / KAFKA_BROKERS point
@@ -24,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
 
   installQuietRuntime();
   const { worker, close } = await createWorker(config);
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const workflowId = `smoke-${new Date().toISOString().replace(/[:.]/g, '-')}`;

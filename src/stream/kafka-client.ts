@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type logCreator } from 'kafkajs';
 import type { KafkaConfig } from '../../schemas/infra-config';
 
@@ -44,11 +45,35 @@ const quietLogCreator: logCreator = () => {
 const REPEAT_AFTER_MS = 60_000;
 
 /**
- * Creates a kafkajs client for the configured brokers, with quiet logging.
- * Producers should pass `createPartitioner: Partitioners.DefaultPartitioner` explicitly.
+ * kafkajs settings for the configured TLS and SASL. The CA file and the password are read
+ * here, when the client is built, and go nowhere else (kafkajs does not log its config).
+ */
+export function kafkaSecurity(
+  config: Pick<KafkaConfig, 'ssl' | 'sasl'>,
+): Pick<KafkaJsConfig, 'ssl' | 'sasl'> {
+  const out: Pick<KafkaJsConfig, 'ssl' | 'sasl'> = {};
+  if (config.ssl) {
+    const { caFile } = config.ssl;
+    out.ssl = caFile === undefined ? true : { ca: [fs.readFileSync(caFile, 'utf8')] };
+  }
+  if (config.sasl) {
+    const { mechanism, username, password } = config.sasl;
+    // Spelled out per mechanism: kafkajs types SASL options as a union keyed by mechanism.
+    out.sasl =
+      mechanism === 'plain'
+        ? { mechanism, username, password: password.reveal() }
+        : { mechanism, username, password: password.reveal() };
+  }
+  return out;
+}
+
+/**
+ * Creates a kafkajs client for the configured brokers, with their TLS and SASL settings and
+ * quiet logging. Producers should pass `createPartitioner: Partitioners.DefaultPartitioner`
+ * explicitly.
  */
 export function createKafka(
-  config: Pick<KafkaConfig, 'brokers'>,
+  config: Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'>,
   options: CreateKafkaOptions = {},
 ): Kafka {
   return new Kafka({
@@ -56,6 +81,7 @@ export function createKafka(
     brokers: config.brokers,
     logLevel: options.level ?? logLevel.ERROR,
     logCreator: quietLogCreator,
+    ...kafkaSecurity(config),
     ...options.overrides,
   });
 }

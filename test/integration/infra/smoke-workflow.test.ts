@@ -6,6 +6,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { parseInfraConfig } from '../../../src/config/env';
 import { smokeTest } from '../../../workflows';
 import { createWorker, installQuietRuntime } from '../../../worker/create-worker';
+import { temporalConnectionOptions } from '../../../src/config/temporal-connection';
 
 describe('smokeTest workflow (real Temporal dev server, real Kafka)', () => {
   const config = parseInfraConfig();
@@ -14,7 +15,7 @@ describe('smokeTest workflow (real Temporal dev server, real Kafka)', () => {
 
   before(async () => {
     installQuietRuntime();
-    connection = await Connection.connect({ address: config.temporal.address });
+    connection = await Connection.connect(temporalConnectionOptions(config.temporal));
     client = new Client({ connection, namespace: config.temporal.namespace });
   });
 

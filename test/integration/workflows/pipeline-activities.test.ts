@@ -17,6 +17,7 @@ import { createWorker, installQuietRuntime, type AgpWorker } from '../../../work
 import { dailyRetraining, offlineTraining, recurringTraining } from '../../../workflows';
 import { statusQuery } from '../../../workflows/messages';
 import { createTopicsReady } from '../../../src/stream/create-topics';
+import { temporalConnectionOptions } from '../../../src/config/temporal-connection';
 
 /**
  * The workflows with the REAL activities (tfjs model, filesystem registry, real Kafka, real
@@ -78,7 +79,7 @@ describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
     await producer.connect();
     agpWorker = await createWorker(config, { taskQueue, registry });
     running = agpWorker.worker.run();
-    connection = await Connection.connect({ address: config.temporal.address });
+    connection = await Connection.connect(temporalConnectionOptions(config.temporal));
     client = new Client({ connection, namespace: config.temporal.namespace });
   });
 

@@ -18,6 +18,7 @@ import {
   statusQuery,
 } from '../../../workflows/messages';
 import { createFakeWorld, fakeActivities, type FakeWorld } from './fake-activities';
+import { temporalConnectionOptions } from '../../../src/config/temporal-connection';
 
 /**
  * The workflows on the real Temporal dev server, with small in-memory activities (the pipeline's
@@ -38,9 +39,9 @@ describe('workflows (real Temporal dev server)', () => {
 
   before(async () => {
     installQuietRuntime();
-    connection = await Connection.connect({ address: config.temporal.address });
+    connection = await Connection.connect(temporalConnectionOptions(config.temporal));
     client = new Client({ connection, namespace: config.temporal.namespace });
-    nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+    nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
     bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
     world = createFakeWorld();
     worker = await Worker.create({

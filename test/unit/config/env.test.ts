@@ -18,6 +18,7 @@ describe('parseInfraConfig', () => {
       kafka: { brokers: ['127.0.0.1:9092'], embedded: true, port: 9092, controllerPort: 9093 },
       taskQueue: 'agp',
       dataDir: '/work/x/.data',
+      secure: false,
     });
   });
 

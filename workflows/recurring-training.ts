@@ -25,6 +25,7 @@ import {
   AgpPhase,
   AgpVersion,
   AgpWidths,
+  discardUpdate,
   formatWidthsKeyword,
   handoverSignal,
   parseWorkflowInput,
@@ -45,7 +46,7 @@ const { trainRecurringWindow } = proxyActivities<RecurringActivities>({
   },
 });
 
-const { promoteVersion } = proxyActivities<RegistryActivities>({
+const { promoteVersion, discardVersion } = proxyActivities<RegistryActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
 });
@@ -84,6 +85,10 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       lag: 0,
       published: [],
       paused: false,
+      pausedReason: null,
+      held: [],
+      consecutiveHolds: 0,
+      ...(input.supersedes === undefined ? {} : { supersedes: input.supersedes }),
     }),
     iterations: 0,
   };
@@ -100,6 +105,9 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
   });
   setHandler(resumeSignal, () => {
     state.paused = false;
+    state.pausedReason = null;
+    state.consecutiveHolds = 0;
+    tagGate(state);
   });
   setHandler(handoverSignal, ({ version }) => {
     pendingHandover = version;
@@ -118,7 +126,16 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       const before = activity;
       activity = 'promoting';
       try {
-        return await promoteVersion({ ...request, model: input.model });
+        const info = await promoteVersion({ ...request, model: input.model });
+        if (state.held.some((h) => h.version === request.version)) {
+          // A promoted held version is `latest` now: the next window continues from it.
+          state.version = request.version;
+          state.head = request.version;
+          state.held = state.held.filter((h) => h.version !== request.version);
+          state.consecutiveHolds = 0;
+          tag(state);
+        }
+        return info;
       } finally {
         activity = before;
       }
@@ -137,6 +154,28 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
     },
   );
 
+  setHandler(
+    discardUpdate,
+    async (request) => {
+      const info = await discardVersion({ ...request, model: input.model });
+      state.held = state.held.filter((h) => h.version !== request.version);
+      tagGate(state);
+      return info;
+    },
+    {
+      validator: (request) => {
+        if (request.model !== input.model) {
+          throw new Error(`this workflow trains model '${input.model}', not '${request.model}'`);
+        }
+        if (!state.held.some((h) => h.version === request.version)) {
+          throw new Error(
+            `'${request.version}' is not held (held: ${state.held.map((h) => h.version).join(', ') || 'none'})`,
+          );
+        }
+      },
+    },
+  );
+
   upsertSearchAttributes([
     { key: AgpModel, value: input.model },
     { key: AgpPhase, value: 'recurring' },
@@ -149,7 +188,9 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
   while (more()) {
     await condition(() => !state.paused);
     if (pendingHandover !== null) {
-      // The new version continues where the stream is: the current offsets, not its own.
+      // The new version continues where the stream is: the current offsets, not its own. Its
+      // first publish replaces the served version (the registry's hand-over compare-and-set).
+      state.supersedes ??= state.version;
       state.version = pendingHandover;
       if (!isEmpty(state.offsets)) startOffsets = state.offsets;
       pendingHandover = null;
@@ -168,10 +209,27 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       versions: Math.min(input.windowVersions, remaining),
       publishEverySeconds: input.publishEverySeconds,
       ...(startOffsets === undefined ? {} : { startOffsets }),
+      head: state.head ?? state.version,
+      ...(state.supersedes === undefined ? {} : { supersedes: state.supersedes }),
+      ...(input.gate.enabled
+        ? { gate: { ne: input.gate.ne, calibration: input.gate.calibration } }
+        : {}),
     });
     apply(state, result, known);
     if (result.versions.length > 0) startOffsets = undefined;
+    if (result.versions.some((v) => !result.held.some((h) => h.version === v))) {
+      delete state.supersedes;
+    }
     state.iterations++;
+    if (state.consecutiveHolds >= input.gate.maxConsecutiveHolds) {
+      state.paused = true;
+      const last = state.held.at(-1);
+      state.pausedReason =
+        `paused by the publish gate: ${state.consecutiveHolds} consecutive versions held ` +
+        `(${state.held.map((h) => h.version).join(', ')}); latest stays at ${state.version}` +
+        (last ? `; last reason: ${last.reasons.join('; ')}` : '') +
+        '. Promote or discard the held versions, then resume.';
+    }
     tag(state, result);
 
     if (
@@ -197,7 +255,13 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
 /** Folds a window's result into the state. */
 function apply(state: RecurringState, result: RecurringWindowResult, known: Set<string>): void {
   state.version = result.lastVersion;
+  if (result.head !== undefined) state.head = result.head;
   if (result.versions.length > 0) state.offsets = result.offsets;
+  // Held versions in a row: a served version resets the count.
+  const held = new Set(result.held.map((h) => h.version));
+  for (const v of result.versions)
+    state.consecutiveHolds = held.has(v) ? state.consecutiveHolds + 1 : 0;
+  state.held = [...state.held, ...result.held].slice(-MAX_REMEMBERED);
   state.versionsPublished += result.versions.length;
   // Bounded: the state travels through continueAsNew and must stay small.
   state.published = [...state.published, ...result.versions].slice(-MAX_REMEMBERED);
@@ -209,12 +273,21 @@ function apply(state: RecurringState, result: RecurringWindowResult, known: Set<
   state.lag = result.lag;
 }
 
-/** Shows the newest version, NE and widths in the Temporal UI. */
-function tag(state: RecurringState, result: RecurringWindowResult): void {
+/** Shows held versions and a self-pause in the Temporal UI (memo: `held`, `pausedReason`). */
+function tagGate(state: RecurringState): void {
+  upsertMemo({
+    held: state.held.map((h) => `${h.version}: ${h.reasons.join('; ')}`).join(' | ') || null,
+    pausedReason: state.pausedReason,
+  });
+}
+
+/** Shows the newest served version, NE and widths in the Temporal UI. */
+function tag(state: RecurringState, result?: RecurringWindowResult): void {
   const updates: SearchAttributeUpdatePair[] = [{ key: AgpVersion, value: state.version }];
   if (state.ne !== null) updates.push({ key: AgpNe, value: state.ne });
-  if (result.widths) updates.push({ key: AgpWidths, value: formatWidthsKeyword(result.widths) });
+  if (result?.widths) updates.push({ key: AgpWidths, value: formatWidthsKeyword(result.widths) });
   upsertSearchAttributes(updates);
+  tagGate(state);
   upsertMemo({
     versionsPublished: state.versionsPublished,
     eventsTrained: state.eventsTrained,

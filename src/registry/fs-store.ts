@@ -108,6 +108,15 @@ class FsRegistry implements FsRegistryStore {
           const head = await this.findHead(model, latest);
           if (head !== expect) throw new PublishConflictError(model, expect, head);
         }
+        if (fields.parent != null && fields.parent !== latest) {
+          // Only a hand-over may name a parent other than latest: the root of another lineage.
+          if (
+            options.expect === undefined ||
+            !(await this.isStandbyRoot(model, fields.parent, latest))
+          ) {
+            throw new PublishConflictError(model, fields.parent, latest, 'latest');
+          }
+        }
         const parent = fields.parent !== undefined ? fields.parent : latest;
         // A new lineage (no parent, no hand-over CAS) never displaces the served chain.
         const standby = fields.parent === null && options.expect === undefined && latest !== null;
@@ -154,6 +163,22 @@ class FsRegistry implements FsRegistryStore {
   async head(model: string): Promise<ModelVersion | null> {
     checkModel(model);
     return this.findHead(model, await this.latest(model));
+  }
+
+  /** True when `version` starts a lineage (no parent) that `latest` does not descend from. */
+  private async isStandbyRoot(
+    model: string,
+    version: ModelVersion,
+    latest: ModelVersion | null,
+  ): Promise<boolean> {
+    const manifest = await this.readManifest(model, version).catch(() => null);
+    if (manifest === null || manifest.parent !== null) return false;
+    // Ancestors have smaller numbers, so the walk stops at `version`'s number.
+    let at = latest;
+    while (at !== null && compareVersions(at, version) > 0) {
+      at = (await this.readManifest(model, at).catch(() => null))?.parent ?? null;
+    }
+    return at !== version;
   }
 
   /** The newest of `latest` and its held children (discarded ones included: their offsets stay skipped). */

@@ -53,7 +53,7 @@ describe('registry fencing: compare-and-set on the served lineage', () => {
     const error: unknown = lost[0]?.status === 'rejected' ? lost[0].reason : undefined;
     assert.ok(error instanceof PublishConflictError, String(error));
     assert.equal(error.kind, 'PublishConflict');
-    assert.equal(error.retriable, false);
+    assert.equal(error.retriable, true);
     assert.equal(error.expected, base.version);
     // The loser published nothing and left nothing staged.
     const [listing] = await a.list('race');
@@ -110,6 +110,14 @@ describe('registry fencing: compare-and-set on the served lineage', () => {
     await assert.rejects(store.discard('gate', good.version), ConfigError);
     await store.promote('gate', h2.version, 'operator checked it');
     assert.equal(await store.latest('gate'), h2.version);
+    // A window still training from the old parent cannot publish beside the promoted version.
+    await assert.rejects(
+      store.publish('gate', smallFiles('y'), recurring(good.version, 20, 30), {
+        expect: h2.version,
+      }),
+      (e: unknown) =>
+        e instanceof PublishConflictError && /expected latest to be v0+\d/.test(e.message),
+    );
     assert.equal((await store.list('gate'))[0]?.versions[2]?.held, false);
     const next = await store.publish('gate', smallFiles('n'), recurring(h2.version, 20, 30));
     assert.equal(await store.latest('gate'), next.version);

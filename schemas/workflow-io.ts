@@ -147,6 +147,12 @@ export const RecurringTrainingInput = z.object({
     calibration: 0.15,
     maxConsecutiveHolds: 3,
   }),
+  /**
+   * Heartbeat timeout of a window: a silent attempt is retried after it, and an attempt that
+   * cannot get a heartbeat acknowledged within half of it (at most 10 s) publishes nothing.
+   * @default 60
+   */
+  heartbeatTimeoutSeconds: z.number().min(5).max(3600).default(60),
   /** The served version `fromVersion` replaces (a hand-over that starts the workflow). */
   supersedes: Version.optional(),
   /** Carried over by continueAsNew. */

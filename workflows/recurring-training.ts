@@ -35,16 +35,19 @@ import {
   statusQuery,
 } from './messages';
 
-const { trainRecurringWindow } = proxyActivities<RecurringActivities>({
-  // A window waits for events; heartbeats (every Kafka batch) prove it is alive meanwhile.
-  startToCloseTimeout: '24 hours',
-  heartbeatTimeout: '1 minute',
-  retry: {
-    initialInterval: '2 seconds',
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['ConfigError', 'DataError'],
-  },
-});
+/** The window activity, with the run's heartbeat timeout (how long a silent attempt is trusted). */
+function windowActivity(heartbeatTimeoutSeconds: number) {
+  return proxyActivities<RecurringActivities>({
+    // A window waits for events; heartbeats (every Kafka batch) prove it is alive meanwhile.
+    startToCloseTimeout: '24 hours',
+    heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
+    retry: {
+      initialInterval: '2 seconds',
+      maximumInterval: '1 minute',
+      nonRetryableErrorTypes: ['ConfigError', 'DataError'],
+    },
+  }).trainRecurringWindow;
+}
 
 const { promoteVersion, discardVersion } = proxyActivities<RegistryActivities>({
   startToCloseTimeout: '1 minute',
@@ -73,6 +76,7 @@ function isEmpty(offsets: KafkaOffsets | undefined): boolean {
 export async function recurringTraining(raw: RecurringTrainingInputType): Promise<RecurringState> {
   const input = parseWorkflowInput(RecurringTrainingInput, raw, 'recurringTraining input');
   const groupId = input.groupId ?? `agp-recurring-${input.model}`;
+  const trainRecurringWindow = windowActivity(input.heartbeatTimeoutSeconds);
   const state: RecurringState = {
     ...(input.state ?? {
       version: input.fromVersion,

@@ -68,8 +68,15 @@ function isEmpty(offsets: KafkaOffsets | undefined): boolean {
  * version's offsets, so the model sees every event exactly once across windows, retries,
  * hand-overs and continue-as-new.
  *
+ * Publish gate: a version whose progressive NE or calibration regresses past `input.gate` is
+ * published held (`latest` and AgpVersion stay at the good version; memo `held` lists it); the
+ * next window trains from the good version after the held offsets. After
+ * `gate.maxConsecutiveHolds` holds in a row the workflow pauses itself (status `pausedReason`,
+ * memo `pausedReason`) until an operator promotes or discards and resumes.
+ *
  * Messages: `pauseSignal` / `resumeSignal` (take effect between windows), `handoverSignal`
- * (train from a new version, at the current offsets), `statusQuery`, `promoteUpdate`.
+ * (train from a new version, at the current offsets), `statusQuery`, `promoteUpdate` (a held
+ * version becomes the one training continues from), `discardUpdate`.
  * The run continues as new with its state when the server suggests it or after
  * `windowsPerRun` windows, once every message handler has finished.
  */

@@ -122,7 +122,9 @@ function progressiveMetrics(capacity: number): ProgressiveMetrics {
  * offsets its weights contain and its freshness (publish time − newest event time).
  *
  * A failed or aborted window leaves the last published version consistent: retrying from it
- * trains no event twice.
+ * trains no event twice. Every publish expects the lineage's head (compare-and-set), so a stale
+ * copy of this window fails with PublishConflictError instead of forking the chain. With `gate`
+ * set, a version that regresses is published held and ends the window (see `gate`).
  */
 export async function runRecurringWindow(
   deps: RecurringWindowDeps,

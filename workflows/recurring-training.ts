@@ -286,10 +286,14 @@ function apply(state: RecurringState, result: RecurringWindowResult, known: Set<
 
 /** Shows held versions and a self-pause in the Temporal UI (memo: `held`, `pausedReason`). */
 function tagGate(state: RecurringState): void {
-  upsertMemo({
+  upsertMemo(gateMemo(state));
+}
+
+function gateMemo(state: RecurringState) {
+  return {
     held: state.held.map((h) => `${h.version}: ${h.reasons.join('; ')}`).join(' | ') || null,
     pausedReason: state.pausedReason,
-  });
+  };
 }
 
 /** Shows the newest served version, NE and widths in the Temporal UI. */
@@ -298,8 +302,9 @@ function tag(state: RecurringState, result?: RecurringWindowResult): void {
   if (state.ne !== null) updates.push({ key: AgpNe, value: state.ne });
   if (result?.widths) updates.push({ key: AgpWidths, value: formatWidthsKeyword(result.widths) });
   upsertSearchAttributes(updates);
-  tagGate(state);
+  // One memo upsert per window, as before the gate existed: histories of running workflows replay.
   upsertMemo({
+    ...gateMemo(state),
     versionsPublished: state.versionsPublished,
     eventsTrained: state.eventsTrained,
     deadLettered: state.deadLettered,

@@ -2,15 +2,14 @@ import { Context } from '@temporalio/activity';
 import type { Kafka } from 'kafkajs';
 import { ModelVersion } from '../schemas/manifest';
 import { parseOrThrow } from '../schemas/zod-errors';
-import {
-  RecurringHeartbeat,
-  RecurringWindowInput,
-  type RecurringWindowResult,
-} from '../schemas/workflow-io';
+import type { RecurringHeartbeat } from '../schemas/workflow-io';
+import { RecurringWindowInput, type RecurringWindowResult } from '../schemas/workflow-io';
 import { runRecurringWindow } from '../src/pipeline/recurring-window';
+import { resumePoint, type ResumePoint } from '../src/registry/lineage';
 import type { RegistryStore } from '../src/registry/store';
 import { toFailure } from './failure';
 import { keepAlive } from './heartbeat';
+import { confirmHeartbeat } from './heartbeat-fence';
 
 /** Dependencies of the recurring activities. */
 export interface RecurringDeps {
@@ -22,47 +21,63 @@ export interface RecurringDeps {
 export function createRecurringActivities(deps: RecurringDeps) {
   return {
     /**
-     * Trains one window from a version: resumes from its offsets, publishes `versions` versions.
-     * Heartbeats progress and every published version; a retry continues from the last version
-     * it published, so no event is trained twice and none is skipped.
+     * Trains one window from a version and publishes up to `versions` versions (a version the
+     * gate holds ends the window). Every attempt, first or retry, resumes from the registry:
+     * the served lineage's `latest` back to `fromVersion` (src/registry/lineage.ts), not from
+     * its last heartbeat, which an outage may have lost. Each publish is fenced twice: a
+     * heartbeat the server must acknowledge first (activities/heartbeat-fence.ts), and the
+     * registry's compare-and-set on the lineage's head.
      */
     async trainRecurringWindow(raw: RecurringWindowInput): Promise<RecurringWindowResult> {
       const ctx = Context.current();
       try {
         const input = parseOrThrow(RecurringWindowInput, raw, 'trainRecurringWindow input');
-        const previous = RecurringHeartbeat.safeParse(ctx.info.heartbeatDetails);
-        let beat: RecurringHeartbeat = previous.success
-          ? previous.data
-          : {
-              lastVersion: input.fromVersion,
-              versions: [],
-              trained: 0,
-              deadLettered: 0,
-              consumed: 0,
-            };
-        const resumed = beat.versions.length > 0;
-        const base = { ...beat };
-        const remaining = input.versions - beat.versions.length;
-        // A previous attempt published every version and failed before completing.
-        if (remaining <= 0) return await finishedEarlier(deps.registry, input.model, beat);
+        const version = (v: string, where: string) => parseOrThrow(ModelVersion, v, where);
+        const resume = await resumePoint(
+          deps.registry,
+          input.model,
+          version(input.fromVersion, 'fromVersion'),
+          {
+            since: version(input.head ?? input.fromVersion, 'head'),
+            ...(input.supersedes === undefined
+              ? {}
+              : { supersedes: version(input.supersedes, 'supersedes') }),
+          },
+        );
+        const before = await publishedSoFar(deps.registry, input.model, resume);
+        let beat: RecurringHeartbeat = {
+          lastVersion: resume.version,
+          versions: before.versions,
+          trained: before.trained,
+          deadLettered: before.deadLettered,
+          consumed: before.trained + before.deadLettered,
+        };
+        // A previous attempt published every version (or had one held) and failed to complete.
+        if (before.versions.length >= input.versions || before.held.length > 0) {
+          return await finishedEarlier(deps.registry, input.model, resume, before);
+        }
         ctx.heartbeat(beat);
         const stopBeating = keepAlive(ctx, () => beat);
+        const startOffsets = resume.startOffsets ?? input.startOffsets;
         const outcome = await runRecurringWindow(deps, {
           model: input.model,
-          fromVersion: beat.lastVersion,
+          fromVersion: resume.version,
+          expect: resume.head,
+          skipped: resume.skipped,
           topic: input.topic,
           groupId: input.groupId,
           eventsPerVersion: input.eventsPerVersion,
-          versions: remaining,
+          versions: input.versions - before.versions.length,
           publishEverySeconds: input.publishEverySeconds,
-          // A resumed attempt starts from its own last version's offsets.
-          ...(input.startOffsets && !resumed ? { startOffsets: input.startOffsets } : {}),
+          ...(startOffsets === undefined ? {} : { startOffsets }),
+          ...(input.gate === undefined ? {} : { gate: input.gate }),
           signal: ctx.cancellationSignal,
+          beforePublish: () => confirmHeartbeat(ctx, beat),
           onProgress: () => ctx.heartbeat(beat),
           onPublished: (manifest) => {
             const m = manifest.metrics;
             beat = {
-              lastVersion: manifest.version,
+              lastVersion: manifest.gate?.held === true ? beat.lastVersion : manifest.version,
               versions: [...beat.versions, manifest.version],
               trained: beat.trained + (m['trainedEvents'] ?? 0),
               deadLettered: beat.deadLettered + (m['deadLettered'] ?? 0),
@@ -75,11 +90,13 @@ export function createRecurringActivities(deps: RecurringDeps) {
         ctx.cancellationSignal.throwIfAborted();
         return {
           lastVersion: outcome.lastVersion,
-          versions: [...base.versions, ...outcome.versions],
+          versions: [...before.versions, ...outcome.versions],
+          held: outcome.held,
+          head: outcome.head,
           offsets: outcome.offsets,
-          consumed: base.consumed + outcome.consumed,
-          trained: base.trained + outcome.trained,
-          deadLettered: base.deadLettered + outcome.deadLettered,
+          consumed: before.trained + before.deadLettered + outcome.consumed,
+          trained: before.trained + outcome.trained,
+          deadLettered: before.deadLettered + outcome.deadLettered,
           eventsPerSecond: outcome.eventsPerSecond,
           metrics: outcome.metrics,
           lag: outcome.lag,
@@ -92,23 +109,39 @@ export function createRecurringActivities(deps: RecurringDeps) {
   };
 }
 
-/** The result of a window whose versions were all published by an earlier attempt. */
+/** What earlier attempts of this window published, read from the manifests. */
+async function publishedSoFar(registry: RegistryStore, model: string, resume: ResumePoint) {
+  let trained = 0;
+  let deadLettered = 0;
+  const held: RecurringWindowResult['held'] = [];
+  for (const v of resume.publishedSince) {
+    const manifest = await registry.get(model, v);
+    trained += manifest.metrics['trainedEvents'] ?? 0;
+    deadLettered += manifest.metrics['deadLettered'] ?? 0;
+    if (manifest.gate?.held === true) held.push({ version: v, reasons: manifest.gate.reasons });
+  }
+  return { versions: [...resume.publishedSince], trained, deadLettered, held };
+}
+
+/** The result of a window whose versions were all published by earlier attempts. */
 async function finishedEarlier(
   registry: RegistryStore,
   model: string,
-  beat: RecurringHeartbeat,
+  resume: ResumePoint,
+  before: Awaited<ReturnType<typeof publishedSoFar>>,
 ): Promise<RecurringWindowResult> {
-  const manifest = await registry.get(
-    model,
-    parseOrThrow(ModelVersion, beat.lastVersion, 'lastVersion'),
-  );
+  const manifest = await registry.get(model, resume.version);
   return {
-    lastVersion: beat.lastVersion,
-    versions: beat.versions,
-    offsets: manifest.dataRange.kind === 'recurring' ? manifest.dataRange.toOffsets : {},
-    consumed: beat.consumed,
-    trained: beat.trained,
-    deadLettered: beat.deadLettered,
+    lastVersion: resume.version,
+    versions: before.versions,
+    held: before.held,
+    ...(resume.head === null ? {} : { head: resume.head }),
+    offsets:
+      resume.startOffsets ??
+      (manifest.dataRange.kind === 'recurring' ? manifest.dataRange.toOffsets : {}),
+    consumed: before.trained + before.deadLettered,
+    trained: before.trained,
+    deadLettered: before.deadLettered,
     eventsPerSecond: 0,
     metrics: manifest.metrics,
     lag: 0,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ModelName, ModelVersion } from '../schemas/manifest';
 import { parseOrThrow } from '../schemas/zod-errors';
-import { PromoteInput, type VersionInfo } from '../schemas/workflow-io';
+import { DiscardInput, PromoteInput, type VersionInfo } from '../schemas/workflow-io';
 import { describeVersion, servingVersion } from '../src/pipeline/version-info';
 import type { RegistryStore } from '../src/registry/store';
 import { toFailure } from './failure';
@@ -22,6 +22,18 @@ export function createRegistryActivities({ registry }: RegistryDeps) {
         const input = parseOrThrow(PromoteInput, raw, 'promoteVersion input');
         const version = parseOrThrow(ModelVersion, input.version, 'version');
         await registry.promote(input.model, version, input.reason);
+        return await describeVersion(registry, input.model, version);
+      } catch (error) {
+        throw toFailure(error);
+      }
+    },
+
+    /** Discards a version the publish gate held and returns its description. */
+    async discardVersion(raw: DiscardInput): Promise<VersionInfo> {
+      try {
+        const input = parseOrThrow(DiscardInput, raw, 'discardVersion input');
+        const version = parseOrThrow(ModelVersion, input.version, 'version');
+        await registry.discard(input.model, version, input.reason);
         return await describeVersion(registry, input.model, version);
       } catch (error) {
         throw toFailure(error);

@@ -74,6 +74,32 @@ export const RecurringDataRange = z.object({
 export const DataRange = z.discriminatedUnion('kind', [OfflineDataRange, RecurringDataRange]);
 export type DataRange = z.infer<typeof DataRange>;
 
+/**
+ * A held version's offsets that the served lineage skipped: the next served version records
+ * every held version it stepped over, so an auditor can account for every offset (served chain +
+ * held versions cover the topic with no overlap and no gap).
+ */
+export const SkippedRange = z.object({
+  version: ModelVersion,
+  fromOffsets: KafkaOffsets,
+  toOffsets: KafkaOffsets,
+});
+export type SkippedRange = z.infer<typeof SkippedRange>;
+
+/**
+ * The publish gate's verdict on a recurring version (src/pipeline/publish-gate.ts). A `held`
+ * version is published (visible, auditable) but `latest` does not move to it: nothing that
+ * follows `latest` ever loads it, until an operator promotes it.
+ */
+export const GateVerdict = z.object({
+  held: z.boolean(),
+  /** Why it was held (one line per failed check); empty when it passed. */
+  reasons: z.array(z.string()),
+  /** The version it was compared with (the served parent). */
+  comparedWith: ModelVersion.nullable(),
+});
+export type GateVerdict = z.infer<typeof GateVerdict>;
+
 /** One file of a version, relative to the version directory. */
 export const ManifestFile = z.object({
   path: z.string().min(1),
@@ -111,6 +137,10 @@ export const ManifestFields = z
     backend: z.string().min(1).optional(),
     /** The training configuration itself, for humans and for reproducing the run. */
     config: z.unknown().optional(),
+    /** Held versions between the parent and this version, whose offsets this one skipped. */
+    skipped: z.array(SkippedRange).optional(),
+    /** The publish gate's verdict; a verdict with `held: true` publishes without moving `latest`. */
+    gate: GateVerdict.optional(),
   })
   .superRefine((fields, ctx) => {
     if (fields.dataRange.kind !== fields.phase) {
@@ -140,6 +170,8 @@ export const ManifestV1 = z.object({
   widths: TowerWidths.optional(),
   backend: z.string().min(1).optional(),
   config: z.unknown().optional(),
+  skipped: z.array(SkippedRange).optional(),
+  gate: GateVerdict.optional(),
 });
 
 /** The immutable manifest of a version, discriminated on its format version `v`. */
@@ -149,7 +181,7 @@ export type Manifest = z.infer<typeof Manifest>;
 /** One change of a model's mutable state, kept for the record (who moved what, and why). */
 export const StateEvent = z.object({
   at: z.iso.datetime({ offset: true }),
-  action: z.enum(['promote', 'rollback']),
+  action: z.enum(['promote', 'rollback', 'discard']),
   version: ModelVersion,
   /** For a rollback: where `latest` pointed before. */
   from: ModelVersion.nullable().optional(),
@@ -159,11 +191,14 @@ export type StateEvent = z.infer<typeof StateEvent>;
 
 /**
  * The small mutable state file next to the immutable versions (`<model>/state.json`): which
- * versions are promoted (retention never deletes them) and the history of promotions and rollbacks.
+ * versions are promoted (retention never deletes them), which held versions an operator
+ * discarded, and the history of promotions, discards and rollbacks.
  */
 export const ModelState = z.object({
   v: z.literal(1),
   promoted: z.array(ModelVersion),
+  /** Held versions an operator discarded: never to be promoted (their offsets stay skipped). */
+  discarded: z.array(ModelVersion).default([]),
   history: z.array(StateEvent),
 });
 export type ModelState = z.infer<typeof ModelState>;

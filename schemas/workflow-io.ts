@@ -59,6 +59,30 @@ export type OfflineHeartbeat = z.infer<typeof OfflineHeartbeat>;
 // ---------------------------------------------------------------------------------------------
 // Recurring phase
 
+/**
+ * The publish gate of the recurring phase: each version's progressive NE and calibration on its
+ * window are compared with the served parent's; a version that regresses past a tolerance is
+ * published as `held` (listed, never `latest`), and training continues from the good version.
+ */
+export const PublishGate = z.object({
+  /** @default true */
+  enabled: z.boolean().default(true),
+  /**
+   * Hold when NE > parent NE × (1 + ne). Progressive NE over a 10k-event window moves by about
+   * 1% between healthy versions; 3% is a regression, not noise. @default 0.03
+   */
+  ne: z.number().min(0).default(0.03),
+  /** Hold when |calibration − 1| grows by more than this over the parent's. @default 0.15 */
+  calibration: z.number().min(0).default(0.15),
+  /** After this many consecutive held versions the workflow pauses itself. @default 3 */
+  maxConsecutiveHolds: z.number().int().positive().default(3),
+});
+export type PublishGate = z.input<typeof PublishGate>;
+
+/** A version the gate held, and why. */
+export const HeldVersion = z.object({ version: Version, reasons: z.array(z.string()) });
+export type HeldVersion = z.infer<typeof HeldVersion>;
+
 /** Counters and quality figures the recurring workflow accumulates across windows. */
 export const RecurringState = z.object({
   /** The newest version the recurring phase trains from (its parent for the next publish). */
@@ -77,6 +101,19 @@ export const RecurringState = z.object({
   /** Windows run by this execution (reset by continueAsNew). */
   iterations: z.number().int().min(0),
   paused: z.boolean(),
+  /** Why the workflow paused itself (too many held versions); null when it did not. */
+  pausedReason: z.string().nullable().default(null),
+  /** The newest version of the lineage, held ones included: what the next publish expects. */
+  head: Version.optional(),
+  /** Held versions not yet promoted or discarded, oldest first. */
+  held: z.array(HeldVersion).default([]),
+  /** Held versions in a row since the last served one. */
+  consecutiveHolds: z.number().int().min(0).default(0),
+  /**
+   * The served version a pending hand-over replaces, until the new lineage has published (the
+   * hand-over's compare-and-set expects it).
+   */
+  supersedes: Version.optional(),
 });
 export type RecurringState = z.infer<typeof RecurringState>;
 
@@ -103,6 +140,21 @@ export const RecurringTrainingInput = z.object({
   startOffsets: KafkaOffsets.optional(),
   /** continueAsNew after this many windows even if the server does not suggest it. @default 100 */
   windowsPerRun: z.number().int().positive().default(100),
+  /** @default enabled, ne 0.03, calibration 0.15, pause after 3 consecutive holds */
+  gate: PublishGate.default({
+    enabled: true,
+    ne: 0.03,
+    calibration: 0.15,
+    maxConsecutiveHolds: 3,
+  }),
+  /**
+   * Heartbeat timeout of a window: a silent attempt is retried after it, and an attempt that
+   * cannot get a heartbeat acknowledged within half of it (at most 10 s) publishes nothing.
+   * @default 60
+   */
+  heartbeatTimeoutSeconds: z.number().min(5).max(3600).default(60),
+  /** The served version `fromVersion` replaces (a hand-over that starts the workflow). */
+  supersedes: Version.optional(),
   /** Carried over by continueAsNew. */
   state: RecurringState.optional(),
 });
@@ -118,14 +170,25 @@ export const RecurringWindowInput = z.object({
   versions: z.number().int().positive(),
   publishEverySeconds: z.number().positive().default(60),
   startOffsets: KafkaOffsets.optional(),
+  /** The lineage's head when the window was scheduled: versions newer than it are this window's. */
+  head: Version.optional(),
+  /** The served version a hand-over of `fromVersion` replaces. */
+  supersedes: Version.optional(),
+  /** Gate tolerances; absent: no gate. */
+  gate: z.object({ ne: z.number().min(0), calibration: z.number().min(0) }).optional(),
 });
 export type RecurringWindowInput = z.input<typeof RecurringWindowInput>;
 
 /** What one window did. */
 export const RecurringWindowResult = z.object({
-  /** The newest version (the input's when nothing was published). */
+  /** The newest served version (the input's when nothing was served). */
   lastVersion: Version,
+  /** Every version published, held ones included. */
   versions: z.array(Version),
+  /** The versions among them that the gate held. */
+  held: z.array(HeldVersion).default([]),
+  /** The newest version of the lineage, held ones included. */
+  head: Version.optional(),
   /** Offsets of the last published version. */
   offsets: KafkaOffsets,
   consumed: z.number().int().min(0),
@@ -166,6 +229,14 @@ export type Handover = z.infer<typeof Handover>;
 
 // ---------------------------------------------------------------------------------------------
 // Registry and evaluation
+
+/** Input of `discardUpdate` and the `discardVersion` activity: drop a held version. */
+export const DiscardInput = z.object({
+  model: ModelName,
+  version: Version,
+  reason: z.string().max(1000).optional(),
+});
+export type DiscardInput = z.input<typeof DiscardInput>;
 
 /** Input of `promoteUpdate` and the `promoteVersion` activity. */
 export const PromoteInput = z.object({

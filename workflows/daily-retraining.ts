@@ -134,6 +134,8 @@ async function handOver(
           ...(current && Object.keys(current.offsets).length > 0
             ? { startOffsets: current.offsets }
             : {}),
+          // The candidate's first version replaces the served one (the registry's hand-over CAS).
+          ...(current ? { supersedes: current.version } : {}),
         },
       ],
     });

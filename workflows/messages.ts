@@ -5,7 +5,13 @@ import {
   SearchAttributeType,
 } from '@temporalio/common';
 import type { z } from 'zod';
-import type { Handover, PromoteInput, RecurringStatus, VersionInfo } from '../schemas/workflow-io';
+import type {
+  DiscardInput,
+  Handover,
+  PromoteInput,
+  RecurringStatus,
+  VersionInfo,
+} from '../schemas/workflow-io';
 
 /**
  * Messages of the recurring workflow. Clients import these definitions (not just their names)
@@ -32,6 +38,12 @@ export const statusQuery = defineQuery<RecurringStatus>('status');
  * version this workflow did not publish or train from, before anything is written to history.
  */
 export const promoteUpdate = defineUpdate<VersionInfo, [PromoteInput]>('promote');
+
+/**
+ * Discards a version the publish gate held (recorded in the registry's model state; it stays
+ * listed, and its offsets stay skipped). The validator rejects a version that is not held.
+ */
+export const discardUpdate = defineUpdate<VersionInfo, [DiscardInput]>('discard');
 
 /**
  * Search attributes the workflows upsert, so the Temporal UI lists runs per model, phase and

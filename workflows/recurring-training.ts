@@ -25,6 +25,7 @@ import {
   AgpPhase,
   AgpVersion,
   AgpWidths,
+  discardUpdate,
   formatWidthsKeyword,
   handoverSignal,
   parseWorkflowInput,
@@ -34,18 +35,21 @@ import {
   statusQuery,
 } from './messages';
 
-const { trainRecurringWindow } = proxyActivities<RecurringActivities>({
-  // A window waits for events; heartbeats (every Kafka batch) prove it is alive meanwhile.
-  startToCloseTimeout: '24 hours',
-  heartbeatTimeout: '1 minute',
-  retry: {
-    initialInterval: '2 seconds',
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['ConfigError', 'DataError'],
-  },
-});
+/** The window activity, with the run's heartbeat timeout (how long a silent attempt is trusted). */
+function windowActivity(heartbeatTimeoutSeconds: number) {
+  return proxyActivities<RecurringActivities>({
+    // A window waits for events; heartbeats (every Kafka batch) prove it is alive meanwhile.
+    startToCloseTimeout: '24 hours',
+    heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
+    retry: {
+      initialInterval: '2 seconds',
+      maximumInterval: '1 minute',
+      nonRetryableErrorTypes: ['ConfigError', 'DataError'],
+    },
+  }).trainRecurringWindow;
+}
 
-const { promoteVersion } = proxyActivities<RegistryActivities>({
+const { promoteVersion, discardVersion } = proxyActivities<RegistryActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
 });
@@ -64,14 +68,22 @@ function isEmpty(offsets: KafkaOffsets | undefined): boolean {
  * version's offsets, so the model sees every event exactly once across windows, retries,
  * hand-overs and continue-as-new.
  *
+ * Publish gate: a version whose progressive NE or calibration regresses past `input.gate` is
+ * published held (`latest` and AgpVersion stay at the good version; memo `held` lists it); the
+ * next window trains from the good version after the held offsets. After
+ * `gate.maxConsecutiveHolds` holds in a row the workflow pauses itself (status `pausedReason`,
+ * memo `pausedReason`) until an operator promotes or discards and resumes.
+ *
  * Messages: `pauseSignal` / `resumeSignal` (take effect between windows), `handoverSignal`
- * (train from a new version, at the current offsets), `statusQuery`, `promoteUpdate`.
+ * (train from a new version, at the current offsets), `statusQuery`, `promoteUpdate` (a held
+ * version becomes the one training continues from), `discardUpdate`.
  * The run continues as new with its state when the server suggests it or after
  * `windowsPerRun` windows, once every message handler has finished.
  */
 export async function recurringTraining(raw: RecurringTrainingInputType): Promise<RecurringState> {
   const input = parseWorkflowInput(RecurringTrainingInput, raw, 'recurringTraining input');
   const groupId = input.groupId ?? `agp-recurring-${input.model}`;
+  const trainRecurringWindow = windowActivity(input.heartbeatTimeoutSeconds);
   const state: RecurringState = {
     ...(input.state ?? {
       version: input.fromVersion,
@@ -84,6 +96,10 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       lag: 0,
       published: [],
       paused: false,
+      pausedReason: null,
+      held: [],
+      consecutiveHolds: 0,
+      ...(input.supersedes === undefined ? {} : { supersedes: input.supersedes }),
     }),
     iterations: 0,
   };
@@ -100,6 +116,9 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
   });
   setHandler(resumeSignal, () => {
     state.paused = false;
+    state.pausedReason = null;
+    state.consecutiveHolds = 0;
+    tagGate(state);
   });
   setHandler(handoverSignal, ({ version }) => {
     pendingHandover = version;
@@ -118,7 +137,16 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       const before = activity;
       activity = 'promoting';
       try {
-        return await promoteVersion({ ...request, model: input.model });
+        const info = await promoteVersion({ ...request, model: input.model });
+        if (state.held.some((h) => h.version === request.version)) {
+          // A promoted held version is `latest` now: the next window continues from it.
+          state.version = request.version;
+          state.head = request.version;
+          state.held = state.held.filter((h) => h.version !== request.version);
+          state.consecutiveHolds = 0;
+          tag(state);
+        }
+        return info;
       } finally {
         activity = before;
       }
@@ -137,6 +165,28 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
     },
   );
 
+  setHandler(
+    discardUpdate,
+    async (request) => {
+      const info = await discardVersion({ ...request, model: input.model });
+      state.held = state.held.filter((h) => h.version !== request.version);
+      tagGate(state);
+      return info;
+    },
+    {
+      validator: (request) => {
+        if (request.model !== input.model) {
+          throw new Error(`this workflow trains model '${input.model}', not '${request.model}'`);
+        }
+        if (!state.held.some((h) => h.version === request.version)) {
+          throw new Error(
+            `'${request.version}' is not held (held: ${state.held.map((h) => h.version).join(', ') || 'none'})`,
+          );
+        }
+      },
+    },
+  );
+
   upsertSearchAttributes([
     { key: AgpModel, value: input.model },
     { key: AgpPhase, value: 'recurring' },
@@ -149,7 +199,9 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
   while (more()) {
     await condition(() => !state.paused);
     if (pendingHandover !== null) {
-      // The new version continues where the stream is: the current offsets, not its own.
+      // The new version continues where the stream is: the current offsets, not its own. Its
+      // first publish replaces the served version (the registry's hand-over compare-and-set).
+      state.supersedes ??= state.version;
       state.version = pendingHandover;
       if (!isEmpty(state.offsets)) startOffsets = state.offsets;
       pendingHandover = null;
@@ -168,10 +220,27 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       versions: Math.min(input.windowVersions, remaining),
       publishEverySeconds: input.publishEverySeconds,
       ...(startOffsets === undefined ? {} : { startOffsets }),
+      head: state.head ?? state.version,
+      ...(state.supersedes === undefined ? {} : { supersedes: state.supersedes }),
+      ...(input.gate.enabled
+        ? { gate: { ne: input.gate.ne, calibration: input.gate.calibration } }
+        : {}),
     });
     apply(state, result, known);
     if (result.versions.length > 0) startOffsets = undefined;
+    if (result.versions.some((v) => !result.held.some((h) => h.version === v))) {
+      delete state.supersedes;
+    }
     state.iterations++;
+    if (state.consecutiveHolds >= input.gate.maxConsecutiveHolds) {
+      state.paused = true;
+      const last = state.held.at(-1);
+      state.pausedReason =
+        `paused by the publish gate: ${state.consecutiveHolds} consecutive versions held ` +
+        `(${state.held.map((h) => h.version).join(', ')}); latest stays at ${state.version}` +
+        (last ? `; last reason: ${last.reasons.join('; ')}` : '') +
+        '. Promote or discard the held versions, then resume.';
+    }
     tag(state, result);
 
     if (
@@ -197,7 +266,13 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
 /** Folds a window's result into the state. */
 function apply(state: RecurringState, result: RecurringWindowResult, known: Set<string>): void {
   state.version = result.lastVersion;
+  if (result.head !== undefined) state.head = result.head;
   if (result.versions.length > 0) state.offsets = result.offsets;
+  // Held versions in a row: a served version resets the count.
+  const held = new Set(result.held.map((h) => h.version));
+  for (const v of result.versions)
+    state.consecutiveHolds = held.has(v) ? state.consecutiveHolds + 1 : 0;
+  state.held = [...state.held, ...result.held].slice(-MAX_REMEMBERED);
   state.versionsPublished += result.versions.length;
   // Bounded: the state travels through continueAsNew and must stay small.
   state.published = [...state.published, ...result.versions].slice(-MAX_REMEMBERED);
@@ -209,13 +284,27 @@ function apply(state: RecurringState, result: RecurringWindowResult, known: Set<
   state.lag = result.lag;
 }
 
-/** Shows the newest version, NE and widths in the Temporal UI. */
-function tag(state: RecurringState, result: RecurringWindowResult): void {
+/** Shows held versions and a self-pause in the Temporal UI (memo: `held`, `pausedReason`). */
+function tagGate(state: RecurringState): void {
+  upsertMemo(gateMemo(state));
+}
+
+function gateMemo(state: RecurringState) {
+  return {
+    held: state.held.map((h) => `${h.version}: ${h.reasons.join('; ')}`).join(' | ') || null,
+    pausedReason: state.pausedReason,
+  };
+}
+
+/** Shows the newest served version, NE and widths in the Temporal UI. */
+function tag(state: RecurringState, result?: RecurringWindowResult): void {
   const updates: SearchAttributeUpdatePair[] = [{ key: AgpVersion, value: state.version }];
   if (state.ne !== null) updates.push({ key: AgpNe, value: state.ne });
-  if (result.widths) updates.push({ key: AgpWidths, value: formatWidthsKeyword(result.widths) });
+  if (result?.widths) updates.push({ key: AgpWidths, value: formatWidthsKeyword(result.widths) });
   upsertSearchAttributes(updates);
+  // One memo upsert per window, as before the gate existed: histories of running workflows replay.
   upsertMemo({
+    ...gateMemo(state),
     versionsPublished: state.versionsPublished,
     eventsTrained: state.eventsTrained,
     deadLettered: state.deadLettered,

@@ -2,21 +2,24 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Manifest, ModelVersion } from '../../schemas/manifest';
 import { infraConfig } from '../config/env';
-import { ConfigError } from '../errors';
+import { AgpError, ConfigError } from '../errors';
 import { openFsRegistry } from '../registry/fs-store';
-import type { ModelListing, RegistryStore } from '../registry/store';
+import type { ModelListing, RegistryStore, UnreadableVersion } from '../registry/store';
 
 const USAGE = `usage:
   agp registry ls [model]                     every model and its versions (or one model's)
   agp registry show <model> [version]         a version's manifest (default: latest)
   agp registry verify <model> [version]       check every file against the manifest's SHA-256
-  agp registry promote <model> <version>      keep a version forever and mark it promoted
+  agp registry promote <model> <version>      keep a version forever and mark it promoted; a held
+                                              version also becomes latest (the recurring phase
+                                              continues from it)
+  agp registry discard <model> <version>      record that a held version is not to be served
   agp registry rollback <model> [version]     move latest back (default: the previous version)
 
 options:
   --root <dir>     registry directory (default: $AGP_DATA_DIR/registry, i.e. .data/registry)
-  --json           machine-readable output
-  --reason <text>  why (promote, rollback): kept in the model's history
+  --json           machine-readable output (errors too: {"ok": false, "error": …})
+  --reason <text>  why (promote, discard, rollback): kept in the model's history
 `;
 
 /** Where the command writes; tests pass their own. */
@@ -59,6 +62,7 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     show: [1, 2],
     verify: [1, 2],
     promote: [2, 2],
+    discard: [2, 2],
     rollback: [1, 2],
   };
   const bounds = action === undefined ? undefined : arity[action];
@@ -69,18 +73,49 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     );
     return 2;
   }
-  const root = values.root ?? join(infraConfig().dataDir, 'registry');
-  const store = await openFsRegistry({ root });
   const out = (text: string): void => {
     io.out(text.endsWith('\n') ? text : `${text}\n`);
   };
   const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
+  try {
+    return await act(action as Action, model, version, values, io, out, json);
+  } catch (error) {
+    // A script that asked for JSON gets JSON, also when the command fails.
+    if (!values.json) throw error;
+    json({
+      ok: false,
+      error: {
+        kind: error instanceof AgpError ? error.kind : 'Error',
+        message: error instanceof Error ? error.message : String(error),
+      },
+    });
+    return 1;
+  }
+}
 
+type Action = 'ls' | 'show' | 'verify' | 'promote' | 'discard' | 'rollback';
+
+async function act(
+  action: Action,
+  model: string | undefined,
+  version: string | undefined,
+  values: { root?: string | undefined; json?: boolean | undefined; reason?: string | undefined },
+  io: CommandIo,
+  out: (text: string) => void,
+  json: (value: unknown) => void,
+): Promise<number> {
+  const root = values.root ?? join(infraConfig().dataDir, 'registry');
+  const store = await openFsRegistry({ root });
   switch (action) {
     case 'ls': {
-      const listings = await store.list(model);
+      const unreadable: UnreadableVersion[] = [];
+      const listings = await store.list(model, (problem) => unreadable.push(problem));
       if (values.json) json(listings);
       else out(listings.length ? formatListings(listings) : `registry ${store.location} is empty`);
+      // On stderr, so `--json` stdout stays the listing a script expects.
+      for (const u of unreadable) {
+        io.err(`agp registry: skipped ${u.model}/versions/${u.name}: ${u.problem}\n`);
+      }
       return 0;
     }
     case 'show':
@@ -105,8 +140,19 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     }
     case 'promote': {
       const state = await store.promote(model as string, asVersion(version), values.reason);
+      const latest = await store.latest(model as string);
       if (values.json) json(state);
-      else out(`${model} ${version} promoted (kept by retention)`);
+      else
+        out(
+          `${model} ${version} promoted (kept by retention)` +
+            (latest === version ? '; it is latest' : ''),
+        );
+      return 0;
+    }
+    case 'discard': {
+      const state = await store.discard(model as string, asVersion(version), values.reason);
+      if (values.json) json(state);
+      else out(`${model} ${version} discarded (stays listed; its offsets stay skipped)`);
       return 0;
     }
     case 'rollback': {
@@ -143,6 +189,8 @@ async function withFlags(store: RegistryStore, manifest: Manifest) {
     manifest,
     latest: latest === manifest.version,
     promoted: state.promoted.includes(manifest.version),
+    held: manifest.gate?.held === true && !state.promoted.includes(manifest.version),
+    discarded: state.discarded.includes(manifest.version),
     manifestPath: store.manifestPath(manifest.model, manifest.version),
   };
 }
@@ -160,7 +208,14 @@ export function formatListings(listings: readonly ModelListing[]): string {
       metric(v.metrics['ne']),
       metric(v.metrics['auc']),
       formatBytes(v.bytes),
-      [v.latest ? 'latest' : '', v.promoted ? 'promoted' : ''].filter(Boolean).join(','),
+      [
+        v.latest ? 'latest' : '',
+        v.promoted ? 'promoted' : '',
+        v.held ? 'held' : '',
+        v.discarded ? 'discarded' : '',
+      ]
+        .filter(Boolean)
+        .join(','),
     ]),
   );
   return table([header, ...rows]);
@@ -168,7 +223,12 @@ export function formatListings(listings: readonly ModelListing[]): string {
 
 async function formatManifest(store: RegistryStore, manifest: Manifest): Promise<string> {
   const flags = await withFlags(store, manifest);
-  const tags = [flags.latest ? 'latest' : '', flags.promoted ? 'promoted' : ''].filter(Boolean);
+  const tags = [
+    flags.latest ? 'latest' : '',
+    flags.promoted ? 'promoted' : '',
+    flags.held ? 'held' : '',
+    flags.discarded ? 'discarded' : '',
+  ].filter(Boolean);
   const lines = [
     `${manifest.model} ${manifest.version}${tags.length ? ` (${tags.join(', ')})` : ''}`,
     `  parent     ${manifest.parent ?? '-'}`,
@@ -177,6 +237,16 @@ async function formatManifest(store: RegistryStore, manifest: Manifest): Promise
     `  config     ${manifest.configHash}`,
   ];
   if (manifest.backend) lines.push(`  backend    ${manifest.backend}`);
+  if (manifest.gate) {
+    lines.push(
+      `  gate       ${manifest.gate.held ? 'held' : 'passed'}` +
+        (manifest.gate.comparedWith ? ` (vs ${manifest.gate.comparedWith})` : ''),
+    );
+    for (const reason of manifest.gate.reasons) lines.push(`             ${reason}`);
+  }
+  for (const skipped of manifest.skipped ?? []) {
+    lines.push(`  skipped    ${skipped.version} (held): ${JSON.stringify(skipped.toOffsets)}`);
+  }
   if (manifest.widths) {
     lines.push(
       `  widths     bottom ${manifest.widths.bottom.join('-')} · top ${manifest.widths.top.join('-')}`,

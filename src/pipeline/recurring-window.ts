@@ -6,6 +6,7 @@ import {
   ModelVersion,
   type KafkaOffsets,
   type Manifest,
+  type SkippedRange,
   type TowerWidths,
 } from '../../schemas/manifest';
 import { parseOrThrow } from '../../schemas/zod-errors';
@@ -18,6 +19,7 @@ import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
 import type { ProgressiveMetrics, PublishRequest } from '../stream/training-loop';
 import { loadTrainerFromVersion, towerWidths } from './model-version';
 import { finiteMetrics } from './publish-offline';
+import { judgeVersion, type GateBaseline, type GateTolerances } from './publish-gate';
 
 /** Dependencies of {@link runRecurringWindow}. */
 export interface RecurringWindowDeps {
@@ -48,6 +50,24 @@ export interface RecurringWindowOptions {
   /** Called after every published version (the activity heartbeats it). */
   onPublished?: (manifest: Manifest) => void;
   /**
+   * The head to expect at the first publish (compare-and-set, see `RegistryStore.publish`): the
+   * newest version of the served lineage, held ones included. @default fromVersion
+   */
+  expect?: string | null;
+  /** Held versions (children of `fromVersion`) whose offsets the first version skips. */
+  skipped?: SkippedRange[];
+  /**
+   * Called before every publish, after the checkpoint is saved; throwing stops the window without
+   * publishing (the activity proves here that the server still hears its heartbeats).
+   */
+  beforePublish?: () => Promise<void>;
+  /**
+   * The publish gate: tolerances against the served parent's progressive metrics. A version that
+   * regresses is published as held (`latest` does not move) and the window ends, so the next
+   * one starts again from the good version's weights. Unset: no gate.
+   */
+  gate?: GateTolerances;
+  /**
    * Test mode (the exactly-once test): every version also carries `trained-ids.json`, the ids
    * of the events it trained since its parent, in training order. @default false
    */
@@ -59,8 +79,14 @@ export const TRAINED_IDS_FILE = 'trained-ids.json';
 
 /** What a recurring window did. */
 export interface RecurringWindowOutcome {
+  /** The newest served version (the one to train from next). */
   lastVersion: string;
+  /** Every version published, held ones included, oldest first. */
   versions: string[];
+  /** The versions the gate held, with why. */
+  held: { version: string; reasons: string[] }[];
+  /** The newest version of the lineage, held ones included (what the next publish expects). */
+  head: string;
   offsets: KafkaOffsets;
   consumed: number;
   trained: number;
@@ -97,7 +123,9 @@ function progressiveMetrics(capacity: number): ProgressiveMetrics {
  * offsets its weights contain and its freshness (publish time − newest event time).
  *
  * A failed or aborted window leaves the last published version consistent: retrying from it
- * trains no event twice.
+ * trains no event twice. Every publish expects the lineage's head (compare-and-set), so a stale
+ * copy of this window fails with PublishConflictError instead of forking the chain. With `gate`
+ * set, a version that regresses is published held and ends the window (see `gate`).
  */
 export async function runRecurringWindow(
   deps: RecurringWindowDeps,
@@ -114,7 +142,23 @@ export async function runRecurringWindow(
   const ownOffsets = base.dataRange.kind === 'recurring' ? base.dataRange.toOffsets : {};
   const startOffsets = options.startOffsets ?? ownOffsets;
   let parent = base.version;
+  let head: ModelVersion | null =
+    options.expect === undefined
+      ? base.version
+      : options.expect === null
+        ? null
+        : parseOrThrow(ModelVersion, options.expect, 'expect');
+  let skipped = options.skipped ?? [];
+  // The gate's baseline is the served parent's progressive metrics (an offline one has none).
+  let baseline: GateBaseline | null =
+    base.phase === 'recurring' ? { version: base.version, metrics: base.metrics } : null;
   const versions: string[] = [];
+  const held: RecurringWindowOutcome['held'] = [];
+  // A held version ends the window: the trainer holds its weights, and the next window reloads
+  // the good version's.
+  const stop = new AbortController();
+  const signal =
+    options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
   let seq = 0;
 
   const publishVersion = async (request: PublishRequest): Promise<void> => {
@@ -131,6 +175,11 @@ export async function runRecurringWindow(
       }
       const range = request.eventTimeRange;
       const freshnessSeconds = range === null ? Number.NaN : (Date.now() - range.max) / 1000;
+      const verdict =
+        options.gate === undefined
+          ? undefined
+          : judgeVersion(finiteMetrics(request.metrics), baseline, options.gate);
+      await options.beforePublish?.();
       const published = await registry.publish(
         model,
         { sourceDir: dir },
@@ -151,10 +200,29 @@ export async function runRecurringWindow(
           // runs on another machine (or forgot to initialise tensorflow, issue 12 item 3).
           backend: activeBackend(),
           config: base.config,
+          ...(skipped.length > 0 ? { skipped } : {}),
+          ...(verdict === undefined ? {} : { gate: verdict }),
         },
+        { expect: head },
       );
-      parent = published.version;
+      head = published.version;
       versions.push(published.version);
+      if (verdict?.held === true && published.dataRange.kind === 'recurring') {
+        held.push({ version: published.version, reasons: verdict.reasons });
+        skipped = [
+          ...skipped,
+          {
+            version: published.version,
+            fromOffsets: published.dataRange.fromOffsets,
+            toOffsets: published.dataRange.toOffsets,
+          },
+        ];
+        stop.abort(new Error(`${published.version} held by the publish gate`));
+      } else {
+        parent = published.version;
+        skipped = [];
+        baseline = { version: published.version, metrics: published.metrics };
+      }
       options.onPublished?.(published);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -178,13 +246,15 @@ export async function runRecurringWindow(
         publishEverySeconds: options.publishEverySeconds ?? 60,
         versions: options.versions,
         recordTrainedIds: options.recordTrainedIds ?? false,
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        signal,
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       },
     );
     return {
       lastVersion: parent,
       versions,
+      held,
+      head: head ?? parent,
       offsets: toManifestOffsets(result.offsets),
       consumed: result.stats.consumed,
       trained: result.stats.trained,

@@ -1,5 +1,4 @@
 import type { KafkaOffsets, Manifest } from '../../schemas/manifest';
-import { compareVersions } from '../registry/version';
 import type { RegistryStore, VersionRef } from '../registry/store';
 
 /** What workflows need to know about a version: small JSON. */
@@ -35,19 +34,15 @@ export async function describeVersion(
 }
 
 /**
- * The model the recurring phase serves: its newest `recurring` version, else `latest` (a model
- * that has only offline versions so far); null for a model with no version at all. Not simply
- * `latest`: publishing a daily candidate moves `latest` before anyone decided to use it.
+ * The model the recurring phase serves: `latest`, null for a model with no version at all. A
+ * daily candidate (a new lineage) is published as a standby and does not move `latest` until it
+ * is handed over, and a version the publish gate held never does, so `latest` is what is served.
  */
 export async function servingVersion(
   registry: RegistryStore,
   model: string,
 ): Promise<VersionDescription | null> {
   const listing = (await registry.list()).find((m) => m.model === model);
-  if (!listing || listing.versions.length === 0) return null;
-  const recurring = listing.versions
-    .filter((v) => v.phase === 'recurring')
-    .sort((a, b) => compareVersions(a.version, b.version));
-  const newest = recurring.at(-1)?.version ?? listing.latest;
-  return newest === null ? null : describeVersion(registry, model, newest);
+  if (!listing || listing.latest === null) return null;
+  return describeVersion(registry, model, listing.latest);
 }

@@ -1,11 +1,6 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import {
-  Manifest,
-  type ManifestFields,
-  type ManifestFile,
-  type ModelVersion,
-} from '../../schemas/manifest';
+import { Manifest, type ManifestFile, type ModelVersion } from '../../schemas/manifest';
 import { ConfigError } from '../errors';
 import {
   copyFileDurable,
@@ -61,25 +56,38 @@ export class FaultPoint {
   }
 }
 
+/** Files staged for a version, not yet visible. */
+export interface StagedVersion {
+  dir: string;
+  files: ManifestFile[];
+  /** Undoes the staging after a failed (not crashed) publish: hands a moved directory back. */
+  abandon(): Promise<void>;
+  /** Forgets the staging directory as live (after commit or abandon). */
+  release(): void;
+}
+
 /**
- * Stages the files and manifest of a new version and renames the staging directory into
- * `versions/`, which is the commit point: before it nothing is visible, after it the version is
- * complete. The rename is also the arbiter between concurrent publishers: renaming onto an
- * existing (non-empty) version directory fails, and the loser retries with the next number.
+ * Stages the files of a new version under `.staging/` (invisible to readers). The caller commits
+ * it with {@link commitStaged} or abandons it.
  */
-export async function stageAndCommit(
+export async function stageVersion(
   layout: FsLayout,
   model: string,
   source: PublishSource,
-  fields: ManifestFields & { parent: ModelVersion | null },
-  createdAt: string,
   fault: FaultPoint,
-): Promise<Manifest> {
+): Promise<StagedVersion> {
   await mkdir(layout.versions(model), { recursive: true });
   await mkdir(layout.staging(model), { recursive: true });
   const staging = join(layout.staging(model), stagingName());
   activeStaging.add(staging);
   let moved: (() => Promise<void>) | undefined;
+  const abandon = async (): Promise<void> => {
+    await moved?.().catch(() => undefined);
+    await rm(staging, { recursive: true, force: true });
+  };
+  const release = (): void => {
+    activeStaging.delete(staging);
+  };
   try {
     await mkdir(staging, { recursive: true });
     await fault.at('staging-created');
@@ -90,35 +98,45 @@ export async function stageAndCommit(
           })
         : await stageFiles(join(staging, 'files'), source, fault);
     await fault.at('files-synced');
-
-    let n = (await newestNumber(layout, model)) + 1;
-    for (;;) {
-      const version = formatVersion(n);
-      const manifest = Manifest.parse({ ...fields, v: 1, model, version, createdAt, files });
-      await replaceFileAtomic(
-        join(staging, 'manifest.json'),
-        `${JSON.stringify(manifest, null, 2)}\n`,
-      );
-      await fault.at('manifest-written', { version });
-      try {
-        await rename(staging, layout.version(model, version));
-      } catch (error) {
-        if (!isErrno(error, 'ENOTEMPTY', 'EEXIST')) throw error;
-        n = Math.max(n + 1, (await newestNumber(layout, model)) + 1);
-        continue;
-      }
-      await fsyncDir(layout.versions(model));
-      return manifest;
-    }
+    return { dir: staging, files, abandon, release };
   } catch (error) {
-    if (!fault.crashed) {
-      // A failed publish hands a moved directory back to its owner.
-      await moved?.().catch(() => undefined);
-      await rm(staging, { recursive: true, force: true });
-    }
+    if (!fault.crashed) await abandon();
+    release();
     throw error;
-  } finally {
-    activeStaging.delete(staging);
+  }
+}
+
+/**
+ * Writes the manifest into the staged directory and renames it into `versions/`, which is the
+ * commit point: before it nothing is visible, after it the version is complete. The caller holds
+ * the model lock (so the number and the parent are decided atomically with the commit); the
+ * rename still refuses an existing version directory, and the loser takes the next number.
+ */
+export async function commitStaged(
+  layout: FsLayout,
+  model: string,
+  staged: StagedVersion,
+  manifestOf: (version: ModelVersion) => Manifest,
+  fault: FaultPoint,
+): Promise<Manifest> {
+  let n = (await newestNumber(layout, model)) + 1;
+  for (;;) {
+    const version = formatVersion(n);
+    const manifest = Manifest.parse(manifestOf(version));
+    await replaceFileAtomic(
+      join(staged.dir, 'manifest.json'),
+      `${JSON.stringify(manifest, null, 2)}\n`,
+    );
+    await fault.at('manifest-written', { version });
+    try {
+      await rename(staged.dir, layout.version(model, version));
+    } catch (error) {
+      if (!isErrno(error, 'ENOTEMPTY', 'EEXIST')) throw error;
+      n = Math.max(n + 1, (await newestNumber(layout, model)) + 1);
+      continue;
+    }
+    await fsyncDir(layout.versions(model));
+    return manifest;
   }
 }
 

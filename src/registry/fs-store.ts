@@ -7,26 +7,30 @@ import {
   ModelName,
   ModelState,
   ModelVersion,
+  type StateEvent,
 } from '../../schemas/manifest';
 import { RegistryConfig, type RegistryConfigInput } from '../../schemas/registry-config';
 import { formatZodIssues, parseOrThrow } from '../../schemas/zod-errors';
-import { ConfigError, DataError } from '../errors';
+import { AgpError, ConfigError, DataError } from '../errors';
 import { AnnouncementError, type Announcer } from './announcer';
 import { digestFile, ensureDir, fsyncDir, isErrno, listDir, replaceFileAtomic } from './fs-io';
 import { cleanLeftovers, FsLayout, stagingName } from './fs-layout';
 import { withFileLock } from './fs-lock';
-import { FaultPoint, type PublishFaults, stageAndCommit } from './fs-publish';
+import { PublishConflictError } from './conflict';
+import { commitStaged, FaultPoint, type PublishFaults, stageVersion } from './fs-publish';
 import { expiredVersions } from './retention';
 import type {
   FetchedVersion,
   ModelListing,
+  PublishOptions,
   PublishSource,
   RegistryStore,
   RollbackResult,
+  UnreadableVersion,
   VersionRef,
   VersionSummary,
 } from './store';
-import { asVersion, compareVersions, versionNumber } from './version';
+import { asVersion, compareVersions } from './version';
 
 /** Options of {@link openFsRegistry} that are not configuration. */
 export interface FsRegistryOptions {
@@ -85,30 +89,67 @@ class FsRegistry implements FsRegistryStore {
     model: string,
     source: PublishSource,
     input: ManifestFieldsInput,
+    options: PublishOptions = {},
   ): Promise<Manifest> {
     checkModel(model);
     const fields = parseOrThrow(ManifestFields, input, `manifest fields of ${model}`);
     const fault = new FaultPoint(this.options.faults, model);
-    const parent = fields.parent !== undefined ? fields.parent : await this.latest(model);
     const createdAt = this.now().toISOString();
-    const manifest = await stageAndCommit(
-      this.layout,
-      model,
-      source,
-      { ...fields, parent },
-      createdAt,
-      fault,
-    );
-    await fault.at('version-renamed', { version: manifest.version });
-    await withFileLock(this.layout.lock(model), async () => {
-      const current = await this.latest(model);
-      // A concurrent publisher may already have made a newer version latest.
-      if (current === null || versionNumber(manifest.version) > versionNumber(current)) {
-        await replaceFileAtomic(this.layout.latest(model), `${manifest.version}\n`);
-      }
-      await fault.at('latest-moved', { version: manifest.version });
-      await this.applyRetention(model);
-    });
+    // A version's parent, when named, is also what the head must be (the CAS), unless the
+    // publisher says otherwise (after held versions, or when handing over a new lineage).
+    const expect = options.expect !== undefined ? options.expect : (fields.parent ?? undefined);
+    const held = fields.gate?.held === true;
+    const staged = await stageVersion(this.layout, model, source, fault);
+    let manifest: Manifest;
+    try {
+      manifest = await withFileLock(this.layout.lock(model), async () => {
+        const latest = await this.latest(model);
+        if (expect !== undefined) {
+          const head = await this.findHead(model, latest);
+          if (head !== expect) throw new PublishConflictError(model, expect, head);
+        }
+        if (fields.parent != null && fields.parent !== latest) {
+          // Only a hand-over may name a parent other than latest: the root of another lineage.
+          if (
+            options.expect === undefined ||
+            !(await this.isStandbyRoot(model, fields.parent, latest))
+          ) {
+            throw new PublishConflictError(model, fields.parent, latest, 'latest');
+          }
+        }
+        const parent = fields.parent !== undefined ? fields.parent : latest;
+        // A new lineage (no parent, no hand-over CAS) never displaces the served chain.
+        const standby = fields.parent === null && options.expect === undefined && latest !== null;
+        const committed = await commitStaged(
+          this.layout,
+          model,
+          staged,
+          (version) =>
+            Manifest.parse({
+              ...fields,
+              parent,
+              v: 1,
+              model,
+              version,
+              createdAt,
+              files: staged.files,
+            }),
+          fault,
+        );
+        await fault.at('version-renamed', { version: committed.version });
+        if (!held && !standby) {
+          await replaceFileAtomic(this.layout.latest(model), `${committed.version}\n`);
+        }
+        await fault.at('latest-moved', { version: committed.version });
+        await this.applyRetention(model);
+        return committed;
+      });
+    } catch (error) {
+      if (!fault.crashed) await staged.abandon();
+      throw error;
+    } finally {
+      staged.release();
+    }
     if (this.options.announcer) {
       try {
         await this.options.announcer.announce(manifest, this.manifestPath(model, manifest.version));
@@ -119,7 +160,43 @@ class FsRegistry implements FsRegistryStore {
     return manifest;
   }
 
-  async list(model?: string): Promise<ModelListing[]> {
+  async head(model: string): Promise<ModelVersion | null> {
+    checkModel(model);
+    return this.findHead(model, await this.latest(model));
+  }
+
+  /** True when `version` starts a lineage (no parent) that `latest` does not descend from. */
+  private async isStandbyRoot(
+    model: string,
+    version: ModelVersion,
+    latest: ModelVersion | null,
+  ): Promise<boolean> {
+    const manifest = await this.readManifest(model, version).catch(() => null);
+    if (manifest === null || manifest.parent !== null) return false;
+    // Ancestors have smaller numbers, so the walk stops at `version`'s number.
+    let at = latest;
+    while (at !== null && compareVersions(at, version) > 0) {
+      at = (await this.readManifest(model, at).catch(() => null))?.parent ?? null;
+    }
+    return at !== version;
+  }
+
+  /** The newest of `latest` and its held children (discarded ones included: their offsets stay skipped). */
+  private async findHead(model: string, latest: ModelVersion | null): Promise<ModelVersion | null> {
+    if (latest === null) return null;
+    let head = latest;
+    for (const version of await this.versionsOf(model)) {
+      if (compareVersions(version, latest) <= 0) continue;
+      const manifest = await this.readManifest(model, version).catch(() => null);
+      if (manifest?.parent === latest && manifest.gate?.held === true) head = version;
+    }
+    return head;
+  }
+
+  async list(
+    model?: string,
+    onUnreadable?: (problem: UnreadableVersion) => void,
+  ): Promise<ModelListing[]> {
     let models: string[];
     if (model !== undefined) {
       checkModel(model);
@@ -137,10 +214,20 @@ class FsRegistry implements FsRegistryStore {
     const listings: ModelListing[] = [];
     for (const name of models) {
       const latest = await this.latest(name);
-      const promoted = new Set<string>((await this.state(name)).promoted);
+      const state = await this.state(name);
+      const promoted = new Set<string>(state.promoted);
+      const discarded = new Set<string>(state.discarded);
       const versions: VersionSummary[] = [];
       for (const version of await this.versionsOf(name)) {
-        const m = await this.readManifest(name, version);
+        let m: Manifest;
+        try {
+          m = await this.readManifest(name, version);
+        } catch (error) {
+          // One damaged directory must not hide every other version (or model).
+          if (!(error instanceof AgpError)) throw error;
+          onUnreadable?.({ model: name, name: version, problem: error.message });
+          continue;
+        }
         versions.push({
           version,
           parent: m.parent,
@@ -150,6 +237,8 @@ class FsRegistry implements FsRegistryStore {
           bytes: m.files.reduce((sum, f) => sum + f.bytes, 0),
           promoted: promoted.has(version),
           latest: version === latest,
+          held: m.gate?.held === true && !promoted.has(version),
+          discarded: discarded.has(version),
         });
       }
       listings.push({ model: name, latest, versions });
@@ -210,13 +299,59 @@ class FsRegistry implements FsRegistryStore {
   }
 
   async promote(model: string, version: ModelVersion, reason?: string): Promise<ModelState> {
-    await this.get(model, version);
+    const manifest = await this.get(model, version);
     return withFileLock(this.layout.lock(model), async () => {
       const state = await this.state(model);
+      if (manifest.gate?.held === true && !state.promoted.includes(version)) {
+        await this.releaseHeld(model, manifest, state);
+      }
       const next: ModelState = {
-        v: 1,
+        ...state,
         promoted: state.promoted.includes(version) ? state.promoted : [...state.promoted, version],
         history: [...state.history, this.event('promote', version, reason)].slice(-MAX_HISTORY),
+      };
+      await replaceFileAtomic(this.layout.state(model), `${JSON.stringify(next, null, 2)}\n`);
+      return next;
+    });
+  }
+
+  /**
+   * Makes a held version `latest` (the caller holds the lock). Only the head may be released:
+   * a newer held version's offsets follow it, and continuing from an older one would train them
+   * twice.
+   */
+  private async releaseHeld(model: string, manifest: Manifest, state: ModelState): Promise<void> {
+    const { version } = manifest;
+    if (state.discarded.includes(version)) {
+      throw new ConfigError(`${model} ${version} was discarded; it cannot be promoted`);
+    }
+    const latest = await this.latest(model);
+    const head = await this.findHead(model, latest);
+    if (manifest.parent !== latest || head !== version) {
+      throw new ConfigError(
+        `${model} ${version} is held, and only the newest held child of latest can be promoted ` +
+          `(latest is ${latest ?? 'none'}, the newest held version is ${head ?? 'none'})`,
+      );
+    }
+    await this.verify(model, version);
+    await replaceFileAtomic(this.layout.latest(model), `${version}\n`);
+  }
+
+  async discard(model: string, version: ModelVersion, reason?: string): Promise<ModelState> {
+    const manifest = await this.get(model, version);
+    return withFileLock(this.layout.lock(model), async () => {
+      const state = await this.state(model);
+      if (manifest.gate?.held !== true || state.promoted.includes(version)) {
+        throw new ConfigError(
+          `${model} ${version} is not a held version; only versions the publish gate held can be discarded`,
+        );
+      }
+      const next: ModelState = {
+        ...state,
+        discarded: state.discarded.includes(version)
+          ? state.discarded
+          : [...state.discarded, version],
+        history: [...state.history, this.event('discard', version, reason)].slice(-MAX_HISTORY),
       };
       await replaceFileAtomic(this.layout.state(model), `${JSON.stringify(next, null, 2)}\n`);
       return next;
@@ -258,7 +393,7 @@ class FsRegistry implements FsRegistryStore {
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      if (isErrno(error, 'ENOENT')) return { v: 1, promoted: [], history: [] };
+      if (isErrno(error, 'ENOENT')) return { v: 1, promoted: [], discarded: [], history: [] };
       throw error;
     }
     return parseJsonFile(ModelState, text, path);
@@ -268,7 +403,7 @@ class FsRegistry implements FsRegistryStore {
     return this.layout.manifest(model, version);
   }
 
-  private event(action: 'promote' | 'rollback', version: ModelVersion, reason?: string) {
+  private event(action: StateEvent['action'], version: ModelVersion, reason?: string) {
     return {
       at: this.now().toISOString(),
       action,
@@ -318,6 +453,12 @@ class FsRegistry implements FsRegistryStore {
     } catch (error) {
       if (isErrno(error, 'ENOENT')) {
         const versions = await this.versionsOf(model);
+        if (versions.includes(version)) {
+          throw new DataError(
+            `${model} ${version}: ${path} is missing (an incomplete or damaged version directory; ` +
+              'a publish never leaves one, so it was copied or edited by hand)',
+          );
+        }
         throw new ConfigError(
           `${model} has no version ${version} in ${this.root}` +
             (versions.length ? ` (versions: ${versions.join(', ')})` : ''),

@@ -2,6 +2,7 @@
 export type { Announcer } from './announcer';
 export { AnnouncementError } from './announcer';
 export { hashConfig } from './config-hash';
+export { PublishConflictError } from './conflict';
 export type { PublishFaults, PublishStep } from './fs-publish';
 export { openFsRegistry, type FsRegistryOptions, type FsRegistryStore } from './fs-store';
 export {
@@ -17,9 +18,11 @@ export type {
   ModelLoader,
   Predictor,
   PublishFile,
+  PublishOptions,
   PublishSource,
   RegistryStore,
   RollbackResult,
+  UnreadableVersion,
   VersionRef,
   VersionSummary,
 } from './store';

@@ -23,10 +23,21 @@ export interface FakeWorld {
   windowMs: number;
   /** NE the evaluation gives the next offline versions, when set. */
   candidateNe?: number | undefined;
+  /** How many of the next recurring versions the (fake) publish gate holds. */
+  holdNext: number;
+  discarded: string[];
 }
 
 export function createFakeWorld(windowMs = 30): FakeWorld {
-  return { versions: new Map(), windowCalls: [], promoted: [], ne: new Map(), windowMs };
+  return {
+    versions: new Map(),
+    windowCalls: [],
+    promoted: [],
+    ne: new Map(),
+    windowMs,
+    holdNext: 0,
+    discarded: [],
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -40,6 +51,7 @@ type Fakes = Pick<
   | 'trainOfflineModel'
   | 'trainRecurringWindow'
   | 'promoteVersion'
+  | 'discardVersion'
   | 'describeServingVersion'
   | 'evaluateVersions'
 >;
@@ -75,6 +87,7 @@ export function fakeActivities(world: FakeWorld): Fakes {
       let offset = Number(start[input.topic]?.['0'] ?? 0);
       let parent = input.fromVersion;
       const versions: string[] = [];
+      const held: RecurringWindowResult['held'] = [];
       for (let i = 0; i < input.versions; i++) {
         offset += input.eventsPerVersion;
         const version = nextVersion(world);
@@ -87,11 +100,19 @@ export function fakeActivities(world: FakeWorld): Fakes {
           offsets: { [input.topic]: { '0': String(offset) } },
         });
         versions.push(version);
+        if (world.holdNext > 0) {
+          // Held: published, not served; the window ends and the next starts after its offsets.
+          world.holdNext--;
+          held.push({ version, reasons: ['NE regressed (fake gate)'] });
+          break;
+        }
         parent = version;
       }
       return {
         lastVersion: parent,
         versions,
+        held,
+        head: versions.at(-1) ?? input.head ?? input.fromVersion,
         offsets: { [input.topic]: { '0': String(offset) } },
         consumed: input.eventsPerVersion * input.versions,
         trained: input.eventsPerVersion * input.versions - input.versions,
@@ -105,6 +126,13 @@ export function fakeActivities(world: FakeWorld): Fakes {
 
     async promoteVersion(input: PromoteInput) {
       world.promoted.push(input);
+      const info = world.versions.get(input.version);
+      if (!info) throw new Error(`unknown version ${input.version}`);
+      return info;
+    },
+
+    async discardVersion(input: PromoteInput) {
+      world.discarded.push(input.version);
       const info = world.versions.get(input.version);
       if (!info) throw new Error(`unknown version ${input.version}`);
       return info;

@@ -12,6 +12,7 @@ import {
   AgpModel,
   AgpPhase,
   AgpVersion,
+  discardUpdate,
   pauseSignal,
   promoteUpdate,
   resumeSignal,
@@ -349,6 +350,86 @@ describe('workflows (real Temporal dev server)', () => {
     } finally {
       await schedule.delete();
     }
+  });
+
+  it('the publish gate: held versions leave the served version alone, N in a row pause the workflow, promote and discard', async () => {
+    const model = `g-${randomUUID().slice(0, 8)}`;
+    const topic = `t-${model}`;
+    const offline = await client.workflow.execute(offlineTraining, {
+      taskQueue,
+      workflowId: id('offline'),
+      args: [{ model, trainConfig: {} }],
+    });
+    const workflowId = id('gate');
+    // The first window serves one version, then the gate holds the next three in a row.
+    const handle = await client.workflow.start(recurringTraining, {
+      taskQueue,
+      workflowId,
+      args: [
+        {
+          model,
+          fromVersion: offline.version,
+          topic,
+          eventsPerVersion: 100,
+          windowVersions: 1,
+          maxVersions: 6,
+          gate: { maxConsecutiveHolds: 3 },
+        },
+      ],
+    });
+    const status = () => handle.query(statusQuery);
+    await waitFor(status, (s) => s.versionsPublished >= 1, 'the first version');
+    world.holdNext = 3;
+    const paused = await waitFor(status, (s) => s.paused, 'the gate to pause the workflow');
+    const good = paused.version;
+    assert.equal(paused.activity, 'paused');
+    assert.ok(
+      !paused.held.some((h) => h.version === good),
+      'the served version stays at the good one',
+    );
+    assert.equal(paused.held.length, 3);
+    assert.equal(paused.consecutiveHolds, 3);
+    assert.match(paused.pausedReason ?? '', /3 consecutive versions held.*latest stays at v\d+/);
+    // Every window after a hold trained from the good version again, expecting the held head.
+    const callsAtPause = world.windowCalls.filter((c) => c.model === model).length;
+    const calls = world.windowCalls.filter((c) => c.model === model).slice(-3);
+    assert.deepEqual(
+      calls.map((c) => c.fromVersion),
+      [good, good, good],
+    );
+    assert.deepEqual(
+      calls.slice(1).map((c) => c.head),
+      paused.held.slice(0, 2).map((h) => h.version),
+      'each window expects the newest held version as the lineage head',
+    );
+    const description = await handle.describe();
+    assert.equal(description.typedSearchAttributes.get(AgpVersion), good);
+    const memo = description.memo ?? {};
+    assert.match(String(memo['pausedReason']), /publish gate/);
+    assert.match(String(memo['held']), new RegExp(paused.held[0]?.version ?? 'none'));
+
+    // Discard one (validated: only held versions), promote the newest: it becomes the version.
+    const [h1, , h3] = paused.held;
+    assert.ok(h1 && h3);
+    await assert.rejects(
+      handle.executeUpdate(discardUpdate, { args: [{ model, version: good }] }),
+      WorkflowUpdateFailedError,
+    );
+    await handle.executeUpdate(discardUpdate, { args: [{ model, version: h1.version }] });
+    await handle.executeUpdate(promoteUpdate, { args: [{ model, version: h3.version }] });
+    assert.deepEqual(world.discarded.slice(-1), [h1.version]);
+    const promoted = await status();
+    assert.equal(promoted.version, h3.version);
+    assert.deepEqual(
+      promoted.held.map((h) => h.version),
+      [paused.held[1]?.version],
+    );
+    await handle.signal(resumeSignal);
+    const done = await handle.result();
+    assert.equal(done.pausedReason, null);
+    const resumed = world.windowCalls.filter((c) => c.model === model)[callsAtPause];
+    assert.equal(resumed?.fromVersion, h3.version, 'training continues from the promoted version');
+    completed.push(workflowId);
   });
 
   it('replays the recorded histories deterministically', async () => {

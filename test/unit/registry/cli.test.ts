@@ -92,6 +92,72 @@ describe('agp registry', () => {
     await assert.rejects(cli(['show', 'ctr', 'v1', '--root', root]), /'v1' is not a version/);
   });
 
+  it('--json errors are JSON; a version directory without a manifest is skipped and reported', async () => {
+    const failed = await cli(['show', 'nope', '--json', '--root', root]);
+    assert.equal(failed.code, 1);
+    const parsed = JSON.parse(failed.out) as {
+      ok: boolean;
+      error: { kind: string; message: string };
+    };
+    assert.equal(parsed.ok, false);
+    assert.equal(parsed.error.kind, 'ConfigError');
+    assert.match(parsed.error.message, /nope has no versions/);
+
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(root, 'other', 'versions', 'v000009'), { recursive: true });
+    try {
+      const ls = await cli(['ls', '--json', '--root', root]);
+      assert.equal(ls.code, 0);
+      const listings = JSON.parse(ls.out) as { model: string; versions: unknown[] }[];
+      assert.deepEqual(
+        listings.map((l) => [l.model, l.versions.length]),
+        [
+          ['ctr', 2],
+          ['other', 1],
+        ],
+      );
+      assert.match(ls.err, /skipped other\/versions\/v000009: .*manifest\.json is missing/);
+    } finally {
+      const { rm } = await import('node:fs/promises');
+      await rm(join(root, 'other', 'versions', 'v000009'), { recursive: true, force: true });
+    }
+  });
+
+  it('shows held versions and discards them', async () => {
+    const store = await openFsRegistry({ root });
+    const latest = await store.latest('ctr');
+    assert.ok(latest);
+    const held = await store.publish('ctr', smallFiles('h'), {
+      phase: 'recurring',
+      configHash: 'sha256:abc',
+      dataRange: {
+        kind: 'recurring',
+        fromOffsets: { clicks: { '0': 50, '1': 70 } },
+        toOffsets: { clicks: { '0': 90, '1': 100 } },
+        eventTime: null,
+      },
+      metrics: { ne: 1.2 },
+      gate: { held: true, reasons: ['NE 1.2 > 0.79 × 1.03'], comparedWith: latest },
+      parent: latest,
+    });
+    const ls = await cli(['ls', 'ctr', '--root', root]);
+    assert.match(ls.out, new RegExp(`${held.version}\\s.*held$`, 'm'));
+    const show = await cli(['show', 'ctr', held.version, '--root', root]);
+    assert.match(show.out, /\(held\)[\s\S]*gate {7}held \(vs v\d+\)[\s\S]*NE 1\.2 > 0\.79/);
+    const discard = await cli([
+      'discard',
+      'ctr',
+      held.version,
+      '--root',
+      root,
+      '--reason',
+      'bad burst',
+    ]);
+    assert.equal(discard.code, 0);
+    assert.match((await cli(['ls', 'ctr', '--root', root])).out, /held,discarded$/m);
+    assert.equal(await store.latest('ctr'), latest);
+  });
+
   it('runs through the agp dispatcher, with a message instead of a stack trace', () => {
     const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'agp.js');
     const ok = spawnSync(process.execPath, [bin, 'registry', 'ls', 'other', '--root', root], {

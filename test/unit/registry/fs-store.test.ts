@@ -39,18 +39,20 @@ describe('filesystem registry: publish, get, list', () => {
     assert.equal(third.parent, 'v000002');
     assert.equal(await store.latest('ctr'), 'v000003');
     assert.equal((await store.get('ctr', 'latest')).metrics['ne'], 0.78);
-    const orphan = await store.publish(
+    // A new lineage (an offline model) is a standby: it does not displace the served chain.
+    const standby = await store.publish(
       'ctr',
       smallFiles('d'),
       offlineFields(0.9, { parent: null }),
     );
-    assert.equal(orphan.parent, null);
+    assert.equal(standby.parent, null);
+    assert.equal(await store.latest('ctr'), 'v000003');
 
     // The manifest on disk is exactly what publish returned, and the files are where it says.
     const dir = join(root, 'ctr', 'versions', 'v000002');
     assert.deepEqual(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')), second);
     assert.equal(await readFile(join(dir, 'files', 'meta.json'), 'utf8'), '{"tag":"b"}');
-    assert.equal((await readFile(join(root, 'ctr', 'latest'), 'utf8')).trim(), 'v000004');
+    assert.equal((await readFile(join(root, 'ctr', 'latest'), 'utf8')).trim(), 'v000003');
     const fetched = await store.fetch('ctr', v(2));
     assert.equal(fetched.dir, join(dir, 'files'));
   });
@@ -109,7 +111,7 @@ describe('filesystem registry: publish, get, list', () => {
     assert.deepEqual(
       all.map((l) => [l.model, l.latest, l.versions.length]),
       [
-        ['ctr', 'v000004', 4],
+        ['ctr', 'v000003', 4],
         ['dirmodel', 'v000001', 1],
         ['moved', 'v000001', 1],
       ],
@@ -120,8 +122,8 @@ describe('filesystem registry: publish, get, list', () => {
       [
         ['v000001', null, false],
         ['v000002', 'v000001', false],
-        ['v000003', 'v000002', false],
-        ['v000004', null, true],
+        ['v000003', 'v000002', true],
+        ['v000004', null, false],
       ],
     );
     assert.equal(ctr?.versions[0]?.bytes, 4096 + 11 + 10);
@@ -148,7 +150,7 @@ describe('filesystem registry: publish, get, list', () => {
     await assert.rejects(store.get('ctr', v(99)), /ctr has no version v000099.*versions: v000001/);
     await assert.rejects(store.list('nope'), /no model 'nope'.*models: ctr, dirmodel, moved/);
     // Nothing above left a version or a staging directory behind.
-    assert.equal(await store.latest('ctr'), 'v000004');
+    assert.equal(await store.latest('ctr'), 'v000003');
     assert.deepEqual(await names(join(root, 'ctr', '.staging')), []);
   });
 });

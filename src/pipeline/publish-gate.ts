@@ -1,0 +1,49 @@
+import type { GateVerdict, ModelVersion } from '../../schemas/manifest';
+
+/** Tolerances of the publish gate (schemas/workflow-io.ts `PublishGate` documents the defaults). */
+export interface GateTolerances {
+  /** Hold when NE > baseline NE × (1 + ne). */
+  ne: number;
+  /** Hold when |calibration − 1| exceeds the baseline's by more than this. */
+  calibration: number;
+}
+
+/** What the gate compares against: the last served version's progressive metrics. */
+export interface GateBaseline {
+  version: ModelVersion;
+  metrics: Record<string, number>;
+}
+
+/**
+ * The publish gate's verdict on a candidate recurring version: its progressive (scored before
+ * trained) NE and calibration on the window, against the served parent's. A missing figure on
+ * either side (an offline parent has test metrics, not progressive ones, so it is no baseline)
+ * passes: the gate refuses only a regression it can measure.
+ */
+export function judgeVersion(
+  candidate: Record<string, number>,
+  baseline: GateBaseline | null,
+  tolerances: GateTolerances,
+): GateVerdict {
+  const reasons: string[] = [];
+  const base = baseline?.metrics ?? {};
+  const ne = candidate['ne'];
+  const baseNe = base['ne'];
+  if (ne !== undefined && baseNe !== undefined && ne > baseNe * (1 + tolerances.ne)) {
+    reasons.push(
+      `NE ${ne.toFixed(5)} > ${baseNe.toFixed(5)} × (1 + ${tolerances.ne}) of ${baseline?.version}`,
+    );
+  }
+  const cal = candidate['calibration'];
+  const baseCal = base['calibration'];
+  if (cal !== undefined && baseCal !== undefined) {
+    const drift = Math.abs(cal - 1) - Math.abs(baseCal - 1);
+    if (drift > tolerances.calibration) {
+      reasons.push(
+        `calibration ${cal.toFixed(4)} is ${drift.toFixed(4)} further from 1 than ` +
+          `${baseCal.toFixed(4)} of ${baseline?.version} (tolerance ${tolerances.calibration})`,
+      );
+    }
+  }
+  return { held: reasons.length > 0, reasons, comparedWith: baseline?.version ?? null };
+}

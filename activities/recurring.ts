@@ -71,6 +71,9 @@ export function createRecurringActivities(deps: RecurringDeps) {
           publishEverySeconds: input.publishEverySeconds,
           ...(startOffsets === undefined ? {} : { startOffsets }),
           ...(input.gate === undefined ? {} : { gate: input.gate }),
+          ...(input.eventValidation === undefined
+            ? {}
+            : { eventValidation: input.eventValidation }),
           signal: ctx.cancellationSignal,
           beforePublish: () => confirmHeartbeat(ctx, beat),
           onProgress: () => ctx.heartbeat(beat),

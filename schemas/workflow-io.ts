@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EventValidation } from './event-validation';
 import { KafkaOffsets, ModelName, ModelVersion, TowerWidths } from './manifest';
 
 /**
@@ -155,6 +156,11 @@ export const RecurringTrainingInput = z.object({
   heartbeatTimeoutSeconds: z.number().min(5).max(3600).default(60),
   /** The served version `fromVersion` replaces (a hand-over that starts the workflow). */
   supersedes: Version.optional(),
+  /**
+   * Event-time bounds and optional de-duplication by eventId (schemas/event-validation.ts).
+   * @default future skew 1 hour, no lower bound, no de-duplication
+   */
+  eventValidation: EventValidation.optional(),
   /** Carried over by continueAsNew. */
   state: RecurringState.optional(),
 });
@@ -176,6 +182,7 @@ export const RecurringWindowInput = z.object({
   supersedes: Version.optional(),
   /** Gate tolerances; absent: no gate. */
   gate: z.object({ ne: z.number().min(0), calibration: z.number().min(0) }).optional(),
+  eventValidation: EventValidation.optional(),
 });
 export type RecurringWindowInput = z.input<typeof RecurringWindowInput>;
 

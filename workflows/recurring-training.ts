@@ -225,6 +225,7 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       ...(input.gate.enabled
         ? { gate: { ne: input.gate.ne, calibration: input.gate.calibration } }
         : {}),
+      ...(input.eventValidation === undefined ? {} : { eventValidation: input.eventValidation }),
     });
     apply(state, result, known);
     if (result.versions.length > 0) startOffsets = undefined;

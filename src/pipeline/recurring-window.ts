@@ -2,6 +2,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
+import type { EventValidationInput } from '../../schemas/event-validation';
 import {
   ModelVersion,
   type KafkaOffsets,
@@ -67,6 +68,8 @@ export interface RecurringWindowOptions {
    * one starts again from the good version's weights. Unset: no gate.
    */
   gate?: GateTolerances;
+  /** Event-time bounds and optional de-duplication (schemas/event-validation.ts). */
+  eventValidation?: EventValidationInput;
   /**
    * Test mode (the exactly-once test): every version also carries `trained-ids.json`, the ids
    * of the events it trained since its parent, in training order. @default false
@@ -246,6 +249,9 @@ export async function runRecurringWindow(
         publishEverySeconds: options.publishEverySeconds ?? 60,
         versions: options.versions,
         recordTrainedIds: options.recordTrainedIds ?? false,
+        ...(options.eventValidation === undefined
+          ? {}
+          : { eventValidation: options.eventValidation }),
         signal,
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       },

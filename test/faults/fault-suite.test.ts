@@ -45,6 +45,8 @@ const RATE = 250;
 const BURST = 300;
 /** `latest` may score held-out events at most this much worse (relative NE) than a clean run. */
 const NE_TOLERANCE = 0.02;
+/** The recurring activity's heartbeat timeout (the product's default is 60 s; shorter keeps CI short). */
+const HEARTBEAT_TIMEOUT_SECONDS = 15;
 
 const say = (line: string): void => void process.stdout.write(`# faults: ${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -261,6 +263,8 @@ void describe('fault suite: outages and bad inputs against the running product',
             windowVersions: 4,
             maxVersions: VERSIONS,
             publishEverySeconds: 3600,
+            // A SIGKILLed worker's window is retried once this passes without a heartbeat.
+            heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_SECONDS,
           },
         ],
       });
@@ -312,7 +316,7 @@ void describe('fault suite: outages and bad inputs against the running product',
 
       // The whole registry: no fork, no overlap, no gap, and the chain reaches the topic's end.
       const manifests = [...(await recurringVersions(registry))];
-      const isHeld = (m: Manifest): boolean => (m as { status?: string }).status === 'held';
+      const isHeld = (m: Manifest): boolean => m.gate?.held === true;
       const audit = auditChain(manifests, isHeld);
       say(`audit: ${JSON.stringify(audit)}`);
       assert.deepEqual(audit.problems, []);
@@ -346,6 +350,24 @@ void describe('fault suite: outages and bad inputs against the running product',
             `${b.name}: no dead letter matching ${pattern} among ${dlq.map(reasonKind).join(' | ')}`,
           );
         }
+      }
+      // The schema-valid ones are trained: the poison clipped to the learned ranges, the
+      // mislabelled burst scored first and judged by the publish gate.
+      const sum = (key: string): number => manifests.reduce((s, m) => s + (m.metrics[key] ?? 0), 0);
+      const clipped = sum('clippedEvents');
+      table.push({
+        fault: bad[0]?.name ?? 'poison',
+        outcome: `trained clipped (${clipped} clipped event(s) in the manifests), ${sum('skippedBatches')} batch(es) skipped by the guard`,
+        recoverySeconds: null,
+      });
+      assert.ok(clipped >= 1, 'the poison event was trained clipped and counted');
+      table.push({
+        fault: bad[1]?.name ?? 'burst',
+        outcome: `${audit.held} version(s) held by the publish gate; latest never moved to them`,
+        recoverySeconds: null,
+      });
+      for (const m of manifests.filter(isHeld)) {
+        assert.notEqual(await registry.latest(MODEL), m.version);
       }
 
       // Quality: latest against a clean run over the same good events from the same offline model.

@@ -60,7 +60,7 @@ function testFiles(...dirs: string[]): string[] {
 const nodeTest = (extra: string[], files: string[], env?: NodeJS.ProcessEnv) =>
   run(
     process.execPath,
-    ['--import', 'tsx', '--import', './test/quiet-tfjs.ts', '--test', ...extra, ...files],
+    ['--import', 'tsx', '--import', './test/quiet-tfjs.mjs', '--test', ...extra, ...files],
     env,
   );
 

@@ -71,17 +71,25 @@ export class SlidingWindowMetrics {
     return this.filled;
   }
 
-  /** Metrics over the window; NaN fields when the window is empty or one-class. */
-  snapshot(): BinaryMetrics {
+  /**
+   * Metrics over the window; NaN fields when the window is empty or one-class. `neStdErr` is
+   * the standard error of `ne` (the spread of the per-event losses over √n), so a reader can
+   * tell a regression from the noise of a small window.
+   */
+  snapshot(): BinaryMetrics & { neStdErr: number } {
     const n = this.filled;
     const baseRate = this.sumLabel / n;
     const logloss = this.sumLoss / n;
     const h = bernoulliEntropy(baseRate);
+    let squares = 0;
+    for (let i = 0; i < n; i++) squares += ((this.losses[i] as number) - logloss) ** 2;
+    const lossStdErr = n > 1 ? Math.sqrt(squares / (n - 1) / n) : NaN;
     return {
       count: n,
       baseRate,
       logloss,
       ne: h > 0 ? logloss / h : NaN,
+      neStdErr: h > 0 ? lossStdErr / h : NaN,
       auc: n > 0 ? auc(this.preds.subarray(0, n), this.labels.subarray(0, n)) : NaN,
       calibration: this.sumLabel > 0 ? this.sumPred / this.sumLabel : NaN,
     };

@@ -15,10 +15,18 @@ export interface GateBaseline {
 }
 
 /**
+ * How many standard errors of the candidate's NE a regression must exceed the tolerance by. A
+ * version of 800 events has an NE standard error near 4%, above the 3% tolerance: without
+ * this margin the gate held good versions for noise (three of seven in the fault suite).
+ */
+export const GATE_STD_ERRS = 2;
+
+/**
  * The publish gate's verdict on a candidate recurring version: its progressive (scored before
- * trained) NE and calibration on the window, against the served parent's. A missing figure on
- * either side (an offline parent has test metrics, not progressive ones, so it is no baseline)
- * passes: the gate refuses only a regression it can measure.
+ * trained) NE and calibration on the window, against the served parent's. NE must exceed the
+ * tolerance by {@link GATE_STD_ERRS} standard errors (`neStdErr`, when the metrics carry it).
+ * A missing figure on either side (an offline parent has test metrics, not progressive ones,
+ * so it is no baseline) passes: the gate refuses only a regression it can measure.
  */
 export function judgeVersion(
   candidate: Record<string, number>,
@@ -29,9 +37,12 @@ export function judgeVersion(
   const base = baseline?.metrics ?? {};
   const ne = candidate['ne'];
   const baseNe = base['ne'];
-  if (ne !== undefined && baseNe !== undefined && ne > baseNe * (1 + tolerances.ne)) {
+  const stdErr = candidate['neStdErr'];
+  const margin = stdErr !== undefined && Number.isFinite(stdErr) ? GATE_STD_ERRS * stdErr : 0;
+  if (ne !== undefined && baseNe !== undefined && ne > baseNe * (1 + tolerances.ne) + margin) {
     reasons.push(
-      `NE ${ne.toFixed(5)} > ${baseNe.toFixed(5)} × (1 + ${tolerances.ne}) of ${baseline?.version}`,
+      `NE ${ne.toFixed(5)} > ${baseNe.toFixed(5)} × (1 + ${tolerances.ne}) of ${baseline?.version}` +
+        (margin > 0 ? ` + ${GATE_STD_ERRS} standard errors (${margin.toFixed(5)})` : ''),
     );
   }
   const cal = candidate['calibration'];

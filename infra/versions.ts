@@ -13,4 +13,5 @@ export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Double'>> =
   AgpVersion: 'Keyword',
   AgpNe: 'Double',
   AgpWidths: 'Keyword',
+  AgpGate: 'Keyword',
 };

@@ -54,6 +54,12 @@ export const AgpPhase = defineSearchAttributeKey('AgpPhase', SearchAttributeType
 export const AgpVersion = defineSearchAttributeKey('AgpVersion', SearchAttributeType.KEYWORD);
 export const AgpNe = defineSearchAttributeKey('AgpNe', SearchAttributeType.DOUBLE);
 export const AgpWidths = defineSearchAttributeKey('AgpWidths', SearchAttributeType.KEYWORD);
+/**
+ * The publish gate's state of a recurring workflow: `ok`, `held` (the newest version was held;
+ * `latest` stays at the good one) or `paused` (it paused itself after consecutive holds), so
+ * operators can list what needs them: `AgpGate = "paused"`.
+ */
+export const AgpGate = defineSearchAttributeKey('AgpGate', SearchAttributeType.KEYWORD);
 
 /** `13-512-256-64 | 512-256-1`: a version's layer widths as one keyword. */
 export function formatWidthsKeyword(widths: { bottom: number[]; top: number[] }): string {

@@ -20,6 +20,7 @@ import {
   type RecurringWindowResult,
 } from '../schemas/workflow-io';
 import {
+  AgpGate,
   AgpModel,
   AgpNe,
   AgpPhase,
@@ -299,7 +300,12 @@ function gateMemo(state: RecurringState) {
 
 /** Shows the newest served version, NE and widths in the Temporal UI. */
 function tag(state: RecurringState, result?: RecurringWindowResult): void {
-  const updates: SearchAttributeUpdatePair[] = [{ key: AgpVersion, value: state.version }];
+  const gate =
+    state.paused && state.pausedReason ? 'paused' : state.consecutiveHolds > 0 ? 'held' : 'ok';
+  const updates: SearchAttributeUpdatePair[] = [
+    { key: AgpVersion, value: state.version },
+    { key: AgpGate, value: gate },
+  ];
   if (state.ne !== null) updates.push({ key: AgpNe, value: state.ne });
   if (result?.widths) updates.push({ key: AgpWidths, value: formatWidthsKeyword(result.widths) });
   upsertSearchAttributes(updates);

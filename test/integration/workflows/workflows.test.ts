@@ -9,6 +9,7 @@ import { WORKFLOWS_PATH, installQuietRuntime } from '../../../worker/create-work
 import { upsertDailySchedule } from '../../../worker/schedule';
 import { dailyRetraining, offlineTraining, recurringTraining } from '../../../workflows';
 import {
+  AgpGate,
   AgpModel,
   AgpPhase,
   AgpVersion,
@@ -404,6 +405,7 @@ describe('workflows (real Temporal dev server)', () => {
     );
     const description = await handle.describe();
     assert.equal(description.typedSearchAttributes.get(AgpVersion), good);
+    assert.equal(description.typedSearchAttributes.get(AgpGate), 'paused');
     const memo = description.memo ?? {};
     assert.match(String(memo['pausedReason']), /publish gate/);
     assert.match(String(memo['held']), new RegExp(paused.held[0]?.version ?? 'none'));

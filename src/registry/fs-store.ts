@@ -64,10 +64,13 @@ export async function openFsRegistry(
   const parsed = parseOrThrow(RegistryConfig, config, 'registry config');
   const layout = new FsLayout(resolve(parsed.root));
   await ensureDir(layout.root);
+  const registry = new FsRegistry(layout, parsed.keep, options);
   for (const model of await listDir(layout.root)) {
-    if (ModelName.safeParse(model).success) await cleanLeftovers(layout, model);
+    if (!ModelName.safeParse(model).success) continue;
+    await cleanLeftovers(layout, model);
+    await registry.recover(model);
   }
-  return new FsRegistry(layout, parsed.keep, options);
+  return registry;
 }
 
 class FsRegistry implements FsRegistryStore {
@@ -103,7 +106,7 @@ class FsRegistry implements FsRegistryStore {
     let manifest: Manifest;
     try {
       manifest = await withFileLock(this.layout.lock(model), async () => {
-        const latest = await this.latest(model);
+        const latest = await this.rollForward(model);
         if (expect !== undefined) {
           const head = await this.findHead(model, latest);
           if (head !== expect) throw new PublishConflictError(model, expect, head);
@@ -182,6 +185,47 @@ class FsRegistry implements FsRegistryStore {
   }
 
   /** The newest of `latest` and its held children (discarded ones included: their offsets stay skipped). */
+  /** Completes, under the model's lock, a publish that crashed before moving `latest`. */
+  async recover(model: string): Promise<void> {
+    if ((await this.versionsOf(model)).length === 0) return;
+    await withFileLock(this.layout.lock(model), () => this.rollForward(model));
+  }
+
+  /**
+   * Rolls `latest` forward over a publish that crashed after its commit point (the rename) and
+   * before it moved `latest`: a served child of `latest` (not held, not a new lineage) created
+   * after the last rollback is complete and durable, so it becomes `latest`. Left as it was, a
+   * retry would resume from `latest` and train that version's offsets a second time beside it.
+   * Versions older than the last rollback stay rolled back. Call it holding the model's lock;
+   * returns the (possibly new) `latest`.
+   */
+  private async rollForward(model: string): Promise<ModelVersion | null> {
+    const latest = await this.latest(model);
+    if (latest === null) return null;
+    const lastRollback = (await this.state(model)).history
+      .filter((e) => e.action === 'rollback')
+      .map((e) => e.at)
+      .sort()
+      .at(-1);
+    let current = latest;
+    const newer = (await this.versionsOf(model))
+      .filter((v) => compareVersions(v, latest) > 0)
+      .sort(compareVersions);
+    for (const version of newer) {
+      const manifest = await this.readManifest(model, version).catch(() => null);
+      if (
+        manifest !== null &&
+        manifest.parent === current &&
+        manifest.gate?.held !== true &&
+        (lastRollback === undefined || manifest.createdAt > lastRollback)
+      ) {
+        current = version;
+      }
+    }
+    if (current !== latest) await replaceFileAtomic(this.layout.latest(model), `${current}\n`);
+    return current;
+  }
+
   private async findHead(model: string, latest: ModelVersion | null): Promise<ModelVersion | null> {
     if (latest === null) return null;
     let head = latest;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PublishStep } from '../../../src/registry/fs-publish';
 import { openFsRegistry } from '../../../src/registry/fs-store';
+import { PublishConflictError } from '../../../src/registry/conflict';
 import { names, offlineFields, smallFiles, tempRoot } from './helpers';
 
 class Crash extends Error {}
@@ -54,7 +55,7 @@ describe('atomic publish under injected crashes', () => {
     });
   }
 
-  it('a crash after the rename leaves a complete version, and latest unmoved', async () => {
+  it('a crash after the rename leaves a complete version that recovery makes latest', async () => {
     const model = 'm-renamed';
     const healthy = await openFsRegistry({ root });
     await healthy.publish(model, smallFiles('base'), offlineFields());
@@ -63,10 +64,28 @@ describe('atomic publish under injected crashes', () => {
     const manifest = await healthy.verify(model, 'v000002' as never);
     assert.equal(manifest.parent, 'v000001');
     assert.equal(await healthy.latest(model), 'v000001');
-    // The next publish takes the next number and moves latest.
+    // Recovery completes the crashed publish: left as it was, a retry resuming from latest
+    // would train v000002's events again in a sibling of it.
+    assert.equal(await (await openFsRegistry({ root })).latest(model), 'v000002');
+    // A publisher that still believes v000001 is latest is fenced off.
+    await assert.rejects(
+      healthy.publish(model, smallFiles('stale'), { ...offlineFields(), parent: 'v000001' }),
+      PublishConflictError,
+    );
+    // The next publish takes the next number, as v000002's child, and moves latest.
     const next = await healthy.publish(model, smallFiles('next'), offlineFields());
     assert.equal(next.version, 'v000003');
+    assert.equal(next.parent, 'v000002');
     assert.equal(await healthy.latest(model), 'v000003');
+  });
+
+  it('recovery does not undo a rollback', async () => {
+    const model = 'm-rolled-back';
+    const store = await openFsRegistry({ root });
+    await store.publish(model, smallFiles('a'), offlineFields());
+    await store.publish(model, smallFiles('b'), offlineFields());
+    await store.rollback(model, 'v000001' as never, 'bad model');
+    assert.equal(await (await openFsRegistry({ root })).latest(model), 'v000001');
   });
 
   it('a crash while holding the lock does not wedge the model', async () => {

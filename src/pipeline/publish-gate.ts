@@ -37,8 +37,11 @@ export function judgeVersion(
   const base = baseline?.metrics ?? {};
   const ne = candidate['ne'];
   const baseNe = base['ne'];
-  const stdErr = candidate['neStdErr'];
-  const margin = stdErr !== undefined && Number.isFinite(stdErr) ? GATE_STD_ERRS * stdErr : 0;
+  // Both figures are estimates from a finite number of events: their standard errors add.
+  const errs = [candidate['neStdErr'], base['neStdErr']].filter(
+    (e): e is number => e !== undefined && Number.isFinite(e),
+  );
+  const margin = GATE_STD_ERRS * Math.sqrt(errs.reduce((s, e) => s + e * e, 0));
   if (ne !== undefined && baseNe !== undefined && ne > baseNe * (1 + tolerances.ne) + margin) {
     reasons.push(
       `NE ${ne.toFixed(5)} > ${baseNe.toFixed(5)} × (1 + ${tolerances.ne}) of ${baseline?.version}` +

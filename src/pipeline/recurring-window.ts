@@ -110,13 +110,56 @@ function toManifestOffsets(offsets: TopicOffsets): KafkaOffsets {
   );
 }
 
-/** The sliding-window metrics as the stream trainer's progressive-validation seam. */
-function progressiveMetrics(capacity: number): ProgressiveMetrics {
+/**
+ * The sliding-window metrics as the stream trainer's progressive-validation seam, plus the same
+ * figures over the events since the last publish: a version is judged by the gate on its own
+ * events, not on a window where earlier versions' events dilute a bad burst.
+ */
+function progressiveMetrics(capacity: number): ProgressiveMetrics & {
+  sinceVersion(): Record<string, number>;
+  startVersion(): void;
+} {
   const window = new SlidingWindowMetrics(capacity);
+  let own = new SlidingWindowMetrics(capacity);
   return {
-    add: (predictions, labels) => window.push(predictions, labels),
+    add: (predictions, labels) => {
+      window.push(predictions, labels);
+      own.push(predictions, labels);
+    },
     snapshot: () => (window.size === 0 ? {} : finiteMetrics({ ...window.snapshot() })),
+    sinceVersion: () => (own.size === 0 ? {} : finiteMetrics({ ...own.snapshot() })),
+    startVersion: () => {
+      own = new SlidingWindowMetrics(capacity);
+    },
   };
+}
+
+/** A version's own-event figures under the names its manifest stores them. */
+function versionMetrics(own: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (own['ne'] !== undefined) out['versionNe'] = own['ne'];
+  if (own['neStdErr'] !== undefined) out['versionNeStdErr'] = own['neStdErr'];
+  if (own['calibration'] !== undefined) out['versionCalibration'] = own['calibration'];
+  if (own['count'] !== undefined) out['versionScored'] = own['count'];
+  return out;
+}
+
+/**
+ * What the gate compares a candidate with: the served parent's own-event figures, or for a
+ * version published before they existed its window figures.
+ */
+function gateBaseline(manifest: {
+  version: ModelVersion;
+  metrics: Record<string, number>;
+}): GateBaseline {
+  const m = manifest.metrics;
+  const metrics: Record<string, number> = {};
+  const ne = m['versionNe'] ?? m['ne'];
+  const calibration = m['versionCalibration'] ?? m['calibration'];
+  if (ne !== undefined) metrics['ne'] = ne;
+  if (calibration !== undefined) metrics['calibration'] = calibration;
+  if (m['versionNeStdErr'] !== undefined) metrics['neStdErr'] = m['versionNeStdErr'];
+  return { version: manifest.version, metrics };
 }
 
 /**
@@ -153,8 +196,8 @@ export async function runRecurringWindow(
         : parseOrThrow(ModelVersion, options.expect, 'expect');
   let skipped = options.skipped ?? [];
   // The gate's baseline is the served parent's progressive metrics (an offline one has none).
-  let baseline: GateBaseline | null =
-    base.phase === 'recurring' ? { version: base.version, metrics: base.metrics } : null;
+  let baseline: GateBaseline | null = base.phase === 'recurring' ? gateBaseline(base) : null;
+  const metrics = progressiveMetrics(options.metricsWindow ?? 10_000);
   const versions: string[] = [];
   const held: RecurringWindowOutcome['held'] = [];
   // A held version ends the window: the trainer holds its weights, and the next window reloads
@@ -178,10 +221,9 @@ export async function runRecurringWindow(
       }
       const range = request.eventTimeRange;
       const freshnessSeconds = range === null ? Number.NaN : (Date.now() - range.max) / 1000;
+      const own = metrics.sinceVersion();
       const verdict =
-        options.gate === undefined
-          ? undefined
-          : judgeVersion(finiteMetrics(request.metrics), baseline, options.gate);
+        options.gate === undefined ? undefined : judgeVersion(own, baseline, options.gate);
       await options.beforePublish?.();
       const published = await registry.publish(
         model,
@@ -197,7 +239,12 @@ export async function runRecurringWindow(
             eventTime: range === null ? null : { min: range.min, max: range.max },
             events: request.trainedEvents,
           },
-          metrics: finiteMetrics({ ...request.metrics, freshnessSeconds, checkpointSeconds }),
+          metrics: finiteMetrics({
+            ...request.metrics,
+            ...versionMetrics(own),
+            freshnessSeconds,
+            checkpointSeconds,
+          }),
           widths: towerWidths(trainer),
           // The backend this process trained on, not the parent's: they differ when a worker
           // runs on another machine (or forgot to initialise tensorflow, issue 12 item 3).
@@ -210,6 +257,7 @@ export async function runRecurringWindow(
       );
       head = published.version;
       versions.push(published.version);
+      metrics.startVersion();
       if (verdict?.held === true && published.dataRange.kind === 'recurring') {
         held.push({ version: published.version, reasons: verdict.reasons });
         skipped = [
@@ -224,7 +272,7 @@ export async function runRecurringWindow(
       } else {
         parent = published.version;
         skipped = [];
-        baseline = { version: published.version, metrics: published.metrics };
+        baseline = gateBaseline(published);
       }
       options.onPublished?.(published);
     } finally {
@@ -238,7 +286,7 @@ export async function runRecurringWindow(
         kafka: deps.kafka,
         trainer,
         spec: loaded.spec,
-        metrics: progressiveMetrics(options.metricsWindow ?? 10_000),
+        metrics,
         publishVersion,
       },
       {

@@ -366,6 +366,7 @@ void describe('fault suite: outages and bad inputs against the running product',
         outcome: `${audit.held} version(s) held by the publish gate; latest never moved to them`,
         recoverySeconds: null,
       });
+      assert.ok(audit.held >= 1, 'the version with the mislabelled burst was held by the gate');
       for (const m of manifests.filter(isHeld)) {
         assert.notEqual(await registry.latest(MODEL), m.version);
       }

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+/** How long `kill` waits for a graceful exit before SIGKILL. */
+const KILL_AFTER_MS = 15_000;
 
 /** `npm run worker` as its own process, so the suite can SIGKILL it like a lost host. */
 export interface WorkerProcess {
@@ -44,7 +46,17 @@ export function startWorker(env: NodeJS.ProcessEnv): WorkerProcess {
       }),
     async kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      // A worker draining on SIGTERM can wait on a poll or an activity for long; the suite
+      // must end regardless, so it gets KILL_AFTER_MS and then SIGKILL.
+      const timer = setTimeout(() => {
+        process.stdout.write(
+          `# worker ${child.pid} still running ${KILL_AFTER_MS} ms after ${signal}; SIGKILL. ` +
+            `Its last output:\n${out.slice(-2000).replace(/^/gm, '#   ')}\n`,
+        );
+        child.kill('SIGKILL');
+      }, KILL_AFTER_MS);
       await exited;
+      clearTimeout(timer);
     },
   };
 }

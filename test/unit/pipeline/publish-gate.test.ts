@@ -22,6 +22,14 @@ describe('publish gate', () => {
     assert.equal(GATE_STD_ERRS, 2);
   });
 
+  it("adds the parent's standard error to the candidate's", () => {
+    // Margin 2 × √(0.008² + 0.006²) = 0.02: 0.95 is 0.023 above 0.927, held; 0.945 passes.
+    const noisyParent = { ...good, metrics: { ...good.metrics, neStdErr: 0.006 } };
+    assert.equal(judgeVersion({ ne: 0.95, neStdErr: 0.008 }, noisyParent, tolerances).held, true);
+    assert.equal(judgeVersion({ ne: 0.945, neStdErr: 0.008 }, noisyParent, tolerances).held, false);
+    assert.equal(judgeVersion({ ne: 0.945, neStdErr: 0.008 }, good, tolerances).held, true);
+  });
+
   it('holds calibration drift and passes when there is no baseline', () => {
     assert.equal(judgeVersion({ ne: 0.9, calibration: 1.3 }, good, tolerances).held, true);
     assert.equal(judgeVersion({ ne: 5, calibration: 3 }, null, tolerances).held, false);

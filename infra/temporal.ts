@@ -154,6 +154,10 @@ export function temporalLog(paths: StatePaths): string {
   return path.join(paths.logs, 'temporal.log');
 }
 
+/** Temporal's `IndexedValueType` numbers of the two kinds of attribute the product uses. */
+const KEYWORD = 2;
+const DOUBLE = 4;
+
 /**
  * Health: the frontend answers gRPC health, the namespace exists and the search attributes are
  * registered. Resolves with the server version.
@@ -173,8 +177,17 @@ export async function checkTemporal(config: TemporalConfig): Promise<string> {
       const missing = Object.keys(SEARCH_ATTRIBUTES).filter(
         (k) => !(k in (customAttributes ?? {})),
       );
-      if (missing.length)
-        throw new Error(`search attributes not registered yet: ${missing.join(', ')}`);
+      if (missing.length) {
+        // A data directory from an older version lacks attributes added since: the dev server
+        // registers its --search-attribute flags only when it creates the database.
+        await connection.operatorService.addSearchAttributes({
+          namespace: config.namespace,
+          searchAttributes: Object.fromEntries(
+            missing.map((k) => [k, SEARCH_ATTRIBUTES[k] === 'Double' ? DOUBLE : KEYWORD]),
+          ),
+        });
+        throw new Error(`search attributes being registered: ${missing.join(', ')}`);
+      }
     }
     const info = await connection.workflowService.getSystemInfo({});
     return `Temporal server ${info.serverVersion ?? '?'}`;

@@ -76,7 +76,7 @@ export class SlidingWindowMetrics {
    * the standard error of `ne` (the spread of the per-event losses over √n), so a reader can
    * tell a regression from the noise of a small window.
    */
-  snapshot(): BinaryMetrics & { neStdErr: number } {
+  snapshot(): BinaryMetrics & { neStdErr: number; calibrationStdErr: number } {
     const n = this.filled;
     const baseRate = this.sumLabel / n;
     const logloss = this.sumLoss / n;
@@ -90,6 +90,11 @@ export class SlidingWindowMetrics {
       logloss,
       ne: h > 0 ? logloss / h : NaN,
       neStdErr: h > 0 ? lossStdErr / h : NaN,
+      // Mean prediction / mean label: the label mean's binomial noise dominates its error.
+      calibrationStdErr:
+        this.sumLabel > 0
+          ? (this.sumPred / this.sumLabel) * Math.sqrt((1 - baseRate) / this.sumLabel)
+          : NaN,
       auc: n > 0 ? auc(this.preds.subarray(0, n), this.labels.subarray(0, n)) : NaN,
       calibration: this.sumLabel > 0 ? this.sumPred / this.sumLabel : NaN,
     };

@@ -22,6 +22,15 @@ export interface GateBaseline {
 export const GATE_STD_ERRS = 2;
 
 /**
+ * {@link GATE_STD_ERRS} standard errors of a difference of two estimates from finite numbers of
+ * events (their errors add in quadrature); 0 where neither carries one.
+ */
+function noiseMargin(...errors: (number | undefined)[]): number {
+  const known = errors.filter((e): e is number => e !== undefined && Number.isFinite(e));
+  return GATE_STD_ERRS * Math.sqrt(known.reduce((s, e) => s + e * e, 0));
+}
+
+/**
  * The publish gate's verdict on a candidate recurring version: its progressive (scored before
  * trained) NE and calibration on the window, against the served parent's. NE must exceed the
  * tolerance by {@link GATE_STD_ERRS} standard errors (`neStdErr`, when the metrics carry it).
@@ -37,11 +46,7 @@ export function judgeVersion(
   const base = baseline?.metrics ?? {};
   const ne = candidate['ne'];
   const baseNe = base['ne'];
-  // Both figures are estimates from a finite number of events: their standard errors add.
-  const errs = [candidate['neStdErr'], base['neStdErr']].filter(
-    (e): e is number => e !== undefined && Number.isFinite(e),
-  );
-  const margin = GATE_STD_ERRS * Math.sqrt(errs.reduce((s, e) => s + e * e, 0));
+  const margin = noiseMargin(candidate['neStdErr'], base['neStdErr']);
   if (ne !== undefined && baseNe !== undefined && ne > baseNe * (1 + tolerances.ne) + margin) {
     reasons.push(
       `NE ${ne.toFixed(5)} > ${baseNe.toFixed(5)} × (1 + ${tolerances.ne}) of ${baseline?.version}` +
@@ -52,7 +57,8 @@ export function judgeVersion(
   const baseCal = base['calibration'];
   if (cal !== undefined && baseCal !== undefined) {
     const drift = Math.abs(cal - 1) - Math.abs(baseCal - 1);
-    if (drift > tolerances.calibration) {
+    const calMargin = noiseMargin(candidate['calibrationStdErr'], base['calibrationStdErr']);
+    if (drift > tolerances.calibration + calMargin) {
       reasons.push(
         `calibration ${cal.toFixed(4)} is ${drift.toFixed(4)} further from 1 than ` +
           `${baseCal.toFixed(4)} of ${baseline?.version} (tolerance ${tolerances.calibration})`,

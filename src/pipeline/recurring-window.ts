@@ -140,6 +140,8 @@ function versionMetrics(own: Record<string, number>): Record<string, number> {
   if (own['ne'] !== undefined) out['versionNe'] = own['ne'];
   if (own['neStdErr'] !== undefined) out['versionNeStdErr'] = own['neStdErr'];
   if (own['calibration'] !== undefined) out['versionCalibration'] = own['calibration'];
+  if (own['calibrationStdErr'] !== undefined)
+    out['versionCalibrationStdErr'] = own['calibrationStdErr'];
   if (own['count'] !== undefined) out['versionScored'] = own['count'];
   return out;
 }
@@ -159,6 +161,8 @@ function gateBaseline(manifest: {
   if (ne !== undefined) metrics['ne'] = ne;
   if (calibration !== undefined) metrics['calibration'] = calibration;
   if (m['versionNeStdErr'] !== undefined) metrics['neStdErr'] = m['versionNeStdErr'];
+  if (m['versionCalibrationStdErr'] !== undefined)
+    metrics['calibrationStdErr'] = m['versionCalibrationStdErr'];
   return { version: manifest.version, metrics };
 }
 

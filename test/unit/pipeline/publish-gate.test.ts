@@ -30,6 +30,18 @@ describe('publish gate', () => {
     assert.equal(judgeVersion({ ne: 0.945, neStdErr: 0.008 }, good, tolerances).held, true);
   });
 
+  it('holds calibration drift beyond its noise, not within it', () => {
+    // Drift 0.29 − 0.01 = 0.28: past 0.15 + 2 × 0.05 = 0.25, not past 0.15 + 2 × 0.08 = 0.31.
+    assert.equal(
+      judgeVersion({ ne: 0.9, calibration: 1.29, calibrationStdErr: 0.05 }, good, tolerances).held,
+      true,
+    );
+    assert.equal(
+      judgeVersion({ ne: 0.9, calibration: 1.29, calibrationStdErr: 0.08 }, good, tolerances).held,
+      false,
+    );
+  });
+
   it('holds calibration drift and passes when there is no baseline', () => {
     assert.equal(judgeVersion({ ne: 0.9, calibration: 1.3 }, good, tolerances).held, true);
     assert.equal(judgeVersion({ ne: 5, calibration: 3 }, null, tolerances).held, false);

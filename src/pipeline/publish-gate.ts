@@ -15,9 +15,10 @@ export interface GateBaseline {
 }
 
 /**
- * How many standard errors of the candidate's NE a regression must exceed the tolerance by. A
- * version of 800 events has an NE standard error near 4%, above the 3% tolerance: without
- * this margin the gate held good versions for noise (three of seven in the fault suite).
+ * How many standard errors of the difference (candidate's and parent's, in quadrature) a
+ * regression must exceed its tolerance by. A version of 800 events has an NE standard error
+ * near 4%, above the 3% tolerance: without this margin the gate held good versions for noise
+ * (three of seven in the fault suite).
  */
 export const GATE_STD_ERRS = 2;
 
@@ -32,8 +33,9 @@ function noiseMargin(...errors: (number | undefined)[]): number {
 
 /**
  * The publish gate's verdict on a candidate recurring version: its progressive (scored before
- * trained) NE and calibration on the window, against the served parent's. NE must exceed the
- * tolerance by {@link GATE_STD_ERRS} standard errors (`neStdErr`, when the metrics carry it).
+ * trained) NE and calibration on its own events, against the served parent's. Each must exceed
+ * its tolerance by {@link GATE_STD_ERRS} standard errors (`neStdErr`, `calibrationStdErr`, where
+ * the metrics carry them).
  * A missing figure on either side (an offline parent has test metrics, not progressive ones,
  * so it is no baseline) passes: the gate refuses only a regression it can measure.
  */

@@ -134,21 +134,31 @@ function progressiveMetrics(capacity: number): ProgressiveMetrics & {
   };
 }
 
+/**
+ * A version's own-event figures (window snapshot name → manifest metric name). One table for
+ * both directions: what a publish stores, and what the gate reads back from a parent.
+ */
+const VERSION_METRICS = {
+  ne: 'versionNe',
+  neStdErr: 'versionNeStdErr',
+  calibration: 'versionCalibration',
+  calibrationStdErr: 'versionCalibrationStdErr',
+  count: 'versionScored',
+} as const;
+
 /** A version's own-event figures under the names its manifest stores them. */
 function versionMetrics(own: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  if (own['ne'] !== undefined) out['versionNe'] = own['ne'];
-  if (own['neStdErr'] !== undefined) out['versionNeStdErr'] = own['neStdErr'];
-  if (own['calibration'] !== undefined) out['versionCalibration'] = own['calibration'];
-  if (own['calibrationStdErr'] !== undefined)
-    out['versionCalibrationStdErr'] = own['calibrationStdErr'];
-  if (own['count'] !== undefined) out['versionScored'] = own['count'];
+  for (const [key, name] of Object.entries(VERSION_METRICS)) {
+    const value = own[key];
+    if (value !== undefined) out[name] = value;
+  }
   return out;
 }
 
 /**
  * What the gate compares a candidate with: the served parent's own-event figures, or for a
- * version published before they existed its window figures.
+ * version published before they existed its window figures (`ne`, `calibration`).
  */
 function gateBaseline(manifest: {
   version: ModelVersion;
@@ -156,13 +166,10 @@ function gateBaseline(manifest: {
 }): GateBaseline {
   const m = manifest.metrics;
   const metrics: Record<string, number> = {};
-  const ne = m['versionNe'] ?? m['ne'];
-  const calibration = m['versionCalibration'] ?? m['calibration'];
-  if (ne !== undefined) metrics['ne'] = ne;
-  if (calibration !== undefined) metrics['calibration'] = calibration;
-  if (m['versionNeStdErr'] !== undefined) metrics['neStdErr'] = m['versionNeStdErr'];
-  if (m['versionCalibrationStdErr'] !== undefined)
-    metrics['calibrationStdErr'] = m['versionCalibrationStdErr'];
+  for (const [key, name] of Object.entries(VERSION_METRICS)) {
+    const value = m[name] ?? (key === 'ne' || key === 'calibration' ? m[key] : undefined);
+    if (value !== undefined) metrics[key] = value;
+  }
   return { version: manifest.version, metrics };
 }
 

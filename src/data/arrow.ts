@@ -14,7 +14,7 @@ import {
 } from 'apache-arrow';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import { DataError } from '../errors';
-import { decodeRows, type RawPieces } from './column-decode';
+import { decodeRows, sourceColumns, type RawPieces } from './column-decode';
 import { fileBatchSource, type FileSourceOptions } from './file-range';
 import type { RawBatch, RawCategorical } from './raw-batch';
 import type { BatchSource, InvalidRowPolicy } from './source';
@@ -34,7 +34,7 @@ async function* readArrowPieces(
   policy: InvalidRowPolicy,
 ): RawPieces {
   const end = opts.limit === undefined ? Infinity : opts.offset + opts.limit;
-  const names = [spec.label, ...spec.dense.map((f) => f.name), ...spec.sparse.map((f) => f.name)];
+  const names = sourceColumns(spec);
   let record = 0;
   for (const path of opts.path) {
     if (record >= end) break;
@@ -53,11 +53,14 @@ async function* readArrowPieces(
         continue;
       }
       if (record >= end) break;
-      const cols = names.map((n) => {
-        const v = batch.getChild(n);
-        if (v === null) throw new DataError(`${path}: no column '${n}' (the FeatureSpec names it)`);
-        return vectorToColumn(v);
-      });
+      const cols = new Map(
+        names.map((n) => {
+          const v = batch.getChild(n);
+          if (v === null)
+            throw new DataError(`${path}: no column '${n}' (the FeatureSpec names it)`);
+          return [n, vectorToColumn(v)];
+        }),
+      );
       const from = Math.max(0, opts.offset - record);
       const to = Math.min(rows, end - record);
       const base = fileRow;

@@ -30,15 +30,37 @@ export function toCategorical(v: unknown): RawCategorical {
   return String(v);
 }
 
-/** Decodes rows [from, to) of columns (label, dense…, sparse…) into a raw batch. */
+/**
+ * The file columns a spec reads, by name, each once: the label, then the dense and categorical
+ * features' source columns. Readers fetch exactly these and hand them to {@link decodeRows}.
+ */
+export function sourceColumns(spec: FeatureSpec): string[] {
+  const names = [spec.label, ...spec.dense.map((f) => f.name), ...spec.sparse.map((f) => f.name)];
+  return [...new Set(names)];
+}
+
+/** A file's columns by name: at least those {@link sourceColumns} lists. */
+export type NamedColumns = ReadonlyMap<string, ArrayLike<unknown>>;
+
+/** Decodes rows [from, to) of a file's named columns into a raw batch in the spec's order. */
 export function decodeRows(
-  cols: ArrayLike<unknown>[],
+  named: NamedColumns,
   from: number,
   to: number,
   spec: FeatureSpec,
   where: (row: number) => string,
   policy: InvalidRowPolicy,
 ): RawBatch {
+  const column = (name: string): ArrayLike<unknown> => {
+    const col = named.get(name);
+    if (col === undefined) throw new TypeError(`column '${name}' was not read`);
+    return col;
+  };
+  const cols = [
+    column(spec.label),
+    ...spec.dense.map((f) => column(f.name)),
+    ...spec.sparse.map((f) => column(f.name)),
+  ];
   const nd = spec.dense.length;
   const ns = spec.sparse.length;
   const labels: number[] = [];

@@ -4,7 +4,7 @@ import { DataError } from '../errors';
 import { fileBatchSource, type FileSourceOptions } from './file-range';
 import type { RawBatch, RawCategorical } from './raw-batch';
 import type { BatchSource, InvalidRowPolicy } from './source';
-import { decodeRows, type RawPieces } from './column-decode';
+import { decodeRows, sourceColumns, type RawPieces } from './column-decode';
 
 /**
  * Reads Parquet files (parquetjs-lite) whose columns are named as in the FeatureSpec: the label
@@ -32,11 +32,7 @@ async function* readParquetPieces(
       throw new DataError(`${path}: cannot open as Parquet: ${String(cause)}`, { cause });
     }
     try {
-      const names = [
-        spec.label,
-        ...spec.dense.map((f) => f.name),
-        ...spec.sparse.map((f) => f.name),
-      ];
+      const names = sourceColumns(spec);
       for (const name of names) {
         if (!reader.schema.fieldList.some((f: ParquetField) => f.name === name)) {
           throw new DataError(`${path}: no column '${name}' (the FeatureSpec names it)`);
@@ -56,8 +52,11 @@ async function* readParquetPieces(
           group,
           names.map((n) => [n]),
         );
-        const cols = names.map((n) =>
-          expandColumn(buf.columnData[n]?.values ?? [], buf.columnData[n]?.dlevels ?? [], rows),
+        const cols = new Map(
+          names.map((n) => [
+            n,
+            expandColumn(buf.columnData[n]?.values ?? [], buf.columnData[n]?.dlevels ?? [], rows),
+          ]),
         );
         const from = Math.max(0, opts.offset - record);
         const to = Math.min(rows, end - record);

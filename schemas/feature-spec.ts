@@ -167,6 +167,55 @@ export const FeatureSpec = z
 export type FeatureSpec = z.infer<typeof FeatureSpec>;
 export type FeatureSpecInput = z.input<typeof FeatureSpec>;
 
+/** The column a dense or non-cross categorical feature reads (`from`, default its name). */
+export function sourceOf(f: DenseFeature | SparseFeature): string {
+  return f.from ?? f.name;
+}
+
+/**
+ * What one part of a cross refers to: a non-cross categorical feature of the spec (by index in
+ * `spec.sparse`), else a column.
+ */
+export function crossPart(spec: FeatureSpec, part: string): { feature: number } | { column: string } {
+  const i = spec.sparse.findIndex((f) => f.name === part && f.cross === undefined);
+  return i >= 0 ? { feature: i } : { column: part };
+}
+
+/** The columns one feature reads (one, or a cross's two). */
+export function featureColumns(spec: FeatureSpec, f: DenseFeature | SparseFeature): string[] {
+  if (!('cross' in f) || f.cross === undefined) return [sourceOf(f)];
+  return f.cross.map((part) => {
+    const p = crossPart(spec, part);
+    return 'column' in p ? p.column : sourceOf(spec.sparse[p.feature] as SparseFeature);
+  });
+}
+
+/** True when some feature is computed (`derive` or `cross`) rather than read as is. */
+export function hasComputedFeatures(spec: FeatureSpec): boolean {
+  return [...spec.dense, ...spec.sparse].some(
+    (f) => f.derive !== undefined || ('cross' in f && f.cross !== undefined),
+  );
+}
+
+/**
+ * The field names a click event carries for a spec: the columns it reads, like a file row.
+ * `dense` holds the source columns of plain (not derived) dense features; `sparse` every other
+ * column (categoricals, and the columns only derived features read, e.g. a timestamp, which may
+ * be a number or ISO text). For a spec without `from`/`derive`/`cross` these are exactly the
+ * feature names.
+ */
+export function eventFields(spec: FeatureSpec): { dense: string[]; sparse: string[] } {
+  const dense = [
+    ...new Set(spec.dense.filter((f) => f.derive === undefined).map((f) => sourceOf(f))),
+  ];
+  const taken = new Set([spec.label, ...dense]);
+  const sparse = new Set<string>();
+  for (const f of [...spec.dense, ...spec.sparse]) {
+    for (const c of featureColumns(spec, f)) if (!taken.has(c)) sparse.add(c);
+  }
+  return { dense, sparse: [...sparse] };
+}
+
 /** The Criteo Kaggle layout: I1..I13 dense, C1..C26 categorical, each hashed into `buckets` rows. */
 export function criteoFeatureSpec(buckets = 100_000): FeatureSpec {
   return FeatureSpec.parse({

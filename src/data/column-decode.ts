@@ -1,4 +1,11 @@
-import type { DenseFeature, FeatureSpec, SparseFeature } from '../../schemas/feature-spec';
+import {
+  crossPart,
+  featureColumns,
+  sourceOf,
+  type DenseFeature,
+  type FeatureSpec,
+  type SparseFeature,
+} from '../../schemas/feature-spec';
 import { BadValue, compileDerive, crossValue } from './derive';
 import type { RawBatch, RawCategorical } from './raw-batch';
 import type { InvalidRowPolicy } from './source';
@@ -49,29 +56,6 @@ export function toCategorical(v: unknown): RawCategorical {
   if (v instanceof Uint8Array)
     return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
   return String(v);
-}
-
-/** The file column a dense or non-cross categorical feature reads. */
-export function sourceOf(f: DenseFeature | SparseFeature): string {
-  return f.from ?? f.name;
-}
-
-/**
- * What one part of a cross refers to: a non-cross categorical feature of the spec (by index in
- * `spec.sparse`), else a file column.
- */
-function crossPart(spec: FeatureSpec, part: string): { feature: number } | { column: string } {
-  const i = spec.sparse.findIndex((f) => f.name === part && f.cross === undefined);
-  return i >= 0 ? { feature: i } : { column: part };
-}
-
-/** The file columns one feature reads. */
-export function featureColumns(spec: FeatureSpec, f: DenseFeature | SparseFeature): string[] {
-  if (!('cross' in f) || f.cross === undefined) return [sourceOf(f)];
-  return f.cross.map((part) => {
-    const p = crossPart(spec, part);
-    return 'column' in p ? p.column : sourceOf(spec.sparse[p.feature] as SparseFeature);
-  });
 }
 
 /**

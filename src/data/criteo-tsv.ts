@@ -1,4 +1,5 @@
 import type { FeatureSpec } from '../../schemas/feature-spec';
+import { ConfigError } from '../errors';
 import { readLineChunks } from './line-reader';
 import type { RawBatch, RawCategorical } from './raw-batch';
 import type { BatchSource, InvalidRowPolicy } from './source';
@@ -14,6 +15,17 @@ const PIECE_ROWS = 4096;
  * malformed (see `onInvalid`).
  */
 export function createCriteoTsvSource(opts: FileSourceOptions, spec: FeatureSpec): BatchSource {
+  const named = [...spec.dense, ...spec.sparse].find(
+    (f) => f.from !== undefined || f.derive !== undefined || ('cross' in f && f.cross !== undefined),
+  );
+  if (named !== undefined) {
+    throw new ConfigError(
+      `criteo-tsv reads columns by position, so feature '${named.name}' cannot use from/derive/cross: ` +
+        `use { "kind": "csv", "delimiter": "\\t", "header": false, "columns": [...] } instead`,
+    );
+  }
+  // Measured 3-5x faster than the same layout through csv-parse (createCriteoTsvAsCsv), with
+  // identical batches, so the preset keeps its own line splitter.
   return fileBatchSource('criteo-tsv', opts, spec, (policy) => readTsvPieces(opts, spec, policy));
 }
 

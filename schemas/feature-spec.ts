@@ -152,7 +152,11 @@ export const FeatureSpec = z
       }
       f.cross.forEach((part, j) => {
         if (part === spec.label) {
-          ctx.addIssue({ code: 'custom', path: ['sparse', i, 'cross', j], message: 'is the label' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sparse', i, 'cross', j],
+            message: 'is the label',
+          });
         }
         if (spec.sparse.some((o) => o.name === part && o.cross !== undefined)) {
           ctx.addIssue({
@@ -176,7 +180,10 @@ export function sourceOf(f: DenseFeature | SparseFeature): string {
  * What one part of a cross refers to: a non-cross categorical feature of the spec (by index in
  * `spec.sparse`), else a column.
  */
-export function crossPart(spec: FeatureSpec, part: string): { feature: number } | { column: string } {
+export function crossPart(
+  spec: FeatureSpec,
+  part: string,
+): { feature: number } | { column: string } {
   const i = spec.sparse.findIndex((f) => f.name === part && f.cross === undefined);
   return i >= 0 ? { feature: i } : { column: part };
 }

@@ -80,7 +80,9 @@ type Cell<T> = (row: number) => T | BadValue;
 /** `column X` or, for a derived feature, `column X (feature Y)`: where a bad value was. */
 function place(f: DenseFeature | SparseFeature): string {
   const col = sourceOf(f);
-  return col === f.name && f.derive === undefined ? `column ${col}` : `column ${col} (feature ${f.name})`;
+  return col === f.name && f.derive === undefined
+    ? `column ${col}`
+    : `column ${col} (feature ${f.name})`;
 }
 
 function denseCell(f: DenseFeature, col: ArrayLike<unknown>): Cell<number> {
@@ -127,7 +129,11 @@ export function decodeRows(
   const crosses: { f: number; parts: ((row: number) => RawCategorical)[] }[] = [];
   spec.sparse.forEach((feature, f) => {
     if (feature.cross === undefined) {
-      plain.push({ f, cell: sparseCell(feature, column(sourceOf(feature))), place: place(feature) });
+      plain.push({
+        f,
+        cell: sparseCell(feature, column(sourceOf(feature))),
+        place: place(feature),
+      });
       return;
     }
     const parts = feature.cross.map((name) => {
@@ -175,7 +181,8 @@ export function decodeRows(
     }
     labels.push(label);
     for (let f = 0; f < nd; f++) (dense[f] as number[]).push(denseRow[f] as number);
-    for (let f = 0; f < ns; f++) (sparse[f] as RawCategorical[]).push(sparseRow[f] as RawCategorical);
+    for (let f = 0; f < ns; f++)
+      (sparse[f] as RawCategorical[]).push(sparseRow[f] as RawCategorical);
   }
   return { size: labels.length, labels, dense, sparse };
 }

@@ -16,7 +16,8 @@ const PIECE_ROWS = 4096;
  */
 export function createCriteoTsvSource(opts: FileSourceOptions, spec: FeatureSpec): BatchSource {
   const named = [...spec.dense, ...spec.sparse].find(
-    (f) => f.from !== undefined || f.derive !== undefined || ('cross' in f && f.cross !== undefined),
+    (f) =>
+      f.from !== undefined || f.derive !== undefined || ('cross' in f && f.cross !== undefined),
   );
   if (named !== undefined) {
     throw new ConfigError(

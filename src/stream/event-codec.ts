@@ -135,8 +135,16 @@ function deriveProblem(event: ClickEvent, spec: FeatureSpec): string | null {
 function eventColumns(events: readonly ClickEvent[], spec: FeatureSpec): Map<string, unknown[]> {
   const { dense, sparse } = eventFields(spec);
   const named = new Map<string, unknown[]>([[spec.label, events.map((e) => e.label)]]);
-  for (const name of dense) named.set(name, events.map((e) => e.dense[name] ?? null));
-  for (const name of sparse) named.set(name, events.map((e) => e.sparse[name] ?? null));
+  for (const name of dense)
+    named.set(
+      name,
+      events.map((e) => e.dense[name] ?? null),
+    );
+  for (const name of sparse)
+    named.set(
+      name,
+      events.map((e) => e.sparse[name] ?? null),
+    );
   return named;
 }
 

@@ -377,10 +377,10 @@ describe('inspect', () => {
   it('suggests a spec from a CSV with a header and a timestamp that trains to NE < 1', async () => {
     // Synthetic rows (a planted teacher, so there is signal) as a CSV with a header, columns in
     // another order than the generator's, quoted strings and a timestamp column.
-    const n = 3000;
+    const n = 6000;
     const synth = syntheticReplayRows({
       kind: 'synthetic',
-      preset: 'criteo-like',
+      preset: 'capacity-bound',
       rows: n,
       seed: 5,
       numDense: 4,
@@ -410,8 +410,8 @@ describe('inspect', () => {
     const config = parseTrainConfig({
       name: 'csv-inspect',
       data: {
-        train: { kind: 'csv', path, ...csvOpts, limit: 2400 },
-        test: { kind: 'csv', path, ...csvOpts, offset: 2400 },
+        train: { kind: 'csv', path, ...csvOpts, limit: 4800 },
+        test: { kind: 'csv', path, ...csvOpts, offset: 4800 },
         features,
       },
       model: {
@@ -419,17 +419,17 @@ describe('inspect', () => {
         top: [16, 1],
         embeddingDim: 8,
         batchSize: 32,
-        denseOptimizer: { kind: 'adam', lr: 0.01 },
+        denseOptimizer: { kind: 'adam', lr: 0.003 },
         embeddingOptimizer: { kind: 'rowwise-adagrad', lr: 0.05 },
       },
       agp: { schedule: 'dense' },
-      epochs: 3,
+      epochs: 2,
       evalPoints: 0,
       outDir: join(dir, 'run'),
     });
     const { report: trained, trainer } = await runOfflineTraining(config, { backend: 'cpu' });
     trainer.dispose();
-    assert.equal(trained.test.rows, n - 2400);
+    assert.equal(trained.test.rows, n - 4800);
     assert.ok(trained.test.ne < 1, `test NE ${trained.test.ne}`);
   });
 });

@@ -45,6 +45,8 @@ const RATE = 250;
 const BURST = 300;
 /** `latest` may score held-out events at most this much worse (relative NE) than a clean run. */
 const NE_TOLERANCE = 0.02;
+/** Share of events the publish gate holds back (faulted and clean runs alike). */
+const HOLD_BACK = 0.05;
 /** The recurring activity's heartbeat timeout (the product's default is 60 s; shorter keeps CI short). */
 const HEARTBEAT_TIMEOUT_SECONDS = 15;
 
@@ -265,6 +267,9 @@ void describe('fault suite: outages and bad inputs against the running product',
             publishEverySeconds: 3600,
             // A SIGKILLed worker's window is retried once this passes without a heartbeat.
             heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_SECONDS,
+            // 5% held back (the default is 2%): enough events per window for the gate's paired
+            // check on versions of 800 events. The clean run holds back the same share.
+            gate: { holdBackFraction: HOLD_BACK },
           },
         ],
       });
@@ -365,7 +370,16 @@ void describe('fault suite: outages and bad inputs against the running product',
         fault: bad[1]?.name ?? 'burst',
         outcome:
           `${audit.held} version(s) held by the publish gate; latest never moved to them ` +
-          `(own-event NE per version: ${manifests.map((m) => `${m.version} ${(m.metrics['versionNe'] ?? NaN).toFixed(3)}${isHeld(m) ? ' held' : ''}`).join(', ')})`,
+          `(own-event NE per version: ${manifests.map((m) => `${m.version} ${(m.metrics['versionNe'] ?? NaN).toFixed(3)}${isHeld(m) ? ' held' : ''}`).join(', ')}; ` +
+          `held-back slice NE candidate/parent: ${
+            manifests
+              .filter((m) => m.metrics['heldBackScored'] !== undefined)
+              .map(
+                (m) =>
+                  `${m.version} ${(m.metrics['heldBackNe'] ?? NaN).toFixed(3)}/${(m.metrics['heldBackParentNe'] ?? NaN).toFixed(3)} on ${m.metrics['heldBackScored']}`,
+              )
+              .join(', ') || 'none judged'
+          })`,
         recoverySeconds: null,
       });
       for (const m of manifests.filter(isHeld)) {
@@ -407,6 +421,11 @@ void describe('fault suite: outages and bad inputs against the running product',
             groupId: `faults-clean-${MODEL}`,
             eventsPerVersion: goodMessages.length,
             versions: 1,
+            gate: {
+              ne: Infinity,
+              calibration: Infinity,
+              holdBack: { fraction: HOLD_BACK, capacity: 2000 },
+            },
           },
         );
         const { rows: testRows } = syntheticEventRows({

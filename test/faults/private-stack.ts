@@ -32,9 +32,20 @@ const PORTS = {
   AGP_KAFKA_CONTROLLER_PORT: '29093',
 } as const;
 
-export async function startPrivateStack(taskQueue: string): Promise<PrivateStack> {
+/** Ports of the main command's outage test, so it never meets a fault-suite server. */
+export const OTHER_PORTS = {
+  AGP_TEMPORAL_PORT: '37233',
+  AGP_TEMPORAL_UI_PORT: '38233',
+  AGP_KAFKA_PORT: '39092',
+  AGP_KAFKA_CONTROLLER_PORT: '39093',
+} as const;
+
+export async function startPrivateStack(
+  taskQueue: string,
+  ports: Record<keyof typeof PORTS, string> = PORTS,
+): Promise<PrivateStack> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'agp-faults-'));
-  const env = { ...PORTS, AGP_DATA_DIR: dataDir, AGP_TASK_QUEUE: taskQueue };
+  const env = { ...ports, AGP_DATA_DIR: dataDir, AGP_TASK_QUEUE: taskQueue };
   const config = parseInfraConfig(env);
   const log = (line: string): void => void process.stdout.write(`# faults infra: ${line}\n`);
   await ensureInfra(config, log);

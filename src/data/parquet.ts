@@ -6,6 +6,7 @@ import type { RawBatch, RawCategorical } from './raw-batch';
 import type { BatchSource, InvalidRowPolicy } from './source';
 import { decodeRows, sourceColumns, type RawPieces } from './column-decode';
 import type { FileSample } from './file-sample';
+import { printable } from './sample-value';
 import { openParquetFile } from './parquet-read';
 
 /**
@@ -81,14 +82,6 @@ export async function sampleParquet(path: string, maxRows: number): Promise<File
     columns: file.columns,
     values,
   };
-}
-
-/** A bigint as a number when exact, else as decimal text; anything else as it is. */
-export function printable(v: unknown): unknown {
-  if (typeof v !== 'bigint') return v ?? null;
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(v)
-    : v.toString();
 }
 
 /** Options of {@link writeParquet}. */

@@ -1,8 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import type {
-  Schema} from 'apache-arrow';
+import type { Schema } from 'apache-arrow';
 import {
   DataType,
   Float64,
@@ -19,6 +18,9 @@ import type { FeatureSpec } from '../../schemas/feature-spec';
 import { registerArrowCodecs } from './arrow-codecs';
 import type { FileSample } from './file-sample';
 import { printable } from './sample-value';
+
+/** Rows per raw piece handed on. */
+const PIECE_ROWS = 4096;
 import { DataError } from '../errors';
 import { decodeRows, sourceColumns, type RawPieces } from './column-decode';
 import { fileBatchSource, type FileSourceOptions } from './file-range';
@@ -112,7 +114,12 @@ async function* readArrowPieces(
       const from = Math.max(0, opts.offset - record);
       const to = Math.min(rows, end - record);
       const base = fileRow;
-      yield decodeRows(cols, from, to, spec, (r) => `${path}: row ${base + r + 1}`, policy);
+      const where = (r: number) => `${path}: row ${base + r + 1}`;
+      // Pieces of a few thousand rows, as the Parquet reader does (pyarrow writes record
+      // batches of up to 64Ki rows; decoding one at once costs GC time).
+      for (let at = from; at < to; at += PIECE_ROWS) {
+        yield decodeRows(cols, at, Math.min(to, at + PIECE_ROWS), spec, where, policy);
+      }
       record += rows;
       fileRow += rows;
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FeatureSpec } from './feature-spec';
+import { eventFields, type FeatureSpec } from './feature-spec';
 
 /**
  * Click events on the Kafka topic the recurring phase consumes. Versioned by `v` so a producer can
@@ -100,12 +100,14 @@ const NoProtoFeature = z.unknown().superRefine((input, ctx) => {
 });
 
 /**
- * The click-event schema for one feature spec: the versioned shape plus exactly the spec's dense
- * and sparse feature names (unknown and missing names are rejected, each with its path).
+ * The click-event schema for one feature spec: the versioned shape plus exactly the fields the
+ * spec reads (unknown and missing names are rejected, each with its path). For a spec without
+ * `from`/`derive`/`cross` these are its dense and sparse feature names; a spec that derives
+ * features takes their source columns instead, e.g. `sparse.ts` for `hour` derived from `ts`
+ * (see `eventFields`), and the consumer derives them as the file readers do.
  */
 export function clickEventSchema(spec: FeatureSpec) {
-  const denseNames = spec.dense.map((f) => f.name);
-  const sparseNames = spec.sparse.map((f) => f.name);
+  const { dense: denseNames, sparse: sparseNames } = eventFields(spec);
   return NoProtoFeature.pipe(
     ClickEvent.superRefine((event, ctx) => {
       checkNames(event.dense, denseNames, 'dense', ctx);

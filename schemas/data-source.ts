@@ -21,8 +21,37 @@ const fileFields = {
   limit: z.number().int().positive().optional(),
 };
 
-/** Criteo TSV: label, the dense columns, the categorical columns (spec order), tab-separated. */
+/**
+ * Criteo TSV: label, the dense columns, the categorical columns (spec order), tab-separated, no
+ * header, no quoting. Columns are bound by position, so the spec cannot derive features (use
+ * `kind: 'csv'` with `delimiter: '\t'` and declared `columns` for that).
+ */
 export const CriteoTsvSource = z.object({ kind: z.literal('criteo-tsv'), ...fileFields });
+/**
+ * Delimited text (CSV, TSV) parsed by RFC 4180 rules: quoted fields may hold the delimiter,
+ * newlines and doubled quotes. Columns are bound to the FeatureSpec by name, from the header row
+ * or the declared `columns`. A path ending in `.gz` is gunzipped. Cells are text: dense columns
+ * are read as numbers (empty = missing), the label as 0/1 (or true/false), categoricals as strings.
+ */
+export const CsvSource = z.object({
+  kind: z.literal('csv'),
+  ...fileFields,
+  /**
+   * The first line of each file names the columns. With `columns` as well, the declared names
+   * replace the header's. @default true without `columns`, false with them
+   */
+  header: z.boolean().optional(),
+  /** Column names in file order, for files without a header row. */
+  columns: z
+    .array(z.string().min(1))
+    .min(1)
+    .refine((c) => new Set(c).size === c.length, { message: 'a column name is declared twice' })
+    .optional(),
+  /** Field separator, e.g. ',', '\t', ';', '|'. @default ',' */
+  delimiter: z.string().min(1).default(','),
+  /** Quote character; false reads quotes as ordinary text. @default '"' */
+  quote: z.union([z.string().length(1), z.literal(false)]).default('"'),
+});
 /** Parquet: one column per feature, named as in the FeatureSpec. */
 export const ParquetSource = z.object({ kind: z.literal('parquet'), ...fileFields });
 /** Arrow IPC (file or stream format): one column per feature, named as in the FeatureSpec. */
@@ -45,6 +74,7 @@ export const MovielensSource = z.object({
 /** Where training or evaluation rows come from, discriminated on `kind`. */
 export const DataSourceConfig = z.discriminatedUnion('kind', [
   CriteoTsvSource,
+  CsvSource,
   ParquetSource,
   ArrowSource,
   SyntheticSource,
@@ -53,5 +83,6 @@ export const DataSourceConfig = z.discriminatedUnion('kind', [
 export type DataSourceConfig = z.infer<typeof DataSourceConfig>;
 export type DataSourceConfigInput = z.input<typeof DataSourceConfig>;
 export type FileSourceConfig = z.infer<typeof CriteoTsvSource>;
+export type CsvSourceConfig = z.infer<typeof CsvSource>;
 export type SyntheticSourceConfig = z.infer<typeof SyntheticSource>;
 export type MovielensSourceConfig = z.infer<typeof MovielensSource>;

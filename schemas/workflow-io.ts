@@ -77,6 +77,16 @@ export const PublishGate = z.object({
   calibration: z.number().min(0).default(0.15),
   /** After this many consecutive held versions the workflow pauses itself. @default 3 */
   maxConsecutiveHolds: z.number().int().positive().default(3),
+  /**
+   * Fraction of valid events held back: consumed and counted in a version's offsets but never
+   * trained, so the gate can score the candidate and its served parent on the same recent
+   * events (a paired comparison, which also works against an offline parent). Which events is
+   * a hash of their position, so a retried window holds back the same ones. 0 turns it off.
+   * @default 0.02
+   */
+  holdBackFraction: z.number().min(0).max(0.5).default(0.02),
+  /** The paired comparison uses the most recent this many held-back events. @default 2000 */
+  holdBackEvents: z.number().int().min(1).max(100_000).default(2000),
 });
 export type PublishGate = z.input<typeof PublishGate>;
 
@@ -147,6 +157,8 @@ export const RecurringTrainingInput = z.object({
     ne: 0.03,
     calibration: 0.15,
     maxConsecutiveHolds: 3,
+    holdBackFraction: 0.02,
+    holdBackEvents: 2000,
   }),
   /**
    * Heartbeat timeout of a window: a silent attempt is retried after it, and an attempt that
@@ -181,7 +193,16 @@ export const RecurringWindowInput = z.object({
   /** The served version a hand-over of `fromVersion` replaces. */
   supersedes: Version.optional(),
   /** Gate tolerances; absent: no gate. */
-  gate: z.object({ ne: z.number().min(0), calibration: z.number().min(0) }).optional(),
+  gate: z
+    .object({
+      ne: z.number().min(0),
+      calibration: z.number().min(0),
+      /** Events set aside for the paired comparison; absent: none. */
+      holdBack: z
+        .object({ fraction: z.number().gt(0).max(0.5), capacity: z.number().int().min(1) })
+        .optional(),
+    })
+    .optional(),
   eventValidation: EventValidation.optional(),
 });
 export type RecurringWindowInput = z.input<typeof RecurringWindowInput>;

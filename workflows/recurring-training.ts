@@ -224,7 +224,20 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       head: state.head ?? state.version,
       ...(state.supersedes === undefined ? {} : { supersedes: state.supersedes }),
       ...(input.gate.enabled
-        ? { gate: { ne: input.gate.ne, calibration: input.gate.calibration } }
+        ? {
+            gate: {
+              ne: input.gate.ne,
+              calibration: input.gate.calibration,
+              ...(input.gate.holdBackFraction > 0
+                ? {
+                    holdBack: {
+                      fraction: input.gate.holdBackFraction,
+                      capacity: input.gate.holdBackEvents,
+                    },
+                  }
+                : {}),
+            },
+          }
         : {}),
       ...(input.eventValidation === undefined ? {} : { eventValidation: input.eventValidation }),
     });

@@ -24,6 +24,11 @@ register(
   'list, show, promote and roll back model versions',
   () => import('./registry'),
 );
+register(
+  'inspect',
+  'columns, types, label rate and a feature spec of a data file',
+  () => import('./inspect'),
+);
 register('replay', 'stream a dataset into a Kafka topic as click events', () => import('./replay'));
 
 function usage(): string {

@@ -1,8 +1,10 @@
 import type { FeatureSpec } from '../../schemas/feature-spec';
+import { ConfigError } from '../errors';
 import { readLineChunks } from './line-reader';
 import type { RawBatch, RawCategorical } from './raw-batch';
 import type { BatchSource, InvalidRowPolicy } from './source';
 import { fileBatchSource, type FileSourceOptions } from './file-range';
+import { createCsvSource, type CsvOptions } from './csv';
 
 const PIECE_ROWS = 4096;
 
@@ -13,7 +15,38 @@ const PIECE_ROWS = 4096;
  * malformed (see `onInvalid`).
  */
 export function createCriteoTsvSource(opts: FileSourceOptions, spec: FeatureSpec): BatchSource {
+  const named = [...spec.dense, ...spec.sparse].find(
+    (f) =>
+      f.from !== undefined || f.derive !== undefined || ('cross' in f && f.cross !== undefined),
+  );
+  if (named !== undefined) {
+    throw new ConfigError(
+      `criteo-tsv reads columns by position, so feature '${named.name}' cannot use from/derive/cross: ` +
+        `use { "kind": "csv", "delimiter": "\\t", "header": false, "columns": [...] } instead`,
+    );
+  }
+  // Measured 3-5x faster than the same layout through csv-parse (createCriteoTsvAsCsv), with
+  // identical batches, so the preset keeps its own line splitter.
   return fileBatchSource('criteo-tsv', opts, spec, (policy) => readTsvPieces(opts, spec, policy));
+}
+
+/**
+ * The Criteo layout as a generic delimited-text source: tab-separated, no header, no quoting,
+ * declared columns label, the dense names, the categorical names (spec order).
+ */
+export function criteoCsvOptions(opts: FileSourceOptions, spec: FeatureSpec): CsvOptions {
+  return {
+    ...opts,
+    delimiter: '\t',
+    quote: false,
+    header: false,
+    columns: [spec.label, ...spec.dense.map((f) => f.name), ...spec.sparse.map((f) => f.name)],
+  };
+}
+
+/** {@link createCriteoTsvSource} through the generic CSV reader (compared in bench). */
+export function createCriteoTsvAsCsv(opts: FileSourceOptions, spec: FeatureSpec): BatchSource {
+  return createCsvSource(criteoCsvOptions(opts, spec), spec, 'criteo-tsv');
 }
 
 async function* readTsvPieces(

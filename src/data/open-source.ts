@@ -3,6 +3,7 @@ import type { FeatureSpec } from '../../schemas/feature-spec';
 import { parseOrThrow } from '../../schemas/zod-errors';
 import { createArrowSource } from './arrow';
 import { createCriteoTsvSource } from './criteo-tsv';
+import { createCsvSource } from './csv';
 import { createMovielensSource, MOVIELENS_SPEC } from './movielens';
 import { createParquetSource } from './parquet';
 import type { BatchSource } from './source';
@@ -27,6 +28,8 @@ export function openSource(
   switch (cfg.kind) {
     case 'criteo-tsv':
       return createCriteoTsvSource(cfg, needSpec());
+    case 'csv':
+      return createCsvSource(cfg, needSpec());
     case 'parquet':
       return createParquetSource(cfg, needSpec());
     case 'arrow':

@@ -20,7 +20,17 @@ import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
 import type { ProgressiveMetrics, PublishRequest } from '../stream/training-loop';
 import { loadTrainerFromVersion, towerWidths } from './model-version';
 import { finiteMetrics } from './publish-offline';
-import { judgeVersion, type GateBaseline, type GateTolerances } from './publish-gate';
+import { pairedComparison } from '../metrics/paired-comparison';
+import type { HeldBackConfig } from '../stream/held-back-slice';
+import { eventsToBatch } from '../stream/event-codec';
+import type { ClickEvent } from '../../schemas/click-event';
+import {
+  judgeVersion,
+  MIN_HELD_BACK_EVENTS,
+  type GateBaseline,
+  type GateSlice,
+  type GateTolerances,
+} from './publish-gate';
 
 /** Dependencies of {@link runRecurringWindow}. */
 export interface RecurringWindowDeps {
@@ -65,9 +75,11 @@ export interface RecurringWindowOptions {
   /**
    * The publish gate: tolerances against the served parent's progressive metrics. A version that
    * regresses is published as held (`latest` does not move) and the window ends, so the next
-   * one starts again from the good version's weights. Unset: no gate.
+   * one starts again from the good version's weights. With `holdBack`, a fraction of events is
+   * set aside untrained and the candidate and the parent are also compared on the most recent
+   * of them (a paired comparison, see publish-gate.ts). Unset: no gate.
    */
-  gate?: GateTolerances;
+  gate?: GateTolerances & { holdBack?: HeldBackConfig | undefined };
   /** Event-time bounds and optional de-duplication (schemas/event-validation.ts). */
   eventValidation?: EventValidationInput;
   /**
@@ -79,6 +91,8 @@ export interface RecurringWindowOptions {
 
 /** The file a version carries when {@link RecurringWindowOptions.recordTrainedIds} is on. */
 export const TRAINED_IDS_FILE = 'trained-ids.json';
+/** …and the ids of the events it held back for the gate (consumed, scored, not trained). */
+export const HELD_BACK_IDS_FILE = 'held-back-ids.json';
 
 /** What a recurring window did. */
 export interface RecurringWindowOutcome {
@@ -218,6 +232,28 @@ export async function runRecurringWindow(
     options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
   let seq = 0;
 
+  /**
+   * The candidate (the live trainer) and the served parent (loaded from the registry for the
+   * occasion: its weights are no longer in memory) scored on the held-back events. Null when
+   * there are too few to judge by.
+   */
+  const scoreHeldBack = async (
+    events: ClickEvent[],
+    against: ModelVersion,
+  ): Promise<GateSlice | null> => {
+    if (events.length < MIN_HELD_BACK_EVENTS) return null;
+    const batch = eventsToBatch(events, loaded.spec);
+    const candidatePreds = await trainer.predict(batch);
+    const parentModel = await loadTrainerFromVersion(registry, model, against);
+    try {
+      const parentPreds = await parentModel.trainer.predict(batch);
+      const paired = pairedComparison(candidatePreds, parentPreds, batch.labels);
+      return paired === null ? null : { ...paired, version: against };
+    } finally {
+      parentModel.trainer.dispose();
+    }
+  };
+
   const publishVersion = async (request: PublishRequest): Promise<void> => {
     const dir = join(
       options.workDir ?? tmpdir(),
@@ -230,11 +266,16 @@ export async function runRecurringWindow(
       if (request.trainedEventIds !== undefined) {
         await writeFile(join(dir, TRAINED_IDS_FILE), JSON.stringify(request.trainedEventIds));
       }
+      if (request.heldBackEventIds !== undefined) {
+        await writeFile(join(dir, HELD_BACK_IDS_FILE), JSON.stringify(request.heldBackEventIds));
+      }
       const range = request.eventTimeRange;
       const freshnessSeconds = range === null ? Number.NaN : (Date.now() - range.max) / 1000;
       const own = metrics.sinceVersion();
+      const slice =
+        options.gate === undefined ? null : await scoreHeldBack(request.heldBack, parent);
       const verdict =
-        options.gate === undefined ? undefined : judgeVersion(own, baseline, options.gate);
+        options.gate === undefined ? undefined : judgeVersion(own, baseline, options.gate, slice);
       await options.beforePublish?.();
       const published = await registry.publish(
         model,
@@ -253,6 +294,16 @@ export async function runRecurringWindow(
           metrics: finiteMetrics({
             ...request.metrics,
             ...versionMetrics(own),
+            ...(slice === null
+              ? {}
+              : {
+                  heldBackScored: slice.count,
+                  heldBackNe: slice.candidateNe,
+                  heldBackParentNe: slice.baselineNe,
+                  heldBackNeDiffStdErr: slice.diffStdErr,
+                  heldBackCalibration: slice.candidateCalibration,
+                  heldBackParentCalibration: slice.baselineCalibration,
+                }),
             freshnessSeconds,
             checkpointSeconds,
           }),
@@ -308,6 +359,7 @@ export async function runRecurringWindow(
         publishEverySeconds: options.publishEverySeconds ?? 60,
         versions: options.versions,
         recordTrainedIds: options.recordTrainedIds ?? false,
+        ...(options.gate?.holdBack === undefined ? {} : { holdBack: options.gate.holdBack }),
         ...(options.eventValidation === undefined
           ? {}
           : { eventValidation: options.eventValidation }),

@@ -6,10 +6,12 @@ import {
   type ClickEvent,
 } from '../../schemas/click-event';
 import type { EventValidation } from '../../schemas/event-validation';
-import type { FeatureSpec } from '../../schemas/feature-spec';
+import { eventFields, hasComputedFeatures, type FeatureSpec } from '../../schemas/feature-spec';
 import { formatZodIssues } from '../../schemas/zod-errors';
 import type { ColumnarBatch } from '../data/batch';
-import { encodeRawBatch, type RawCategorical } from '../data/raw-batch';
+import { decodeRows } from '../data/column-decode';
+import { encodeRawBatch } from '../data/raw-batch';
+import { InvalidRowPolicy } from '../data/source';
 
 /**
  * Click events on the wire are UTF-8 JSON, one event per Kafka message. Decoding validates
@@ -70,6 +72,7 @@ export function createEventDecoder(
   const skewMs = (options.validation?.maxFutureSkewSeconds ?? 3600) * 1000;
   const minEventTime = options.validation?.minEventTime ?? null;
   const now = options.now ?? Date.now;
+  const derives = hasComputedFeatures(spec);
   return (value) => {
     if (value === null || value.length === 0) return { error: 'empty message: no value' };
     const bytes = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
@@ -102,8 +105,47 @@ export function createEventDecoder(
           `minEventTime ${minEventTime} (${isoTime(minEventTime)})`,
       };
     }
+    if (derives) {
+      const problem = deriveProblem(parsed.data, spec);
+      if (problem !== null) return { error: `invalid event: ${problem}` };
+    }
     return { ok: parsed.data };
   };
+}
+
+/** Keeps the first rejected row's reason instead of throwing. */
+class FirstProblem extends InvalidRowPolicy {
+  problem: string | null = null;
+  constructor() {
+    super('skip');
+  }
+  override reject(_where: string, problem: string): void {
+    this.problem ??= problem;
+  }
+}
+
+/** Why an event's derived features cannot be computed (e.g. a bad timestamp), or null. */
+function deriveProblem(event: ClickEvent, spec: FeatureSpec): string | null {
+  const policy = new FirstProblem();
+  decodeRows(eventColumns([event], spec), 0, 1, spec, () => '', policy);
+  return policy.problem;
+}
+
+/** Events as named columns, like a file's: the label and every field the spec reads. */
+function eventColumns(events: readonly ClickEvent[], spec: FeatureSpec): Map<string, unknown[]> {
+  const { dense, sparse } = eventFields(spec);
+  const named = new Map<string, unknown[]>([[spec.label, events.map((e) => e.label)]]);
+  for (const name of dense)
+    named.set(
+      name,
+      events.map((e) => e.dense[name] ?? null),
+    );
+  for (const name of sparse)
+    named.set(
+      name,
+      events.map((e) => e.sparse[name] ?? null),
+    );
+  return named;
 }
 
 /**
@@ -112,19 +154,14 @@ export function createEventDecoder(
  * same thing online and offline. Unseen categorical values are simply hashed.
  */
 export function eventsToBatch(events: readonly ClickEvent[], spec: FeatureSpec): ColumnarBatch {
-  const size = events.length;
-  const labels = new Float32Array(size);
-  const dense = spec.dense.map(() => new Float64Array(size));
-  const sparse = spec.sparse.map(() => new Array<RawCategorical>(size));
-  for (let r = 0; r < size; r++) {
-    const e = events[r] as ClickEvent;
-    labels[r] = e.label;
-    spec.dense.forEach((f, i) => {
-      (dense[i] as Float64Array)[r] = e.dense[f.name] ?? Number.NaN;
-    });
-    spec.sparse.forEach((f, i) => {
-      (sparse[i] as RawCategorical[])[r] = e.sparse[f.name] ?? null;
-    });
-  }
-  return encodeRawBatch({ size, labels, dense, sparse }, spec);
+  // Decoded events passed the spec's schema and derive check, so no row is rejected here.
+  const raw = decodeRows(
+    eventColumns(events, spec),
+    0,
+    events.length,
+    spec,
+    (r) => `event ${events[r]?.eventId ?? r}`,
+    new InvalidRowPolicy('error'),
+  );
+  return encodeRawBatch(raw, spec);
 }

@@ -5,6 +5,7 @@ import { parseOrThrow } from '../../schemas/zod-errors';
 import { InfraError } from '../errors';
 import { createDeadLetterSink, defaultDeadLetterTopic } from './dead-letter';
 import { computeLag, parseOffset, type TopicOffsets } from './offsets';
+import type { HeldBackConfig } from './held-back-slice';
 import {
   createTrainingLoop,
   type ProgressiveMetrics,
@@ -72,6 +73,8 @@ export interface WindowOptions {
   recordTrainedIds?: boolean;
   /** Event-time bounds and optional dedupe (schemas/event-validation). @default its defaults */
   eventValidation?: EventValidationInput;
+  /** Events set aside for the publish gate (src/stream/held-back-slice.ts). Unset: none. */
+  holdBack?: HeldBackConfig;
   /** Ends the window early (no publish of the partial version). */
   signal?: AbortSignal;
   /** Called every `progressEveryMs`, also while the topic is idle (heartbeats). */
@@ -289,6 +292,7 @@ export async function runWindow(
       publishEveryEvents: options.publishEveryEvents ?? 10_000,
       recordTrainedIds: options.recordTrainedIds ?? false,
       validation,
+      ...(options.holdBack === undefined ? {} : { holdBack: options.holdBack }),
     });
     const finished = await consume(consumer, loop, deadLetters.flush, {
       ...options,

@@ -13,6 +13,7 @@ import {
 import type { DeadLetterSink } from './dead-letter';
 import { createEventIdDedupe } from './dedupe';
 import { createEventDecoder, eventsToBatch } from './event-codec';
+import { HeldBackSlice, isHeldBack, type HeldBackConfig } from './held-back-slice';
 import { createMicroBatcher } from './micro-batcher';
 import { createOffsetTracker, type TopicOffsets } from './offsets';
 
@@ -69,6 +70,15 @@ export interface PublishRequest {
   deadLettered: number;
   /** Ids of the events trained since the previous version, in training order (test mode only). */
   trainedEventIds?: string[];
+  /**
+   * The most recent held-back events (none trained by this version or its parents), for the
+   * publish gate's paired comparison; empty without `holdBack`.
+   */
+  heldBack: ClickEvent[];
+  /** Events held back since the previous version (in this version's offsets, not trained). */
+  heldBackEvents: number;
+  /** Ids of the events held back since the previous version (test mode only). */
+  heldBackEventIds?: string[];
 }
 
 /** A consumed Kafka message, with its offset already parsed. */
@@ -105,6 +115,11 @@ export interface TrainingLoopOptions {
    * dead-lettered. `false` turns it off. @default DEFAULT_STEP_GUARD (10×, 8 warm-up batches)
    */
   guard?: Partial<StepGuardConfig> | false;
+  /**
+   * Sets a deterministic fraction of valid events aside, untrained, for the publish gate
+   * (src/stream/held-back-slice.ts). Unset: every valid event is trained.
+   */
+  holdBack?: HeldBackConfig;
 }
 
 /** Running totals of a loop. */
@@ -121,6 +136,8 @@ export interface TrainingLoopStats {
   clippedEvents: number;
   /** Batches the numerical guard skipped (their events are dead-lettered, not trained). */
   skippedBatches: number;
+  /** Valid events set aside for the publish gate (scored, not trained). */
+  heldBack: number;
 }
 
 export interface TrainingLoop {
@@ -167,7 +184,12 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     lastLoss: null,
     clippedEvents: 0,
     skippedBatches: 0,
+    heldBack: 0,
   };
+  const holdBack = options.holdBack;
+  const slice = holdBack === undefined ? undefined : new HeldBackSlice(holdBack.capacity);
+  let heldBackBase = 0;
+  let heldBackIds: string[] = [];
   const guard = options.guard === false ? undefined : createStepGuard(options.guard ?? {});
   const stepOptions = guard === undefined ? {} : { guard };
   const clipped = options.spec.dense.filter((f) => f.clip !== undefined);
@@ -224,6 +246,15 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
         stats.deadLettered++;
         return;
       }
+      if (
+        slice !== undefined &&
+        isHeldBack(message.topic, message.partition, message.offset, holdBack?.fraction ?? 0)
+      ) {
+        slice.push(decoded.ok);
+        stats.heldBack++;
+        if (options.recordTrainedIds) heldBackIds.push(decoded.ok.eventId);
+        return;
+      }
       const full = batcher.push({ event: decoded.ok, message });
       if (full) await train(full);
     },
@@ -243,11 +274,17 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
           deadLettered: options.deadLetters.count - deadLetteredBase,
           clippedEvents: stats.clippedEvents - clippedBase,
           skippedBatches: stats.skippedBatches - skippedBase,
+          ...(slice === undefined ? {} : { heldBackEvents: stats.heldBack - heldBackBase }),
         },
         eventTimeRange: timeRange,
         trainedEvents: trainedSince,
         deadLettered: options.deadLetters.count - deadLetteredBase,
         ...(options.recordTrainedIds ? { trainedEventIds: trainedIds } : {}),
+        heldBack: slice?.events() ?? [],
+        heldBackEvents: stats.heldBack - heldBackBase,
+        ...(options.recordTrainedIds && slice !== undefined
+          ? { heldBackEventIds: heldBackIds }
+          : {}),
       };
       await options.publishVersion(request);
       published = offsets;
@@ -257,8 +294,10 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
       deadLetteredBase = options.deadLetters.count;
       clippedBase = stats.clippedEvents;
       skippedBase = stats.skippedBatches;
+      heldBackBase = stats.heldBack;
       timeRange = null;
       trainedIds = [];
+      heldBackIds = [];
       return true;
     },
     positions: () => tracker.snapshot(),

@@ -18,7 +18,8 @@ export interface TrainingData {
  * `data.buckets` rows per table); the test source is encoded with the train source's spec.
  */
 export function openTrainingData(config: TrainConfig): TrainingData {
-  const isFile = (kind: string): boolean => ['criteo-tsv', 'parquet', 'arrow'].includes(kind);
+  const isFile = (kind: string): boolean =>
+    ['criteo-tsv', 'csv', 'parquet', 'arrow'].includes(kind);
   const fileSpec = config.data.features ?? criteoFeatureSpec(config.data.buckets);
   const train = openSource(
     config.data.train,

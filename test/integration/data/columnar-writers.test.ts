@@ -15,10 +15,12 @@ import type { DataSourceConfigInput } from '../../../schemas/data-source';
 import { FeatureSpec } from '../../../schemas/feature-spec';
 import { sampleArrow } from '../../../src/data/arrow';
 import type { ColumnarBatch } from '../../../src/data/batch';
+import { decodeRows } from '../../../src/data/column-decode';
 import { openSource } from '../../../src/data/open-source';
 import { sampleParquet } from '../../../src/data/parquet';
 import { openParquetFile } from '../../../src/data/parquet-read';
 import { encodeRawBatch, type RawBatch } from '../../../src/data/raw-batch';
+import { InvalidRowPolicy } from '../../../src/data/source';
 import { DataError } from '../../../src/errors';
 import { ensurePyarrowVenv, pyarrowSkipReason, runPython } from '../../pyarrow-venv';
 
@@ -167,6 +169,43 @@ describe('files from pyarrow, Spark-style and DuckDB writers', { skip }, () => {
       }
     });
   }
+
+  it('timestamp columns (ms, ns, Spark INT96, DuckDB) feed derived hour/day features', async () => {
+    const spec = FeatureSpec.parse({
+      label: 'label_i8',
+      dense: [{ name: 'hour_d', from: 'ts_ns', derive: { kind: 'hourOfDay' }, transform: 'none' }],
+      sparse: [
+        {
+          name: 'hour',
+          from: 'ts',
+          derive: { kind: 'hourOfDay', timeZone: 'Europe/Berlin' },
+          buckets: 24,
+        },
+        { name: 'dow', from: 'ts_ns', derive: { kind: 'dayOfWeek' }, buckets: 7 },
+      ],
+    });
+    // The oracle: the written epoch milliseconds as Dates, through the shared decoding path.
+    const dates = (expected['ts'] as number[]).map((ms) => new Date(ms));
+    const named = new Map<string, ArrayLike<unknown>>([
+      ['label_i8', expected['label_i8'] as number[]],
+      ['ts', dates],
+      ['ts_ns', dates],
+    ]);
+    const policy = new InvalidRowPolicy('error');
+    const want = encodeRawBatch(decodeRows(named, 0, ROWS, spec, String, policy), spec);
+    assert.ok(new Set(want.dense).size === 24, 'the rows span every hour');
+    for (const [kind, name] of [
+      ['parquet', 'pyarrow-default.parquet'],
+      ['parquet', 'spark-style.parquet'],
+      ['parquet', 'duckdb-v2.parquet'],
+      ['arrow', 'feather-default.arrow'],
+      ['arrow', 'stream-zstd.arrows'],
+    ] as const) {
+      const got = concat(await read(kind, join(dir, name), spec));
+      assert.deepEqual(got.dense, Array.from(want.dense), `${name}: hour`);
+      assert.deepEqual(got.sparse, Array.from(want.sparse), `${name}: hour, weekday`);
+    }
+  });
 
   it('a bad value names file, row group, row and column; the file has several row groups', async () => {
     const path = join(dir, 'duckdb-default.parquet');

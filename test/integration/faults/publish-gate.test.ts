@@ -15,6 +15,7 @@ import { openFsRegistry, type FsRegistryStore } from '../../../src/registry';
 import { resumePoint } from '../../../src/registry/lineage';
 import { createTopicsReady } from '../../../src/stream/create-topics';
 import { createKafka } from '../../../src/stream/kafka-client';
+import { isHeldBack } from '../../../src/stream/held-back-slice';
 import { replay, type RawRow } from '../../../src/stream/replay';
 
 /**
@@ -157,5 +158,110 @@ describe('publish gate (real model, real Kafka)', { timeout: 300_000 }, () => {
       [perVersion, 2 * perVersion],
       [2 * perVersion, 3 * perVersion],
     ]);
+  });
+
+  it('holds a version that only the held-back slice shows broken, against an offline parent', async () => {
+    // A stream whose trained events carry flipped labels while the events the gate holds back
+    // are clean: the candidate learns the wrong thing, and only a comparison with its parent on
+    // the same clean events can see it. Its parent is offline, so the progressive check has no
+    // baseline; before the held-back slice the first recurring version was never judged.
+    const sliceTopic = `${topic}-slice`;
+    const holdBack = { fraction: 0.3, capacity: 1000 };
+    const events = 2000;
+    const sliceRows = [
+      ...syntheticEventRows({ preset: 'capacity-bound', seed: 5, teacherSeed: 1, rows: 2 * events })
+        .rows,
+    ] as RawRow[];
+    await createTopicsReady(kafka, [
+      { topic: sliceTopic, numPartitions: 1 },
+      { topic: `${sliceTopic}.dlq` },
+    ]);
+    const sliceModel = `${model}-slice`;
+    const offline = await runOfflinePhase(
+      registry,
+      sliceModel,
+      {
+        name: sliceModel,
+        data: {
+          train: {
+            kind: 'synthetic',
+            preset: 'capacity-bound',
+            seed: 1,
+            split: 'train',
+            rows: 2048,
+          },
+          test: { kind: 'synthetic', preset: 'capacity-bound', seed: 1, split: 'test', rows: 512 },
+        },
+        model: { embeddingDim: 4, bottom: [16, 4], top: [16, 1], batchSize: 64 },
+        evalPoints: 0,
+        evalRows: 256,
+      },
+      { outDir: join(dir, 'offline-slice') },
+    );
+    const sliceWindow = (fromVersion: string, extra: Parameters<typeof window>[1]) =>
+      window(fromVersion, {
+        model: sliceModel,
+        topic: sliceTopic,
+        // The product's default tolerances (schemas/workflow-io.ts PublishGate).
+        gate: { ne: 0.03, calibration: 0.15, holdBack },
+        eventsPerVersion: events,
+        ...extra,
+      });
+    try {
+      // Offsets 0..events-1 of a fresh one-partition topic, produced in order.
+      const poisoned = sliceRows
+        .slice(0, events)
+        .map((r, offset) =>
+          isHeldBack(sliceTopic, 0, offset, holdBack.fraction)
+            ? r
+            : { ...r, label: (1 - r.label) as 0 | 1 },
+        );
+      await replay(poisoned, { producer, topic: sliceTopic, idPrefix: 'poisoned-' });
+      const broken = await sliceWindow(offline.manifest.version, {});
+      const heldManifest = await registry.get(sliceModel, broken.head as ModelVersion);
+      const m = heldManifest.metrics;
+      process.stderr.write(
+        `held-back slice: ${m['heldBackScored']} events, NE ${m['heldBackNe']?.toFixed(4)} vs ` +
+          `parent ${m['heldBackParentNe']?.toFixed(4)} (paired s.e. ${m['heldBackNeDiffStdErr']?.toFixed(4)}), ` +
+          `calibration ${m['heldBackCalibration']?.toFixed(3)} vs ${m['heldBackParentCalibration']?.toFixed(3)}; ` +
+          `reasons: ${heldManifest.gate?.reasons.join(' | ')}\n`,
+      );
+      assert.equal(broken.held.length, 1, 'the gate held the version');
+      const reasons = broken.held[0]?.reasons ?? [];
+      assert.ok(reasons.length > 0);
+      for (const reason of reasons) assert.match(reason, /on \d+ held-back events .* of v000001/);
+      assert.equal(await registry.latest(sliceModel), offline.manifest.version);
+      const held = await registry.get(sliceModel, broken.head as ModelVersion);
+      const heldBackScored = held.metrics['heldBackScored'] ?? 0;
+      assert.ok(heldBackScored >= 100, `${heldBackScored} held-back events scored`);
+      assert.ok((held.metrics['heldBackNe'] ?? 0) > (held.metrics['heldBackParentNe'] ?? 0));
+
+      // Clean events after it: trained from the offline weights again, the version passes.
+      const resume = await resumePoint(registry, sliceModel, offline.manifest.version);
+      await replay(sliceRows.slice(events), {
+        producer,
+        topic: sliceTopic,
+        idPrefix: 'clean-',
+      });
+      const next = await sliceWindow(resume.version, {
+        expect: resume.head,
+        skipped: resume.skipped,
+        ...(resume.startOffsets === null ? {} : { startOffsets: resume.startOffsets }),
+      });
+      assert.deepEqual(next.held, [], 'a clean version passes the same check');
+      const passed = await registry.get(sliceModel, next.lastVersion as ModelVersion);
+      assert.ok((passed.metrics['heldBackScored'] ?? 0) >= 100);
+      assert.ok(
+        (passed.metrics['heldBackNe'] ?? Infinity) <
+          1.03 * (passed.metrics['heldBackParentNe'] ?? 0),
+      );
+    } finally {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin
+        .deleteTopics({ topics: [sliceTopic, `${sliceTopic}.dlq`] })
+        .catch(() => undefined);
+      await admin.disconnect();
+    }
   });
 });

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Manifest, ModelVersion } from '../../../schemas/manifest';
 import { runOfflinePhase } from '../../../src/pipeline/offline-phase';
-import { TRAINED_IDS_FILE } from '../../../src/pipeline/recurring-window';
+import { HELD_BACK_IDS_FILE, TRAINED_IDS_FILE } from '../../../src/pipeline/recurring-window';
 import { syntheticEventRows } from '../../../src/pipeline/synthetic-events';
 import { openFsRegistry, type FsRegistryStore } from '../../../src/registry';
 import { replay } from '../../../src/stream/replay';
@@ -19,7 +19,8 @@ import { createTopics, deleteTopics, kafka, producer, uniqueTopic } from './kafk
  * Exactly-once effect on the model across a crash of the worker PROCESS: a recurring trainer
  * in a child process is SIGKILLed mid-window (after ≥ 2 versions, while it keeps consuming), a
  * new process resumes from the registry's latest version in the same consumer group, and the
- * versions' parent chain must contain every produced event id exactly once.
+ * versions' parent chain must contain every produced event id exactly once (trained, or held
+ * back for the publish gate).
  */
 
 const EVENTS = 3000;
@@ -246,6 +247,7 @@ describe('exactly-once across a SIGKILLed recurring worker (real Kafka, real mod
 
     const counts = new Map<string, number>();
     let events = 0;
+    let heldBackTotal = 0;
     for (const m of recurring) {
       const { dir: files } = await reopened.fetch(model, m.version);
       const ids = JSON.parse(await readFile(join(files, TRAINED_IDS_FILE), 'utf8')) as string[];
@@ -253,15 +255,22 @@ describe('exactly-once across a SIGKILLed recurring worker (real Kafka, real mod
         assert.equal(ids.length, m.dataRange.events, `${m.version}: ids match its event count`);
         events += m.dataRange.events ?? 0;
       }
-      for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+      const heldBack = JSON.parse(
+        await readFile(join(files, HELD_BACK_IDS_FILE), 'utf8'),
+      ) as string[];
+      assert.equal(heldBack.length, m.metrics['heldBackEvents'], `${m.version}: held-back count`);
+      heldBackTotal += heldBack.length;
+      for (const id of [...ids, ...heldBack]) counts.set(id, (counts.get(id) ?? 0) + 1);
     }
+    // About 10% are held back for the gate: consumed, scored, never trained.
+    assert.ok(heldBackTotal > EVENTS * 0.05, `${heldBackTotal} events held back`);
     const twice = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
-    assert.deepEqual(twice, [], 'no event trained twice');
+    assert.deepEqual(twice, [], 'no event trained (or held back) twice');
     const expected = Array.from({ length: EVENTS }, (_, i) => `e-${i}`);
     const missing = expected.filter((id) => !counts.has(id));
     assert.deepEqual(missing, [], 'no event skipped');
     assert.equal(counts.size, EVENTS, 'no unexpected ids');
-    assert.equal(events, EVENTS);
+    assert.equal(events + heldBackTotal, EVENTS);
 
     process.stderr.write(
       `sigkill test: offline ${offlineSeconds.toFixed(1)} s; killed after ` +

@@ -4,6 +4,7 @@ import { auc } from '../../../src/metrics/auc';
 import { calibration } from '../../../src/metrics/calibration';
 import { evaluateBinary } from '../../../src/metrics/evaluate';
 import { logLoss, normalizedEntropy } from '../../../src/metrics/log-loss';
+import { pairedComparison } from '../../../src/metrics/paired-comparison';
 import { SlidingWindowMetrics } from '../../../src/metrics/sliding-window';
 import { createRng } from '../../../src/rng';
 
@@ -123,5 +124,29 @@ describe('SlidingWindowMetrics', () => {
     close(snap.logloss, expected.logloss, 1e-9);
     close(snap.auc, expected.auc, 1e-12);
     close(snap.calibration, expected.calibration, 1e-9);
+  });
+});
+
+describe('paired NE', () => {
+  it('is each model’s NE and calibration on the shared events, with a paired standard error', () => {
+    const labels = Float32Array.from({ length: 400 }, (_, i) => (i % 4 === 0 ? 1 : 0));
+    const good = Float32Array.from(labels, (y) => (y === 1 ? 0.6 : 0.1));
+    const worse = Float32Array.from(labels, (y) => (y === 1 ? 0.4 : 0.2));
+    const p = pairedComparison(worse, good, labels);
+    assert.ok(p);
+    assert.equal(p.count, 400);
+    assert.ok(Math.abs(p.candidateNe - normalizedEntropy(worse, labels)) < 1e-9);
+    assert.ok(Math.abs(p.baselineNe - normalizedEntropy(good, labels)) < 1e-9);
+    assert.ok(Math.abs(p.diff - (p.candidateNe - p.baselineNe)) < 1e-9);
+    // Two classes of event, each with a fixed loss difference: the error is the spread of those.
+    assert.ok(p.diffStdErr > 0 && p.diffStdErr < p.diff / 5, `${p.diffStdErr} vs ${p.diff}`);
+    assert.equal(pairedComparison(good, good, labels)?.diffStdErr, 0);
+    // Mean predictions 0.25 × 0.6 + 0.75 × 0.1 = 0.225 and 0.25 × 0.4 + 0.75 × 0.2 = 0.25, over
+    // a label mean of 0.25.
+    assert.ok(Math.abs(p.baselineCalibration - 0.9) < 1e-6);
+    assert.ok(Math.abs(p.candidateCalibration - 1.0) < 1e-6);
+    // √((1 − 0.25) / 100 positives)
+    assert.ok(Math.abs(p.labelMeanRelStdErr - Math.sqrt(0.0075)) < 1e-9);
+    assert.equal(pairedComparison(good, good, new Float32Array(400)), null, 'one class: no NE');
   });
 });

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ModelVersion } from '../../../schemas/manifest';
 import { SlidingWindowMetrics } from '../../../src/metrics/sliding-window';
-import { GATE_STD_ERRS, judgeVersion } from '../../../src/pipeline/publish-gate';
+import {
+  GATE_STD_ERRS,
+  judgeVersion,
+  leastCalibrationDrift,
+  MIN_HELD_BACK_EVENTS,
+} from '../../../src/pipeline/publish-gate';
 
 const good = { version: ModelVersion.parse('v000002'), metrics: { ne: 0.9, calibration: 1.01 } };
 const tolerances = { ne: 0.03, calibration: 0.15 };
@@ -64,5 +69,52 @@ describe('publish gate', () => {
     assert.ok(a > 0 && b > 0);
     // 100× the events: a tenth of the standard error.
     assert.ok(Math.abs(a / b - 10) < 1, `${a} / ${b}`);
+  });
+});
+
+describe('publish gate on the held-back slice', () => {
+  const slice = (candidateNe: number, diffStdErr: number, count = 500, calibration = 1) => ({
+    version: ModelVersion.parse('v000001'),
+    count,
+    candidateNe,
+    baselineNe: 0.9,
+    diff: candidateNe - 0.9,
+    diffStdErr,
+    candidateCalibration: calibration,
+    baselineCalibration: 1.02,
+    labelMeanRelStdErr: 0.05,
+  });
+
+  it('holds a candidate worse than its parent on the same held-back events, also with an offline parent', () => {
+    // Allowed: 0.03 × 0.9 + 2 × 0.005 = 0.037 above 0.9.
+    const verdict = judgeVersion({}, null, tolerances, slice(0.94, 0.005));
+    assert.equal(verdict.held, true);
+    assert.match(verdict.reasons[0] ?? '', /on 500 held-back events > 0\.90000 of v000001/);
+    assert.equal(verdict.comparedWith, 'v000001');
+    assert.equal(judgeVersion({}, null, tolerances, slice(0.935, 0.005)).held, false);
+    assert.equal(judgeVersion({}, null, tolerances, slice(0.94, 0.01)).held, false, 'noise');
+  });
+
+  it('holds calibration drift on the held-back events beyond tolerance and noise', () => {
+    // Against 1.02 with the click rate ±10%: 0.6 drifts at least |0.6/0.9 − 1| − |1.02/0.9 − 1|
+    // ≈ 0.20 > 0.15 (held); 0.7 at least ≈ 0.10 (passes).
+    const verdict = judgeVersion({}, null, tolerances, slice(0.9, 0.005, 500, 0.6));
+    assert.equal(verdict.held, true);
+    assert.match(verdict.reasons[0] ?? '', /calibration 0\.6000 on 500 held-back events/);
+    assert.equal(judgeVersion({}, null, tolerances, slice(0.9, 0.005, 500, 0.7)).held, false);
+  });
+
+  it('takes the least drift over the plausible click rates', () => {
+    assert.ok(Math.abs(leastCalibrationDrift(1.5, 1.0, 0) - 0.5) < 1e-12);
+    // A rate 20% higher makes the candidate 1.25 and the baseline 0.833: drift 0.083.
+    assert.ok(Math.abs(leastCalibrationDrift(1.5, 1.0, 0.2) - (0.25 - 1 / 6)) < 1e-12);
+    // Where the candidate itself crosses 1 inside the interval, its drift is least there.
+    // (f = 1.05: 0 − |0.5/1.05 − 1|, below both ends' −0.278 and −0.5).
+    assert.ok(Math.abs(leastCalibrationDrift(1.05, 0.5, 0.1) - (0.5 / 1.05 - 1)) < 1e-12);
+  });
+
+  it('does not judge by fewer held-back events than the minimum', () => {
+    assert.equal(judgeVersion({}, null, tolerances, slice(2, 0.001, 99)).held, false);
+    assert.equal(MIN_HELD_BACK_EVENTS, 100);
   });
 });

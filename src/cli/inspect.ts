@@ -1,0 +1,97 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors';
+import { sampleCsv, type Samplers } from '../data/file-sample';
+import { inspectFile, type InspectReport } from '../data/inspect';
+
+const USAGE = `usage: agp inspect <file> [--label <column>] [--rows <n>] [--json]
+
+Shows a data file's columns (type in the file, inferred kind, null rate, distinct values in
+the sample), its row count, the label rate, and a suggested feature spec and data source to
+start a training config from. CSV/TSV (optionally .gz), Parquet and Arrow IPC files are
+recognised by their first bytes and extension.
+
+options:
+  --label <column>  the label column (default: label, click, target, … or the first 0/1 column)
+  --rows <n>        rows to sample (default 10000)
+  --json            print the report as JSON only
+`;
+
+/** The samplers by format; Parquet and Arrow register theirs beside CSV. */
+export const samplers: Samplers = { csv: sampleCsv };
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
+/** The report as text: a column table, the counts, then the suggestion as JSON. */
+export function formatReport(r: InspectReport): string {
+  const head = ['column', 'file type', 'kind', 'null', 'distinct', 'suggested use'];
+  const rows = r.columns.map((c) => [
+    c.name,
+    c.fileType,
+    c.kind,
+    pct(c.nullRate),
+    String(c.distinct),
+    c.use,
+  ]);
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => (row[i] as string).length)),
+  );
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
+  const out = [
+    `${r.path}: ${r.format}, ${r.rows === null ? 'row count unknown' : `${r.rows} rows`}, ${r.columns.length} columns (${r.sampledRows} rows sampled)`,
+    r.label === null
+      ? 'label: none found (pass --label <column>)'
+      : `label: ${r.label.name}, ${pct(r.label.rate)} positive in the sample`,
+    '',
+    line(head),
+    ...rows.map(line),
+    '',
+  ];
+  if (r.features !== null) {
+    out.push(
+      'suggested "data" for a training config (set test to a held-out file or an offset/limit split):',
+      JSON.stringify({ train: r.source, features: r.features }, null, 2),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** `agp inspect FILE`. */
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      label: { type: 'string' },
+      rows: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const [path, ...extra] = positionals;
+  if (path === undefined || extra.length > 0) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const maxRows = values.rows === undefined ? 10_000 : Number(values.rows);
+  if (!Number.isInteger(maxRows) || maxRows < 1) {
+    throw new ConfigError(`--rows: expected a positive integer, got '${values.rows}'`);
+  }
+  const report = await inspectFile(path, samplers, {
+    maxRows,
+    ...(values.label === undefined ? {} : { label: values.label }),
+  });
+  if (values.label !== undefined && report.label === null) {
+    throw new ConfigError(
+      `--label: ${path} has no column '${values.label}' (columns: ${report.columns.map((c) => c.name).join(', ')})`,
+    );
+  }
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  return 0;
+}

@@ -1,3 +1,5 @@
+import { sampleArrow } from '../data/arrow';
+import { sampleParquet } from '../data/parquet';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors';
 import { sampleCsv, type Samplers } from '../data/file-sample';
@@ -16,8 +18,8 @@ options:
   --json            print the report as JSON only
 `;
 
-/** The samplers by format; Parquet and Arrow register theirs beside CSV. */
-export const samplers: Samplers = { csv: sampleCsv };
+/** The samplers by format. */
+export const samplers: Samplers = { csv: sampleCsv, parquet: sampleParquet, arrow: sampleArrow };
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;

@@ -1,16 +1,24 @@
-import { ParquetReader, ParquetSchema, ParquetWriter, type ParquetField } from 'parquetjs-lite';
+import { ParquetSchema, ParquetWriter } from 'parquetjs-lite';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import { DataError } from '../errors';
 import { fileBatchSource, type FileSourceOptions } from './file-range';
 import type { RawBatch, RawCategorical } from './raw-batch';
 import type { BatchSource, InvalidRowPolicy } from './source';
 import { decodeRows, sourceColumns, type RawPieces } from './column-decode';
+import type { FileSample } from './file-sample';
+import { printable } from './sample-value';
+import { openParquetFile } from './parquet-read';
+
+/** Rows per raw piece handed on (see readParquetPieces). */
+const PIECE_ROWS = 4096;
 
 /**
- * Reads Parquet files (parquetjs-lite) whose columns are named as in the FeatureSpec: the label
- * (0/1, any numeric type), dense features (numeric, nullable: null = missing) and categorical
- * features (UTF8 or integer, nullable). Decodes whole row groups column by column, without
- * materialising a JS object per row.
+ * Reads Parquet files whose columns are named as in the FeatureSpec: the label (0/1 as any
+ * integer, float or boolean type), dense features (numeric, nullable: null = missing) and
+ * categorical features (strings or integers, nullable), whatever pyarrow, Spark or DuckDB wrote
+ * by default (see {@link openParquetFile}). Reads only the spec's source columns, one row group
+ * at a time. A bad value names the file, the row group (numbered from 0, as pyarrow does), the
+ * row (numbered from 1 across the file, as the other readers do) and the column.
  */
 export function createParquetSource(opts: FileSourceOptions, spec: FeatureSpec): BatchSource {
   return fileBatchSource('parquet', opts, spec, (policy) => readParquetPieces(opts, spec, policy));
@@ -22,61 +30,59 @@ async function* readParquetPieces(
   policy: InvalidRowPolicy,
 ): RawPieces {
   const end = opts.limit === undefined ? Infinity : opts.offset + opts.limit;
+  const names = sourceColumns(spec);
   let record = 0;
   for (const path of opts.path) {
     if (record >= end) break;
-    let reader: ParquetReader;
-    try {
-      reader = await ParquetReader.openFile(path);
-    } catch (cause) {
-      throw new DataError(`${path}: cannot open as Parquet: ${String(cause)}`, { cause });
-    }
-    try {
-      const names = sourceColumns(spec);
-      for (const name of names) {
-        if (!reader.schema.fieldList.some((f: ParquetField) => f.name === name)) {
-          throw new DataError(`${path}: no column '${name}' (the FeatureSpec names it)`);
-        }
-      }
-      let fileRow = 0;
-      for (const group of reader.metadata.row_groups) {
-        const rows = Number(group.num_rows);
-        if (record + rows <= opts.offset) {
-          record += rows;
-          fileRow += rows;
-          continue;
-        }
-        if (record >= end) break;
-        const buf = await reader.envelopeReader.readRowGroup(
-          reader.schema,
-          group,
-          names.map((n) => [n]),
-        );
-        const cols = new Map(
-          names.map((n) => [
-            n,
-            expandColumn(buf.columnData[n]?.values ?? [], buf.columnData[n]?.dlevels ?? [], rows),
-          ]),
-        );
+    const file = await openParquetFile(path, names);
+    let fileRow = 0;
+    for (const [group, rows] of file.groupRows.entries()) {
+      if (record >= end) break;
+      if (record + rows > opts.offset && rows > 0) {
+        const cols = await file.readRowGroup(group, names);
         const from = Math.max(0, opts.offset - record);
         const to = Math.min(rows, end - record);
-        yield decodeRows(cols, from, to, spec, (r) => `${path}: row ${fileRow + r + 1}`, policy);
-        record += rows;
-        fileRow += rows;
+        const base = fileRow;
+        const where = (r: number) => `${path}: row group ${group}, row ${base + r + 1}`;
+        // Pieces of a few thousand rows: decoding a whole group (often 10^5 rows or more) at
+        // once builds arrays that outlive the young generation, which costs GC time.
+        for (let at = from; at < to; at += PIECE_ROWS) {
+          yield decodeRows(cols, at, Math.min(to, at + PIECE_ROWS), spec, where, policy);
+        }
       }
-    } finally {
-      await reader.close();
+      record += rows;
+      fileRow += rows;
     }
   }
 }
 
-/** Puts nulls back where the definition level says a value is absent. */
-function expandColumn(values: unknown[], dlevels: number[], rows: number): unknown[] {
-  if (values.length === rows) return values;
-  const out = new Array<unknown>(rows);
-  let v = 0;
-  for (let r = 0; r < rows; r++) out[r] = dlevels[r] === 0 ? null : values[v++];
-  return out;
+/**
+ * The column types and first `maxRows` values of a Parquet file (reads the row groups those
+ * rows are in). Values are as the reader decodes them, except that INT64s become numbers (or
+ * decimal strings beyond 2^53) so they print and serialise.
+ */
+export async function sampleParquet(path: string, maxRows: number): Promise<FileSample> {
+  const file = await openParquetFile(path);
+  const flat = file.columns.filter((c) => c.fileType !== 'nested').map((c) => c.name);
+  const values = new Map<string, unknown[]>(flat.map((n) => [n, []]));
+  let taken = 0;
+  for (const [group, rows] of file.groupRows.entries()) {
+    if (taken >= maxRows) break;
+    const n = Math.min(rows, maxRows - taken);
+    const cols = await file.readRowGroup(group, flat);
+    for (const [name, col] of cols) {
+      const out = values.get(name) as unknown[];
+      for (let r = 0; r < n; r++) out.push(printable(col[r]));
+    }
+    taken += n;
+  }
+  return {
+    path,
+    format: 'parquet',
+    totalRows: Number(file.metadata.num_rows),
+    columns: file.columns,
+    values,
+  };
 }
 
 /** Options of {@link writeParquet}. */

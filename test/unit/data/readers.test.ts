@@ -218,7 +218,9 @@ describe('Parquet and Arrow readers and writers', () => {
       await assert.rejects(collect(openFile({ kind, path }, spec), 4), (e: unknown) => {
         assert.ok(e instanceof DataError);
         assert.ok(
-          e.message.includes(`${path}: row 3: column label: label must be 0 or 1, got '3'`),
+          e.message.includes(
+            `${kind === 'parquet' ? `${path}: row group 0, row 3` : `${path}: row 3`}: column label: label must be 0 or 1, got '3'`,
+          ),
           e.message,
         );
         return true;

@@ -45,6 +45,8 @@ export interface OfflineOptions {
   /** Called after every checkpoint, e.g. to heartbeat its path. */
   onCheckpoint?: (dir: string, step: number) => void;
   backend?: BackendName;
+  /** The config file the run came from, named in config errors. */
+  configPath?: string;
 }
 
 /** What an offline run leaves behind. */
@@ -90,7 +92,12 @@ export async function runOfflineTraining(
 ): Promise<OfflineResult> {
   const backend = await initBackend(opts.backend);
   const data = openTrainingData(config);
-  const fullModel = modelConfigForFeatures(data.spec, { ...config.model, seed: config.seed });
+  const fullModel = modelConfigForFeatures(
+    data.spec,
+    { ...config.model, seed: config.seed },
+    opts.configPath === undefined ? 'training config' : `training config ${opts.configPath}`,
+    ['model'],
+  );
   const batchSize = fullModel.batchSize;
   const rowsPerEpoch = await countRows(data.train);
   if (rowsPerEpoch === 0) throw new DataError(`training data is empty: ${data.train.describe()}`);

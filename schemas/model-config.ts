@@ -78,6 +78,7 @@ export const ModelOverrides = z.strictObject({
   batchSize: width.optional(),
 });
 export type ModelOverrides = z.infer<typeof ModelOverrides>;
+export type ModelOverridesInput = z.input<typeof ModelOverrides>;
 
 /**
  * The DLRM architecture and its optimizers. Defaults are the DLRM reference Criteo Kaggle

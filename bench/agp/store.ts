@@ -18,7 +18,11 @@ export interface RunStore {
 /** What determines a job's result: its config without the names that only place its files. */
 export function jobKey(job: BenchJob): string {
   const { name: _name, outDir: _outDir, ...config } = job.config;
-  return JSON.stringify({ kind: job.kind, continueRows: job.continueRows, config: unpinned(config) });
+  return JSON.stringify({
+    kind: job.kind,
+    continueRows: job.continueRows,
+    config: unpinned(config),
+  });
 }
 
 /**

@@ -1,6 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-// Ops' gradients are registered by this side-effect import (the full @tensorflow/tfjs does it too).
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { bottomInputWidth, type ModelConfig } from '../../schemas/model-config';
 import type { ColumnarBatch } from '../data/batch';
 import { DataError } from '../errors';

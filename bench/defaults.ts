@@ -5,11 +5,13 @@ import { parseTrainConfig, type TrainConfigInput } from '../schemas/train-config
 import { initBackend } from '../src/model/backend';
 import { runOfflineTraining } from '../src/train/offline';
 import { sharedDataPath } from '../test/shared-data';
+import { categoricalRows } from '../test/unit/train/generated-logs';
 
 /*
  * `npm run bench:defaults`: which optimizers should a model get when its config names none?
  * Short offline runs with the default architecture and schedule on three datasets (the Criteo
- * sample, MovieLens, a synthetic preset), each under a few optimizer settings, scored by test
+ * sample, MovieLens, a synthetic preset, a generated all-categorical log whose signal is only in
+ * a user × item pair), each under a few optimizer settings, scored by test
  * NE (< 1: learned something; ≈ 1: predicts the base rate). Writes bench/results/defaults.json
  * and prints the table. Small on purpose: the machine is shared.
  */
@@ -18,6 +20,7 @@ type Data = TrainConfigInput['data'];
 
 const criteo = sharedDataPath('criteo-first10k', 'train-first10k.tsv');
 const movielens = sharedDataPath('movielens-latest-small');
+const GENERATED = join('.data', 'bench', 'defaults', 'user-item.tsv');
 const DATASETS: Record<string, Data> = {
   'criteo-10k (8k/2k)': {
     train: { kind: 'criteo-tsv', path: criteo, limit: 8000 },
@@ -30,6 +33,18 @@ const DATASETS: Record<string, Data> = {
   'synthetic criteo-like (40k/10k)': {
     train: { kind: 'synthetic', preset: 'criteo-like', rows: 40_000, seed: 1, split: 'train' },
     test: { kind: 'synthetic', preset: 'criteo-like', rows: 10_000, seed: 1, split: 'test' },
+  },
+  'generated user×item, all-categorical (12k/3k)': {
+    train: { kind: 'criteo-tsv', path: GENERATED, limit: 12_000 },
+    test: { kind: 'criteo-tsv', path: GENERATED, offset: 12_000 },
+    features: {
+      dense: [],
+      sparse: [
+        { name: 'user', buckets: 1000 },
+        { name: 'item', buckets: 1000 },
+        { name: 'site', buckets: 50 },
+      ],
+    },
   },
 };
 
@@ -52,6 +67,10 @@ const OPTIMIZERS: Record<string, ModelOverridesInput> = {
     denseOptimizer: { kind: 'adam', lr: 0.001 },
     embeddingOptimizer: { kind: 'rowwise-adagrad', lr: 0.05 },
   },
+  'adam 0.001 / rowwise-adagrad 0.1': {
+    denseOptimizer: { kind: 'adam', lr: 0.001 },
+    embeddingOptimizer: { kind: 'rowwise-adagrad', lr: 0.1 },
+  },
   'adam 0.001 / rowwise-adagrad 0.2': {
     denseOptimizer: { kind: 'adam', lr: 0.001 },
     embeddingOptimizer: { kind: 'rowwise-adagrad', lr: 0.2 },
@@ -71,6 +90,8 @@ interface Row {
 }
 
 async function main(): Promise<void> {
+  await mkdir(join('.data', 'bench', 'defaults'), { recursive: true });
+  await writeFile(GENERATED, categoricalRows(15_000, 1).join('\n') + '\n');
   const backend = await initBackend();
   const rows: Row[] = [];
   for (const [dataset, data] of Object.entries(DATASETS)) {

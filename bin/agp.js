@@ -11,11 +11,12 @@ const root = join(__dirname, '..');
 const source = join(root, 'src', 'cli', 'main.ts');
 if (existsSync(source)) {
   const { spawnSync } = require('node:child_process');
-  const result = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', source, ...process.argv.slice(2)],
-    { stdio: 'inherit' },
-  );
+  const { pathToFileURL } = require('node:url');
+  // tsx found from this package, not from the working directory (agp may run from anywhere).
+  const tsx = pathToFileURL(require.resolve('tsx', { paths: [root] })).href;
+  const result = spawnSync(process.execPath, ['--import', tsx, source, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   if (result.error) throw result.error;
   process.exitCode = result.status ?? 1;
 } else {

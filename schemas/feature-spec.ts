@@ -30,7 +30,7 @@ export const FeatureSpec = z
   .object({
     label: z.string().min(1).default('label'),
     dense: z.array(DenseFeature),
-    sparse: z.array(SparseFeature).min(1),
+    sparse: z.array(SparseFeature),
   })
   .superRefine((spec, ctx) => {
     const seen = new Set<string>();

@@ -5,7 +5,7 @@ import { parseOrThrow } from './zod-errors';
 /** Learning rate of each dense optimizer when the config gives none. */
 export const DENSE_DEFAULT_LR = { sgd: 0.1, momentum: 0.1, adam: 0.001 } as const;
 /** Learning rate of each embedding optimizer when the config gives none. */
-export const EMBEDDING_DEFAULT_LR = { sgd: 0.1, 'rowwise-adagrad': 0.01 } as const;
+export const EMBEDDING_DEFAULT_LR = { sgd: 0.1, 'rowwise-adagrad': 0.05 } as const;
 
 /**
  * The optimizers a model trains with when its config names none: Adam on the MLPs and row-wise
@@ -37,7 +37,7 @@ export const EmbeddingOptimizerConfig = z
   .strictObject({
     /** @default 'rowwise-adagrad' (the DLRM reference trains with 'sgd') */
     kind: z.enum(['sgd', 'rowwise-adagrad']).default(DEFAULT_EMBEDDING_OPTIMIZER),
-    /** @default 0.01 for rowwise-adagrad, 0.1 for sgd (EMBEDDING_DEFAULT_LR) */
+    /** @default 0.05 for rowwise-adagrad, 0.1 for sgd (EMBEDDING_DEFAULT_LR) */
     lr: z.number().positive().optional(),
     /** Row-wise Adagrad's ε. @default 1e-8 */
     eps: z.number().positive().default(1e-8),
@@ -72,7 +72,7 @@ export const ModelOverrides = z.strictObject({
   top: z.array(width).min(1).optional(),
   /** @default Adam, lr 0.001 */
   denseOptimizer: DenseOptimizerConfig.optional(),
-  /** @default row-wise Adagrad, lr 0.01 */
+  /** @default row-wise Adagrad, lr 0.05 */
   embeddingOptimizer: EmbeddingOptimizerConfig.optional(),
   /** @default 128 */
   batchSize: width.optional(),

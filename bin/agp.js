@@ -1,14 +1,24 @@
 #!/usr/bin/env node
-// Entry point of the `agp` command: runs the TypeScript CLI under tsx's loader, so there is no
-// build step. A child process, because tsx's ESM hooks (needed for the CLI's lazy imports) must
-// be installed before the entry module loads.
-const { spawnSync } = require('node:child_process');
+// Entry point of the `agp` command. An installed package (npm pack → npm install) ships the CLI
+// built by `npm run build` in dist/ and runs it directly. A checkout of the repository runs the
+// TypeScript sources under tsx's loader instead, so a developer never runs a stale build; a
+// child process, because tsx's ESM hooks (needed for the CLI's lazy imports) must be installed
+// before the entry module loads.
+const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', join(__dirname, '..', 'src', 'cli', 'main.ts'), ...process.argv.slice(2)],
-  { stdio: 'inherit' },
-);
-if (result.error) throw result.error;
-process.exitCode = result.status ?? 1;
+const root = join(__dirname, '..');
+const source = join(root, 'src', 'cli', 'main.ts');
+if (existsSync(source)) {
+  const { spawnSync } = require('node:child_process');
+  const { pathToFileURL } = require('node:url');
+  // tsx found from this package, not from the working directory (agp may run from anywhere).
+  const tsx = pathToFileURL(require.resolve('tsx', { paths: [root] })).href;
+  const result = spawnSync(process.execPath, ['--import', tsx, source, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
+  if (result.error) throw result.error;
+  process.exitCode = result.status ?? 1;
+} else {
+  require(join(root, 'dist', 'src', 'cli', 'main.js'));
+}

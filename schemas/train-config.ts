@@ -3,6 +3,7 @@ import { AgpConfig } from './agp-config';
 import { DataSourceConfig } from './data-source';
 import { FeatureSpec } from './feature-spec';
 import { LrSchedule } from './lr-schedule';
+import { ModelOverrides } from './model-config';
 import { parseOrThrow } from './zod-errors';
 
 /**
@@ -24,10 +25,12 @@ export const TrainConfig = z.strictObject({
     buckets: z.number().int().positive().default(100_000),
   }),
   /**
-   * Model overrides (see schemas/model-config.ts); numDense and tableSizes come from the features.
-   * @default the DLRM reference Criteo Kaggle config
+   * Model overrides (ModelOverrides in schemas/model-config.ts: embeddingDim, bottom, top,
+   * denseOptimizer, embeddingOptimizer, batchSize); numDense and tableSizes come from the
+   * features. An unknown field is an error. @default the DLRM reference Criteo Kaggle
+   * architecture with Adam + row-wise Adagrad
    */
-  model: z.record(z.string(), z.unknown()).default({}),
+  model: ModelOverrides.default({}),
   agp: AgpConfig.default(AgpConfig.parse({})),
   /** Warmup and decay of the learning rates over the run. @default a linear decay over the last 10% */
   lrSchedule: LrSchedule.default(LrSchedule.parse({})),

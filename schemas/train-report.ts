@@ -18,6 +18,14 @@ export const PhaseCost = z.object({
 });
 export type PhaseCost = z.infer<typeof PhaseCost>;
 
+/** Rows a source skipped (`onInvalid: "skip"`): how many, and the first few with their reasons. */
+export const SkippedRows = z.object({
+  skipped: z.number().int(),
+  /** The first skipped rows: `where` names the file and line or row, `problem` the column and what was wrong. */
+  first: z.array(z.object({ where: z.string(), problem: z.string() })),
+});
+export type SkippedRows = z.infer<typeof SkippedRows>;
+
 /**
  * What one offline training run reports (written as `report.json` next to `report.html`).
  * Curves are sampled every `curves.every` steps so a long run stays small.
@@ -43,6 +51,8 @@ export const TrainReport = z.object({
   fullWidths: z.record(z.string(), z.number().int()),
   finalWidths: z.record(z.string(), z.number().int()),
   test: QualityMetrics.extend({ rows: z.number().int() }),
+  /** Malformed rows skipped by the train and test sources (absent in reports from before issue 13). */
+  invalidRows: z.object({ train: SkippedRows, test: SkippedRows }).optional(),
   bayes: z.object({ logloss: z.number(), auc: z.number() }).nullable(),
   curves: z.object({
     every: z.number().int(),

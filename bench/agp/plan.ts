@@ -61,7 +61,8 @@ function config(
     name,
     data,
     agp,
-    model: { denseOptimizer: { lr }, embeddingOptimizer: { lr } },
+    // Pinned: plain SGD was the default when the committed results were run (issue 13 changed it).
+    model: { denseOptimizer: { kind: 'sgd', lr }, embeddingOptimizer: { kind: 'sgd', lr } },
     evalPoints: 0,
     seed,
     outDir: join('.data', 'bench', 'agp', name),

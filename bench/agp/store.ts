@@ -18,7 +18,25 @@ export interface RunStore {
 /** What determines a job's result: its config without the names that only place its files. */
 export function jobKey(job: BenchJob): string {
   const { name: _name, outDir: _outDir, ...config } = job.config;
-  return JSON.stringify({ kind: job.kind, continueRows: job.continueRows, config });
+  return JSON.stringify({
+    kind: job.kind,
+    continueRows: job.continueRows,
+    config: unpinned(config),
+  });
+}
+
+/**
+ * The config without the optimizer kinds plan.ts pins to `sgd`: they were the defaults when the
+ * committed runs were recorded, so leaving them out keeps those runs' keys (same training).
+ */
+function unpinned(config: Omit<BenchJob['config'], 'name' | 'outDir'>): unknown {
+  const model = config.model;
+  if (model?.denseOptimizer?.kind !== 'sgd' || model.embeddingOptimizer?.kind !== 'sgd') {
+    return config;
+  }
+  const { kind: _d, ...denseOptimizer } = model.denseOptimizer;
+  const { kind: _e, ...embeddingOptimizer } = model.embeddingOptimizer;
+  return { ...config, model: { ...model, denseOptimizer, embeddingOptimizer } };
 }
 
 interface ProgressFile {

@@ -1,3 +1,4 @@
+import { bottomInputWidth } from '../../schemas/model-config';
 import { AgpError } from '../errors';
 import type { AgpPhase, PhaseSpan, Widths } from './schedule';
 
@@ -20,7 +21,7 @@ import type { AgpPhase, PhaseSpan, Widths } from './schedule';
 
 /** The shape of a DLRM, as ModelConfig gives it (full widths). */
 export interface FlopArch {
-  /** Input width of the bottom MLP. */
+  /** Input width of the bottom MLP (1 without dense features: bottomInputWidth). */
   numDense: number;
   /** Number of embedding tables. */
   numTables: number;
@@ -38,7 +39,7 @@ export function flopArchOf(cfg: {
   top: readonly number[];
 }): FlopArch {
   return {
-    numDense: cfg.numDense,
+    numDense: bottomInputWidth(cfg.numDense),
     numTables: cfg.tableSizes.length,
     bottom: cfg.bottom,
     top: cfg.top,

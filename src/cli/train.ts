@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseTrainConfig } from '../../schemas/train-config';
+import type { FeatureSpec } from '../../schemas/feature-spec';
+import type { SkippedRows } from '../../schemas/train-report';
 import { ConfigError } from '../errors';
+import { readTrainConfigFile } from '../train/config-file';
+import { dryRun } from '../train/dry-run';
 import { runOfflineTraining, type OfflineProgress } from '../train/offline';
 
 const help = `usage: agp train --config <file.json> [options]
@@ -9,19 +11,47 @@ const help = `usage: agp train --config <file.json> [options]
 Trains a DLRM offline with Alternate model Growth and Pruning and writes report.json,
 report.html and a checkpoint into the run directory.
 
+Relative paths in the config file (data paths, data dirs, outDir) are resolved against the
+config file's directory, not the working directory.
+
 options (each overrides the config file):
   --config <file>      training config (JSON, see schemas/train-config.ts)
+  --dry-run            validate the config and read the first rows of each data source through
+                       the real readers; print the feature spec, rows read and skipped rows
+                       (with reasons); exit 0 if all is well, 1 otherwise; no training
+  --rows <n>           rows per source read by --dry-run (default 1000)
   --schedule <s>       agp | dense | prune-only | small-dense
   --growth <g>         split | zero-out | restore | random
   --importance <i>     l2-inout | l2-in | taylor
   --ratio <r>          fraction of hidden neurons removed while pruned
   --seed <n>           seed of weights and data
   --epochs <n>         passes over the training rows
-  --out <dir>          run directory (default .data/runs/<name>-<time>)
+  --out <dir>          run directory (default .data/runs/<name>-<time>; relative to the
+                       working directory)
   --resume <dir>       continue from a checkpoint directory of the same config
   --backend <b>        tensorflow | wasm | cpu (default: the fastest that loads; env AGP_BACKEND)
-  --json               print the final report as JSON on stdout
+  --json               print the final report (or the dry run's findings) as JSON on stdout
 `;
+
+/** Lines saying what a source skipped: the count and the first reasons. */
+function skippedLines(name: string, s: SkippedRows): string[] {
+  if (s.skipped === 0) return [];
+  const more = s.skipped > s.first.length ? ` (first ${s.first.length} shown)` : '';
+  return [
+    `${name}: skipped ${s.skipped} invalid row${s.skipped === 1 ? '' : 's'}${more}:`,
+    ...s.first.map((r) => `  ${r.where}: ${r.problem}`),
+  ];
+}
+
+function describeSpec(spec: FeatureSpec): string[] {
+  const dense = spec.dense.map((f) => f.name).join(', ');
+  const sparse = spec.sparse.map((f) => `${f.name} (${f.buckets})`).join(', ');
+  return [
+    `label: ${spec.label}`,
+    `dense (${spec.dense.length}): ${dense || '—'}`,
+    `categorical (${spec.sparse.length}, buckets): ${sparse || '—'}`,
+  ];
+}
 
 function bar(p: OfflineProgress): string {
   const width = 24;
@@ -49,6 +79,8 @@ export async function run(argv: string[]): Promise<number> {
       resume: { type: 'string' },
       backend: { type: 'string' },
       json: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      rows: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -58,28 +90,53 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.config === undefined) throw new ConfigError(`--config <file> is required\n\n${help}`);
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(await readFile(values.config, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new ConfigError(`cannot read config ${values.config}: ${(error as Error).message}`);
-  }
   const num = (flag: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
     if (!Number.isFinite(n)) throw new ConfigError(`--${flag} must be a number, got '${v}'`);
     return n;
   };
-  const agp = { ...((raw.agp as Record<string, unknown> | undefined) ?? {}) };
-  if (values.schedule !== undefined) agp.schedule = values.schedule;
-  if (values.growth !== undefined) agp.growth = values.growth;
-  if (values.importance !== undefined) agp.importance = values.importance;
-  if (values.ratio !== undefined) agp.ratio = num('ratio', values.ratio);
-  const merged: Record<string, unknown> = { ...raw, agp };
-  if (values.seed !== undefined) merged.seed = num('seed', values.seed);
-  if (values.epochs !== undefined) merged.epochs = num('epochs', values.epochs);
-  if (values.out !== undefined) merged.outDir = values.out;
-  const config = parseTrainConfig(merged, `training config ${values.config}`);
+  const configPath = values.config;
+  const config = await readTrainConfigFile(configPath, (raw) => {
+    const agp = { ...((raw.agp as Record<string, unknown> | undefined) ?? {}) };
+    if (values.schedule !== undefined) agp.schedule = values.schedule;
+    if (values.growth !== undefined) agp.growth = values.growth;
+    if (values.importance !== undefined) agp.importance = values.importance;
+    if (values.ratio !== undefined) agp.ratio = num('ratio', values.ratio);
+    const merged: Record<string, unknown> = { ...raw, agp };
+    if (values.seed !== undefined) merged.seed = num('seed', values.seed);
+    if (values.epochs !== undefined) merged.epochs = num('epochs', values.epochs);
+    return merged;
+  });
+  // --out is typed on the command line: relative to the working directory, not the config.
+  if (values.out !== undefined) config.outDir = values.out;
+  if (values['dry-run']) {
+    const rows = num('rows', values.rows) ?? 1000;
+    if (!Number.isInteger(rows) || rows < 1) {
+      throw new ConfigError(`--rows must be a positive integer, got '${values.rows}'`);
+    }
+    const found = await dryRun(config, { rows, configPath });
+    if (values.json) {
+      process.stdout.write(JSON.stringify(found, null, 2) + '\n');
+    } else {
+      process.stdout.write(
+        [
+          `config ${configPath}: valid`,
+          ...describeSpec(found.spec),
+          `model: bottom ${JSON.stringify(found.model.bottom)} top ${JSON.stringify(found.model.top)} ` +
+            `dim ${found.model.embeddingDim}, ${found.model.denseOptimizer.kind} lr ${found.model.denseOptimizer.lr} / ` +
+            `${found.model.embeddingOptimizer.kind} lr ${found.model.embeddingOptimizer.lr}, batch ${found.model.batchSize}`,
+          ...found.sources.flatMap((s) => [
+            `${s.name}: ${s.describe}: read ${s.rowsRead} rows (of the first ${rows}), skipped ${s.skipped}`,
+            ...skippedLines(s.name, s).slice(1),
+          ]),
+          'dry run: no training',
+          '',
+        ].join('\n'),
+      );
+    }
+    return 0;
+  }
   const backend = values.backend as 'tensorflow' | 'wasm' | 'cpu' | undefined;
   if (backend !== undefined && !['tensorflow', 'wasm', 'cpu'].includes(backend)) {
     throw new ConfigError(`--backend must be tensorflow, wasm or cpu, got '${backend}'`);
@@ -88,6 +145,7 @@ export async function run(argv: string[]): Promise<number> {
   const tty = process.stderr.isTTY;
   let lastLine = 0;
   const result = await runOfflineTraining(config, {
+    configPath,
     ...(values.resume === undefined ? {} : { resumeFrom: values.resume }),
     ...(backend === undefined ? {} : { backend }),
     progressEvery: 10,
@@ -115,6 +173,8 @@ export async function run(argv: string[]): Promise<number> {
         `training FLOPs ${r.trainFlops.toExponential(3)} = ${(1 - r.flopSaving).toFixed(3)} × dense`,
         `test log loss ${r.test.logloss.toFixed(4)} NE ${r.test.ne.toFixed(4)} AUC ${r.test.auc.toFixed(4)} calibration ${r.test.calibration.toFixed(3)}${bayes}`,
         `final widths ${JSON.stringify(r.finalWidths)}`,
+        ...skippedLines('train data', r.invalidRows?.train ?? { skipped: 0, first: [] }),
+        ...skippedLines('test data', r.invalidRows?.test ?? { skipped: 0, first: [] }),
         `report: ${result.outDir}/report.html  checkpoint: ${result.checkpointDir}`,
         '',
       ].join('\n'),

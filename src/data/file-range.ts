@@ -31,6 +31,9 @@ export function fileBatchSource(
     get skipped() {
       return policy.skipped;
     },
+    get skippedRows() {
+      return policy.reasons;
+    },
     describe: () =>
       `${format} ${opts.path.map((p) => basename(p)).join(',')}${describeRange(opts)}`,
     batches(batchOpts: BatchOptions) {

@@ -62,6 +62,9 @@ export function createMovielensSource(
     get skipped() {
       return policy.skipped;
     },
+    get skippedRows() {
+      return policy.reasons;
+    },
     describe: () =>
       `movielens ${cfg.dir} ${cfg.split} (oldest ${cfg.trainFraction * 100}% = train)`,
     split,

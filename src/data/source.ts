@@ -22,6 +22,8 @@ export interface BatchSource {
   readonly spec: FeatureSpec;
   /** Malformed rows skipped so far (only with `onInvalid: 'skip'`; otherwise they throw). */
   readonly skipped: number;
+  /** The first skipped rows with their reasons (at most {@link KEPT_SKIP_REASONS}). */
+  readonly skippedRows?: readonly SkippedRow[];
   /** Yields the rows in order, `batchSize` at a time. Each call starts a fresh pass. */
   batches(opts: BatchOptions): AsyncIterable<ColumnarBatch>;
   /** One line for logs and reports, e.g. `criteo-tsv train.tsv (rows 0..8000)`. */
@@ -34,13 +36,28 @@ export interface BatchSource {
   rawBatches?(opts: { startRow?: number }): AsyncIterable<RawBatch>;
 }
 
+/** One skipped row: where (file and line or row) and what was wrong (column and problem). */
+export interface SkippedRow {
+  where: string;
+  problem: string;
+}
+
+/** How many skipped rows a policy keeps with their reasons (the rest are only counted). */
+export const KEPT_SKIP_REASONS = 10;
+
 /**
  * What a reader does with a malformed row: `error` throws a DataError naming the file, line
- * and field; `skip` counts it and moves on.
+ * and field; `skip` counts it, keeps the first few reasons (a user must see what was dropped,
+ * e.g. a header row) and moves on.
  */
 export class InvalidRowPolicy {
   skipped = 0;
-  constructor(private readonly mode: OnInvalid) {}
+  /** The first {@link KEPT_SKIP_REASONS} skipped rows. */
+  readonly reasons: SkippedRow[] = [];
+  constructor(
+    private readonly mode: OnInvalid,
+    private readonly keep = KEPT_SKIP_REASONS,
+  ) {}
 
   /** Reports one malformed row; returns normally only in `skip` mode. */
   reject(where: string, problem: string): void {
@@ -48,6 +65,7 @@ export class InvalidRowPolicy {
       throw new DataError(`${where}: ${problem} (set onInvalid: 'skip' to skip such rows)`);
     }
     this.skipped++;
+    if (this.reasons.length < this.keep) this.reasons.push({ where, problem });
   }
 }
 

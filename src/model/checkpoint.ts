@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { ModelConfig, topInputWidth } from '../../schemas/model-config';
+import { bottomInputWidth, ModelConfig, topInputWidth } from '../../schemas/model-config';
 import { DataError, InfraError } from '../errors';
 import { createEmbeddingStore } from './embedding-store';
 import type { DenseTowers, LayerSlots, Mlp, TowerName, TowerSlots } from './params';
@@ -226,7 +226,7 @@ export async function loadCheckpoint(dir: string): Promise<{ trainer: Trainer; e
     for (const tower of TOWERS) {
       let inWidth =
         tower === 'bottom'
-          ? config.numDense
+          ? bottomInputWidth(config.numDense)
           : topInputWidth(config.tableSizes.length, config.embeddingDim);
       const widths = manifest.widths[tower];
       const mlp: Mlp = towers[tower];

@@ -1,4 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
+// Ops' gradients, for tfjs autodiff through this reference. Only here: the trainer's step is
+// written out by hand (backprop.ts) and needs none, and this ESM-only file of tfjs-core cannot
+// be required from the built CLI (dist/).
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { denseArch } from './dense-arch';
 import { interactionArch } from './interaction-arch';
 import type { MlpProbes } from './mlp';

@@ -135,6 +135,8 @@ export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingS
       return tf.tensor3d(out, [batchSize, numTables, dim]);
     },
     applyGradients(sparse, gradSlab, lrScale = 1) {
+      // A model without categorical features has no tables and nothing to update.
+      if (numTables === 0) return;
       const batchSize = sparse.length / numTables;
       checkShape(sparse, batchSize);
       if (gradSlab.length !== sparse.length * dim) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { topInputWidth, type ModelConfig } from '../../schemas/model-config';
+import { bottomInputWidth, topInputWidth, type ModelConfig } from '../../schemas/model-config';
 import type { Rng } from '../rng';
 import type { DenseLayer, DenseTowers, Mlp } from './params';
 
@@ -29,7 +29,7 @@ function initMlp(inWidth: number, widths: readonly number[], rng: Rng): Mlp {
 /** Full-width towers for `config`; the caller owns (and disposes) the tensors. */
 export function initTowers(config: ModelConfig, rng: Rng): DenseTowers {
   return {
-    bottom: initMlp(config.numDense, config.bottom, rng),
+    bottom: initMlp(bottomInputWidth(config.numDense), config.bottom, rng),
     top: initMlp(topInputWidth(config.tableSizes.length, config.embeddingDim), config.top, rng),
   };
 }

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-// Ops' gradients are registered by this side-effect import (the full @tensorflow/tfjs does it too).
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import type { ModelConfig } from '../../schemas/model-config';
+import { bottomInputWidth, type ModelConfig } from '../../schemas/model-config';
 import type { ColumnarBatch } from '../data/batch';
 import { DataError } from '../errors';
 import { createRng, type Rng } from '../rng';
@@ -120,19 +118,27 @@ function checkBatch(config: ModelConfig, batch: ColumnarBatch): void {
     throw new DataError(`batch does not fit the model: ${problems.join('; ')}`);
 }
 
+/**
+ * The bottom MLP's input [B, bottomInputWidth]: the dense features, or a column of ones when
+ * there are none (see bottomInputWidth in schemas/model-config.ts).
+ */
+function bottomInput(batch: ColumnarBatch): tf.Tensor2D {
+  if (batch.numDense === 0) return tf.ones([batch.size, 1]);
+  return tf.tensor2d(batch.dense, [batch.size, batch.numDense]);
+}
+
 /** Builds a trainer around existing state (used by createTrainer and loadCheckpoint). */
 export function trainerFromState(config: ModelConfig, state: TrainerState): Trainer {
   const denseOptimizer = createDenseOptimizer(config.denseOptimizer);
   // On tensorflow the step is one graph run (see graph-backprop.ts); elsewhere the eager ops.
   const backprop: Backprop =
     createGraphBackprop({
-      numDense: config.numDense,
+      numDense: bottomInputWidth(config.numDense),
       numBottomLayers: config.bottom.length,
       numTopLayers: config.top.length,
       numSparse: config.tableSizes.length,
       dim: config.embeddingDim,
     }) ?? createBackprop();
-  const numDense = config.numDense;
   const numTables = config.tableSizes.length;
 
   const trainer: Trainer = {
@@ -152,7 +158,7 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
       const sgdLr =
         config.denseOptimizer.kind === 'sgd' ? config.denseOptimizer.lr * lrScale : undefined;
       const slab = trainer.embeddings.gather(batch.sparse, B);
-      const dense = tf.tensor2d(batch.dense, [B, numDense]);
+      const dense = bottomInput(batch);
       const probe = opts?.probeActivations === true;
       const guard = opts?.guard;
       const input = { dense, slab, labels: batch.labels };
@@ -219,7 +225,7 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
       const B = batch.size;
       return tf.tidy(() => {
         const slab = trainer.embeddings.gather(batch.sparse, B);
-        const dense = tf.tensor2d(batch.dense, [B, numDense]);
+        const dense = bottomInput(batch);
         const p = tf.sigmoid(backprop.forward(trainer.towers, dense, slab));
         return Float32Array.from(p.dataSync());
       });

@@ -2,13 +2,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { modelConfigForFeatures, type ModelConfig } from '../../schemas/model-config';
 import type { TrainConfig } from '../../schemas/train-config';
-import { TrainReport, type PhaseCost } from '../../schemas/train-report';
+import { TrainReport, type PhaseCost, type SkippedRows } from '../../schemas/train-report';
 import { agpControllerFromJSON, createAgpController, type AgpController } from '../agp/controller';
 import { createFlopAccumulator, flopArchOf, hiddenWidthsOf, type FlopTotals } from '../agp/flops';
 import { widthLrScale } from '../agp/lr-scale';
 import type { Widths } from '../agp/schedule';
 import { widthsOf } from '../agp/surgery';
 import { createDenseRangeTracker, type DenseRanges } from '../data/dense-ranges';
+import type { BatchSource } from '../data/source';
 import { DataError } from '../errors';
 import { initBackend, type BackendName } from '../model/backend';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
@@ -45,6 +46,8 @@ export interface OfflineOptions {
   /** Called after every checkpoint, e.g. to heartbeat its path. */
   onCheckpoint?: (dir: string, step: number) => void;
   backend?: BackendName;
+  /** The config file the run came from, named in config errors. */
+  configPath?: string;
 }
 
 /** What an offline run leaves behind. */
@@ -72,6 +75,11 @@ interface Curves {
   eval: TrainReport['curves']['eval'];
 }
 
+/** What a source skipped in its last pass (the whole of it: a resumed pass still reads every row). */
+export function skippedRowsOf(source: BatchSource): SkippedRows {
+  return { skipped: source.skipped, first: [...(source.skippedRows ?? [])] };
+}
+
 /** The model config with the hidden widths the controller starts from (reduced for small-dense). */
 function withWidths(cfg: ModelConfig, widths: Widths): ModelConfig {
   const pick = (tower: 'bottom' | 'top', full: number[]) =>
@@ -90,7 +98,12 @@ export async function runOfflineTraining(
 ): Promise<OfflineResult> {
   const backend = await initBackend(opts.backend);
   const data = openTrainingData(config);
-  const fullModel = modelConfigForFeatures(data.spec, { ...config.model, seed: config.seed });
+  const fullModel = modelConfigForFeatures(
+    data.spec,
+    { ...config.model, seed: config.seed },
+    opts.configPath === undefined ? 'training config' : `training config ${opts.configPath}`,
+    ['model'],
+  );
   const batchSize = fullModel.batchSize;
   const rowsPerEpoch = await countRows(data.train);
   if (rowsPerEpoch === 0) throw new DataError(`training data is empty: ${data.train.describe()}`);
@@ -303,6 +316,7 @@ export async function runOfflineTraining(
         calibration: test.calibration,
         rows: test.count,
       },
+      invalidRows: { train: skippedRowsOf(data.train), test: skippedRowsOf(data.test) },
       bayes:
         data.bayes === undefined ? null : (({ logloss, auc }) => ({ logloss, auc }))(data.bayes()),
       curves,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ClickEvent } from '../../../schemas/click-event';
 import type { FeatureSpec } from '../../../schemas/feature-spec';
+import { REFERENCE_OPTIMIZERS } from '../../../schemas/model-config';
 import { parseTrainConfig } from '../../../schemas/train-config';
 import { withLearnedClips } from '../../../src/data/dense-ranges';
 import { evaluateBinary, SlidingWindowMetrics } from '../../../src/metrics';
@@ -142,7 +143,15 @@ describe('a poison event in the stream', () => {
         train: { kind: 'synthetic', ...SYNTH, rows: 32768, seed: 3 },
         test: { kind: 'synthetic', ...SYNTH, rows: 512, seed: 3, split: 'test' },
       },
-      model: { bottom: [32, 16, 8], top: [32, 16, 1], embeddingDim: 8, batchSize: BATCH },
+      // Plain SGD (the reference optimizers): a poison event's huge gradient moves SGD's weights
+      // in proportion, the failure this test guards against; Adam normalises its steps.
+      model: {
+        bottom: [32, 16, 8],
+        top: [32, 16, 1],
+        embeddingDim: 8,
+        batchSize: BATCH,
+        ...REFERENCE_OPTIMIZERS,
+      },
       agp: { schedule: 'dense' },
       evalPoints: 0,
       seed: 11,

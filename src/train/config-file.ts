@@ -1,0 +1,77 @@
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { DataSourceConfig } from '../../schemas/data-source';
+import { parseTrainConfig, type TrainConfig } from '../../schemas/train-config';
+import { ConfigError } from '../errors';
+
+/**
+ * Reads a training config file (JSON) the way `agp train` does: `edit` may change the raw object
+ * (command-line flags) before it is validated; every error names the file and the field. Relative
+ * paths in it (`data.*.path`, `data.*.dir`, `outDir`) are resolved against the config file's
+ * directory, not the working directory, so a config means the same from anywhere; each data
+ * file or directory must exist.
+ */
+export async function readTrainConfigFile(
+  file: string,
+  edit: (raw: Record<string, unknown>) => Record<string, unknown> = (raw) => raw,
+): Promise<TrainConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError(`${file}: no such file (--config)`);
+    throw new ConfigError(`${file}: cannot read the config: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${file}: a training config is a JSON object`);
+  }
+  const config = parseTrainConfig(edit(raw as Record<string, unknown>), `training config ${file}`);
+  return resolveConfigPaths(config, file);
+}
+
+/** `config` with its relative paths resolved against `file`'s directory, each data path checked. */
+export function resolveConfigPaths(config: TrainConfig, file: string): TrainConfig {
+  const base = dirname(resolve(file));
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  const source = (s: DataSourceConfig, field: string): DataSourceConfig => {
+    if ('path' in s) {
+      const paths = s.path.map(abs);
+      paths.forEach((p, i) => mustExist(p, `${field}.path[${i}]`, file, 'file'));
+      return { ...s, path: paths };
+    }
+    if ('dir' in s) {
+      const dir = abs(s.dir);
+      mustExist(dir, `${field}.dir`, file, 'directory');
+      return { ...s, dir };
+    }
+    return s;
+  };
+  return {
+    ...config,
+    data: {
+      ...config.data,
+      train: source(config.data.train, 'data.train'),
+      test: source(config.data.test, 'data.test'),
+    },
+    ...(config.outDir === undefined ? {} : { outDir: abs(config.outDir) }),
+  };
+}
+
+function mustExist(path: string, field: string, file: string, what: 'file' | 'directory'): void {
+  if (!existsSync(path)) throw new ConfigError(`${path}: no such ${what} (${field} in ${file})`);
+  const isDir = statSync(path).isDirectory();
+  if (what === 'file' && isDir) {
+    throw new ConfigError(`${path}: is a directory, expected a file (${field} in ${file})`);
+  }
+  if (what === 'directory' && !isDir) {
+    throw new ConfigError(`${path}: is a file, expected a directory (${field} in ${file})`);
+  }
+}

@@ -27,7 +27,13 @@ export function installQuietRuntime(
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new WorkerLogger(level, write) });
+    // Core's own lines (gRPC retries during an outage, "Activity not found on completion" with
+    // its task token) go through the same logger instead of straight to the console, so the
+    // token is redacted there too.
+    Runtime.install({
+      logger: new WorkerLogger(level, write),
+      telemetryOptions: { logging: { filter: { core: level, other: 'ERROR' }, forward: {} } },
+    });
   } catch {
     // Already instantiated by an earlier connection: keep its logger.
   }

@@ -220,9 +220,11 @@ void describe('fault suite: outages and bad inputs against the running product',
                 },
               },
               // The optimizers this suite's tolerances were set with (plain SGD, the default
-              // before issue 13). With Adam + row-wise Adagrad, one run ended 4.6% behind the
-              // clean run (tolerance 2%): see the issue 13 report.
-              model: { ...REFERENCE_OPTIMIZERS },
+              // before issue 13). With the product's defaults (Adam + row-wise Adagrad;
+              // AGP_FAULTS_DEFAULT_OPT=1) one run ended 4.6% behind the clean run (tolerance
+              // 2%) and another 0.64%: not yet stable enough for CI.
+              model:
+                process.env['AGP_FAULTS_DEFAULT_OPT'] === '1' ? {} : { ...REFERENCE_OPTIMIZERS },
               evalPoints: 2,
               seed: 1,
             },
@@ -330,6 +332,9 @@ void describe('fault suite: outages and bad inputs against the running product',
       const audit = auditChain(manifests, isHeld);
       say(`audit: ${JSON.stringify(audit)}`);
       assert.deepEqual(audit.problems, []);
+      // Task tokens are credentials; core logs them on "Activity not found on completion",
+      // which the SIGKILL and the Temporal outage provoke.
+      for (const w of workers) assert.doesNotMatch(w.output(), /TaskToken\(/);
       const admin = kafka.admin();
       await admin.connect();
       const ends = await admin.fetchTopicOffsets(topic);

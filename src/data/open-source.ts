@@ -4,6 +4,9 @@ import { parseOrThrow } from '../../schemas/zod-errors';
 import { createArrowSource } from './arrow';
 import { createCriteoTsvSource } from './criteo-tsv';
 import { createCsvSource } from './csv';
+import { infraConfig } from '../config/env';
+import { createKafka } from '../stream/kafka-client';
+import { createKafkaRangeSource } from './windows/kafka-range-source';
 import { createMovielensSource, MOVIELENS_SPEC } from './movielens';
 import { createParquetSource } from './parquet';
 import type { BatchSource } from './source';
@@ -40,6 +43,14 @@ export function openSource(
     }
     case 'movielens':
       return createMovielensSource(cfg);
+    case 'kafka-range': {
+      const rangeSpec = spec ?? cfg.features;
+      if (rangeSpec === undefined)
+        throw new TypeError(`a 'kafka-range' source needs a FeatureSpec`);
+      return createKafkaRangeSource(cfg, rangeSpec, () =>
+        createKafka(infraConfig().kafka, { clientId: 'agp-window' }),
+      );
+    }
   }
 }
 

@@ -110,7 +110,7 @@ export const FileWindow = z
 export type FileWindow = z.infer<typeof FileWindow>;
 
 /** A data window of a scheduled retraining. */
-export const TrainingWindow = z.union([KafkaWindow, FileWindow]);
+export const TrainingWindow = z.discriminatedUnion('kind', [KafkaWindow, FileWindow]);
 export type TrainingWindow = z.infer<typeof TrainingWindow>;
 export type TrainingWindowInput = z.input<typeof TrainingWindow>;
 

@@ -19,6 +19,11 @@ export function relativeMs(text: string): number {
   return m[1] === '-' ? -ms : ms;
 }
 
+/** {@link relativeMs}, or NaN for text that is not a relative time (refinements run anyway). */
+function safeMs(text: string): number {
+  return DURATION.test(text) ? relativeMs(text) : Number.NaN;
+}
+
 /** A time relative to the nominal time: `-7d`, `-36h`, `-90m`, `0d`. */
 const RelativeTime = z
   .string()
@@ -27,7 +32,7 @@ const RelativeTime = z
 const Duration = z
   .string()
   .regex(/^\d+(?:\.\d+)?(m|h|d)$/, 'a duration is a number and a unit m, h or d, e.g. 1h')
-  .refine((d) => relativeMs(d) > 0, 'a duration must be positive');
+  .refine((d) => !(safeMs(d) <= 0), 'a duration must be positive');
 
 /** A Kafka topic name. */
 const Topic = z
@@ -55,7 +60,7 @@ export const KafkaWindow = z
     /** Where invalid events go. @default `<topic>.dlq` */
     deadLetterTopic: Topic.optional(),
   })
-  .refine((w) => relativeMs(w.from) + relativeMs(w.test) < relativeMs(w.to), {
+  .refine((w) => !(safeMs(w.from) + safeMs(w.test) >= safeMs(w.to)), {
     message: "'from' + 'test' must be earlier than 'to' (the window must have a training part)",
     path: ['from'],
   });

@@ -11,6 +11,7 @@ import { resolveFileWindow } from '../../../src/data/windows/resolve-file-window
 import { writeParquet } from '../../../src/data/parquet';
 import { openSource } from '../../../src/data/open-source';
 import type { RawBatch } from '../../../src/data/raw-batch';
+import { readDailyConfig } from '../../../worker/schedule';
 import { spec } from '../stream/fixtures';
 
 /** `n` raw rows of the fixtures' spec, with categorical c1 naming the day (to tell them apart). */
@@ -183,5 +184,56 @@ describe('training windows', () => {
         /empty window: parquet window .*date=\{yyyy-MM-dd\}.*3 days in UTC.*2026-12-29\.\.2026-12-31/,
       );
     });
+  });
+});
+
+describe('npm run schedule -- --config daily.json', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'agp-daily-config-'));
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  it('turns the file into the workflow input: the window apart, the training config as written', async () => {
+    const file = join(dir, 'daily.json');
+    const window = { kind: 'kafka', topic: 'clicks', from: '-7d', to: '0d', test: '1h' };
+    await writeFile(
+      file,
+      JSON.stringify({
+        model: 'ctr',
+        topic: 'clicks',
+        schedule: { cron: '0 3 * * *', timeZone: 'Europe/Berlin' },
+        tolerance: 0.01,
+        evalEvents: 2000,
+        train: { data: { window, buckets: 4096 }, epochs: 2 },
+      }),
+    );
+    const { config, input } = await readDailyConfig(file);
+    assert.equal(config.schedule.overlap, 'BUFFER_ONE');
+    assert.equal(config.schedule.catchupWindow, '1 day');
+    assert.deepEqual(input.window, window);
+    assert.deepEqual(input.trainConfig, { name: 'ctr', data: { buckets: 4096 }, epochs: 2 });
+    assert.equal(input.tolerance, 0.01);
+    assert.equal(input.evalEvents, 2000);
+  });
+
+  it('an error names the file and the field', async () => {
+    const file = join(dir, 'bad.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        model: 'ctr',
+        topic: 'clicks',
+        train: { data: { window: { kind: 'kafka', topic: 'clicks', to: 'tomorrow' } } },
+      }),
+    );
+    await assert.rejects(readDailyConfig(file), (e: Error) => {
+      assert.equal(e.name, 'ConfigError');
+      assert.ok(e.message.includes(file), e.message);
+      assert.match(e.message, /train\.data\.window\.to: a relative time/);
+      return true;
+    });
+    await writeFile(file, '{ not json');
+    await assert.rejects(readDailyConfig(file), new RegExp(`^ConfigError: ${file}: `));
   });
 });

@@ -217,6 +217,13 @@ describe('npm run schedule -- --config daily.json', () => {
     assert.equal(input.evalEvents, 2000);
   });
 
+  it('the example configs are valid', async () => {
+    for (const name of ['daily-clicks.json', 'daily-parquet.json']) {
+      const { input } = await readDailyConfig(join(__dirname, '..', '..', '..', 'configs', name));
+      assert.ok(input.window, name);
+    }
+  });
+
   it('an error names the file and the field', async () => {
     const file = join(dir, 'bad.json');
     await writeFile(

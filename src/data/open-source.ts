@@ -1,6 +1,7 @@
 import { DataSourceConfig, type DataSourceConfigInput } from '../../schemas/data-source';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import { parseOrThrow } from '../../schemas/zod-errors';
+import { ConfigError } from '../errors';
 import { createArrowSource } from './arrow';
 import { createCriteoTsvSource } from './criteo-tsv';
 import { createCsvSource } from './csv';
@@ -45,8 +46,9 @@ export function openSource(
       return createMovielensSource(cfg);
     case 'kafka-range': {
       const rangeSpec = spec ?? cfg.features;
-      if (rangeSpec === undefined)
-        throw new TypeError(`a 'kafka-range' source needs a FeatureSpec`);
+      if (rangeSpec === undefined) {
+        throw new ConfigError(`a 'kafka-range' source needs its 'features' (a FeatureSpec)`);
+      }
       return createKafkaRangeSource(cfg, rangeSpec, () =>
         createKafka(infraConfig().kafka, { clientId: 'agp-window' }),
       );

@@ -1,9 +1,10 @@
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { ClickEvent } from '../../../schemas/click-event';
 import type { FeatureSpec } from '../../../schemas/feature-spec';
 import type { KafkaRangeSourceConfig } from '../../../schemas/kafka-range-source';
 import { DataError } from '../../errors';
 import { createDeadLetterSink, defaultDeadLetterTopic } from '../../stream/dead-letter';
+import { createEventIdDedupe } from '../../stream/dedupe';
 import { createEventDecoder, eventsToBatch } from '../../stream/event-codec';
 import { parseOffset } from '../../stream/offsets';
 import type { ColumnarBatch } from '../batch';
@@ -34,8 +35,9 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
  * Opens fixed offset ranges of a click topic as a {@link BatchSource}. The first pass reads the
- * ranges once, decodes each message with the recurring phase's decoder (same validation), sends
- * invalid ones to the dead-letter topic with their reason, and keeps the valid events inside
+ * ranges once, decodes each message with the recurring phase's decoder (same validation, and
+ * de-duplication by eventId when `eventValidation.dedupe` is set), sends invalid ones to the
+ * dead-letter topic with their reason, and keeps the valid events inside
  * [fromTime, toTime) in memory; every pass then yields them partition by partition in offset
  * order, so an epoch, an evaluation or a resumed run sees the same rows in the same order.
  * Held in memory: a window of a few million events fits; larger windows want a file store.
@@ -61,7 +63,11 @@ export function createKafkaRangeSource(
       spec,
       cfg.eventValidation ? { validation: cfg.eventValidation } : {},
     );
-    const perPartition = new Map<number, { offset: number; event: ClickEvent }[]>();
+    const perPartition = new Map<
+      number,
+      { offset: number; message: KafkaMessage; event: ClickEvent }[]
+    >();
+    const ordered: ClickEvent[] = [];
     const dlqTopic =
       cfg.deadLetterTopic === null
         ? null
@@ -91,18 +97,35 @@ export function createKafkaRangeSource(
           return;
         }
         const list = perPartition.get(partition) ?? [];
-        list.push({ offset: parseOffset(message.offset), event: decoded.ok });
+        list.push({ offset: parseOffset(message.offset), message, event: decoded.ok });
         perPartition.set(partition, list);
       });
+      // De-duplication by eventId (when configured) runs in the rows' order, not in the order
+      // partitions happened to arrive in, so every pass and every retry keeps the same copy.
+      const dedupe = createEventIdDedupe(cfg.eventValidation?.dedupe);
+      for (const partition of [...perPartition.keys()].sort((a, b) => a - b)) {
+        const list = (perPartition.get(partition) ?? []).sort((a, b) => a.offset - b.offset);
+        for (const { offset, message, event } of list) {
+          const checked = dedupe.check({ ok: event }, { topic: cfg.topic, partition, offset });
+          if ('error' in checked) {
+            counts.invalid++;
+            sink?.add({
+              topic: cfg.topic,
+              partition,
+              offset,
+              key: message.key,
+              value: message.value,
+              reason: checked.error,
+            });
+          } else {
+            ordered.push(event);
+          }
+        }
+      }
       await sink?.flush();
     } finally {
       await producer?.disconnect();
     }
-    const ordered = [...perPartition.keys()]
-      .sort((a, b) => a - b)
-      .flatMap((p) =>
-        (perPartition.get(p) ?? []).sort((a, b) => a.offset - b.offset).map((e) => e.event),
-      );
     counts.events = ordered.length;
     if (ordered.length === 0) {
       throw new DataError(

@@ -83,6 +83,51 @@ describe('kafka training window (real broker)', () => {
     }
   });
 
+  it('with eventValidation.dedupe, a repeated eventId is dead-lettered and trained once', async () => {
+    const dupTopic = uniqueTopic('window-dedupe');
+    try {
+      const t0 = nominal - DAY;
+      await fillWindowTopic(kafka, dupTopic, t0);
+      const p = kafka.producer();
+      await p.connect();
+      // The newest three again: in the test slice, and after it in offset order, like a retried send.
+      const again = (await readAll(kafka, dupTopic, EVENTS))
+        .sort((a, b) => Number(b.timestamp) - Number(a.timestamp))
+        .slice(0, 3);
+      await p.send({
+        topic: dupTopic,
+        messages: again.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp })),
+      });
+      await p.disconnect();
+      const window = KafkaWindow.parse({
+        kind: 'kafka',
+        topic: dupTopic,
+        from: '-1d',
+        to: '2d',
+        test: '1h',
+        eventValidation: { dedupe: { lastIds: 10_000 } },
+      });
+      const resolved = await resolveKafkaWindow(kafka, window, nominal, spec);
+      const test = openSource(resolved.test, spec) as KafkaRangeSource;
+      for await (const _ of test.batches({ batchSize: 256 })) {
+        // fills eventIds()
+      }
+      const ids = test.eventIds();
+      assert.equal(new Set(ids).size, ids.length, 'every id once');
+      assert.equal(
+        ids.length,
+        idsBetween(t0, nominal + 2 * DAY - 3_600_000, nominal + 2 * DAY).length,
+      );
+      assert.equal(test.counts.invalid, 3);
+      const letters = await readAll(kafka, `${dupTopic}.dlq`, 3);
+      assert.ok(
+        letters.every((l) => /^duplicate eventId: /.test(readDeadLetterHeaders(l.headers).reason)),
+      );
+    } finally {
+      await deleteTopics(kafka, dupTopic, `${dupTopic}.dlq`);
+    }
+  });
+
   it('a window with no events fails naming the window', async () => {
     const window = KafkaWindow.parse({ kind: 'kafka', topic, from: '-2d', to: '0d' });
     await assert.rejects(

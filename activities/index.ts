@@ -3,9 +3,15 @@ import { createOfflineActivities, type OfflineDeps } from './offline';
 import { createRecurringActivities, type RecurringDeps } from './recurring';
 import { createRegistryActivities, type RegistryDeps } from './registry';
 import { createSmokeActivities, type SmokeDeps } from './smoke';
+import { createWindowActivities, type WindowDeps } from './training-window';
 
 /** Everything the activities need, built once by the worker. */
-export type ActivityDeps = SmokeDeps & OfflineDeps & RecurringDeps & EvaluateDeps & RegistryDeps;
+export type ActivityDeps = SmokeDeps &
+  OfflineDeps &
+  RecurringDeps &
+  EvaluateDeps &
+  RegistryDeps &
+  WindowDeps;
 
 /**
  * All activities of the product, built over their dependencies. Workflows proxy them as
@@ -18,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRecurringActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegistryActivities(deps),
+    ...createWindowActivities(deps),
   };
 }
 

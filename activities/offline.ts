@@ -50,6 +50,7 @@ export function createOfflineActivities(deps: OfflineDeps) {
           {
             outDir: runDir,
             checkpointEvery: input.checkpointEvery,
+            ...(input.window ? { window: input.window } : {}),
             signal: ctx.cancellationSignal,
             ...(resumable ? { resumeFrom: checkpointDir } : {}),
             onProgress: (p) => {

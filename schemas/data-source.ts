@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KafkaRangeSource } from './kafka-range-source';
 import { SyntheticOptions } from './synthetic';
 
 /** What a reader does with a malformed row: throw a DataError naming file and line, or skip and count. */
@@ -79,6 +80,7 @@ export const DataSourceConfig = z.discriminatedUnion('kind', [
   ArrowSource,
   SyntheticSource,
   MovielensSource,
+  KafkaRangeSource,
 ]);
 export type DataSourceConfig = z.infer<typeof DataSourceConfig>;
 export type DataSourceConfigInput = z.input<typeof DataSourceConfig>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ResolvedWindow } from './training-window';
 
 /**
  * A model's name in the registry. It is a directory name (and an object-store key prefix), so it is
@@ -141,6 +142,8 @@ export const ManifestFields = z
     skipped: z.array(SkippedRange).optional(),
     /** The publish gate's verdict; a verdict with `held: true` publishes without moving `latest`. */
     gate: GateVerdict.optional(),
+    /** The data window a scheduled retraining resolved (times; offsets or files with checksums). */
+    window: ResolvedWindow.optional(),
   })
   .superRefine((fields, ctx) => {
     if (fields.dataRange.kind !== fields.phase) {
@@ -172,6 +175,7 @@ export const ManifestV1 = z.object({
   config: z.unknown().optional(),
   skipped: z.array(SkippedRange).optional(),
   gate: GateVerdict.optional(),
+  window: ResolvedWindow.optional(),
 });
 
 /** The immutable manifest of a version, discriminated on its format version `v`. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EventValidation } from './event-validation';
 import { KafkaOffsets, ModelName, ModelVersion, TowerWidths } from './manifest';
+import { ResolvedWindow, TrainingWindow } from './training-window';
 
 /**
  * Inputs and outputs of the Temporal workflows and activities. Everything here is small JSON
@@ -31,6 +32,8 @@ export const OfflineTrainingInput = z.object({
   trainConfig: z.record(z.string(), z.unknown()),
   /** Write a resumable checkpoint every this many steps (0: only at the end). @default 0 */
   checkpointEvery: z.number().int().min(0).default(0),
+  /** The data window the config's sources were resolved from; recorded in the manifest. */
+  window: ResolvedWindow.optional(),
 });
 export type OfflineTrainingInput = z.input<typeof OfflineTrainingInput>;
 
@@ -311,7 +314,19 @@ export type EvaluateResult = z.infer<typeof EvaluateResult>;
 /** Input of `dailyRetraining` (what the Schedule passes every day). */
 export const DailyRetrainingInput = z.object({
   model: ModelName,
+  /**
+   * The training configuration (schemas/train-config.ts). With `window`, its `data` has no
+   * `train` and `test`: they are resolved from the window at the nominal time.
+   */
   trainConfig: z.record(z.string(), z.unknown()),
+  /** The data window, relative to the nominal time; absent: `trainConfig.data` as it is. */
+  window: TrainingWindow.optional(),
+  /**
+   * The run's nominal time (ISO 8601). A scheduled run leaves it out and takes the Schedule's
+   * scheduled start time (search attribute `TemporalScheduledStartTime`); a catch-up started by
+   * hand names the time it stands in for. Never the wall clock.
+   */
+  nominalTime: z.iso.datetime({ offset: true }).optional(),
   topic: Topic,
   /** The candidate is handed over when its NE ≤ current × (1 + tolerance). @default 0.005 */
   tolerance: z.number().min(0).max(1).default(0.005),
@@ -336,6 +351,9 @@ export const DailyRetrainingResult = z.object({
   currentNe: z.number().nullable(),
   handedOver: z.boolean(),
   reason: z.string(),
+  /** The nominal time and resolved window of a windowed run. */
+  nominalTime: z.string().optional(),
+  window: z.string().optional(),
 });
 export type DailyRetrainingResult = z.infer<typeof DailyRetrainingResult>;
 
@@ -348,3 +366,22 @@ export function recurringWorkflowId(model: string): string {
 export function asModelVersion(version: string): ModelVersion {
   return ModelVersion.parse(version);
 }
+
+/** Input of the `resolveTrainingWindow` activity. */
+export const ResolveWindowInput = z.object({
+  window: TrainingWindow,
+  /** Epoch ms or ISO 8601. */
+  nominalTime: z.iso.datetime({ offset: true }),
+  /** The training config whose `data.features` (or Criteo default) decodes Kafka events. */
+  trainConfig: z.record(z.string(), z.unknown()),
+});
+export type ResolveWindowInput = z.input<typeof ResolveWindowInput>;
+
+/** The resolved window: concrete sources (data-source JSON) and what the manifest records. */
+export const ResolveWindowResult = z.object({
+  train: z.record(z.string(), z.unknown()),
+  test: z.record(z.string(), z.unknown()),
+  window: ResolvedWindow,
+  summary: z.string(),
+});
+export type ResolveWindowResult = z.infer<typeof ResolveWindowResult>;

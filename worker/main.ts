@@ -7,7 +7,24 @@ import { runMain } from '../src/cli/run-main';
  * until SIGINT/SIGTERM, then drains and exits. It does not start servers: run it against
  * `npm run infra:up` or TEMPORAL_ADDRESS / KAFKA_BROKERS.
  */
-async function main(): Promise<number> {
+const USAGE = `usage: npm run worker [-- --help]
+
+Runs a long-lived Temporal worker: every workflow (offlineTraining, recurringTraining,
+dailyRetraining, smoke) and activity of the product, on task queue AGP_TASK_QUEUE (default agp),
+against TEMPORAL_ADDRESS and KAFKA_BROKERS (default the embedded servers on 127.0.0.1:7233 and
+127.0.0.1:9092; it does not start them: npm run infra:up). SIGINT/SIGTERM drain it and exit.
+Other variables: TEMPORAL_NAMESPACE, AGP_DATA_DIR, AGP_BACKEND (see the README's Configuration).
+`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (argv.length > 0) {
+    process.stderr.write(`worker: unknown arguments ${argv.join(' ')}\n\n${USAGE}`);
+    return 2;
+  }
   const config = parseInfraConfig();
   const { worker, backend, close } = await createWorker(config);
   process.stdout.write(
@@ -21,4 +38,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain('worker', () => main());
+runMain('worker', () => main(process.argv.slice(2)));

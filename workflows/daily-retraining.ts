@@ -1,4 +1,10 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineSearchAttributeKey,
+  SearchAttributeType,
+} from '@temporalio/common';
+import {
   executeChild,
   getExternalWorkflowHandle,
   ParentClosePolicy,
@@ -10,11 +16,13 @@ import {
 } from '@temporalio/workflow';
 import type { EvaluateActivities } from '../activities/evaluate';
 import type { RegistryActivities } from '../activities/registry';
+import type { WindowActivities } from '../activities/training-window';
 import {
   DailyRetrainingInput,
   recurringWorkflowId,
   type DailyRetrainingInput as DailyRetrainingInputType,
   type DailyRetrainingResult,
+  type ResolveWindowResult,
   type VersionInfo,
 } from '../schemas/workflow-io';
 import { AgpModel, AgpPhase, AgpVersion, handoverSignal, parseWorkflowInput } from './messages';
@@ -25,6 +33,17 @@ const { describeServingVersion } = proxyActivities<RegistryActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
 });
+
+const { resolveTrainingWindow } = proxyActivities<WindowActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
+});
+
+/** Set by Temporal on every run a Schedule starts: the time the run was scheduled for. */
+const ScheduledStartTime = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);
 
 const { evaluateVersions } = proxyActivities<EvaluateActivities>({
   startToCloseTimeout: '30 minutes',
@@ -45,18 +64,89 @@ export async function dailyRetraining(
     { key: AgpModel, value: input.model },
     { key: AgpPhase, value: 'daily' },
   ]);
+  const windowed = input.window ? await resolveWindow(input, input.window) : null;
+  const trainConfig = windowed
+    ? {
+        ...input.trainConfig,
+        data: { ...dataOf(input.trainConfig), train: windowed.train, test: windowed.test },
+      }
+    : input.trainConfig;
   const current = await describeServingVersion({ model: input.model });
   const candidate = await executeChild(offlineTraining, {
     workflowId: `${workflowInfo().workflowId}-offline`,
-    args: [{ model: input.model, trainConfig: input.trainConfig }],
+    args: [
+      {
+        model: input.model,
+        trainConfig,
+        ...(windowed ? { window: windowed.window } : {}),
+      },
+    ],
   });
   upsertSearchAttributes([{ key: AgpVersion, value: candidate.version }]);
 
   const decision = await decide(input, candidate.version, current);
   if (decision.handedOver) await handOver(input, candidate.version, current);
   upsertMemo({ decision: decision.reason });
-  return decision;
+  return windowed
+    ? { ...decision, nominalTime: windowed.window.nominalTime, window: windowed.summary }
+    : decision;
 }
+
+function dataOf(trainConfig: Record<string, unknown>): Record<string, unknown> {
+  const data = trainConfig['data'];
+  return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
+}
+
+/**
+ * The nominal time: the input's (a catch-up names the day it stands in for), else the time the
+ * Schedule scheduled this run for. Never the wall clock: a run delayed by an outage still trains
+ * the window it was scheduled for.
+ */
+function nominalTimeOf(input: DailyInput): string {
+  if (input.nominalTime !== undefined) return new Date(input.nominalTime).toISOString();
+  const scheduled = workflowInfo().typedSearchAttributes.get(ScheduledStartTime);
+  if (scheduled !== undefined) return scheduled.toISOString();
+  throw ApplicationFailure.create({
+    type: 'ConfigError',
+    nonRetryable: true,
+    message:
+      'dailyRetraining with a data window needs a nominal time: start it from its Schedule, ' +
+      'or pass nominalTime (ISO 8601) in the input',
+  });
+}
+
+/**
+ * Resolves the window in an activity (offsets-for-times and file listings are I/O). A window
+ * with no data fails the run with a non-retryable error naming the window and its times.
+ */
+async function resolveWindow(
+  input: DailyInput,
+  window: NonNullable<DailyInput['window']>,
+): Promise<ResolveWindowResult> {
+  const nominalTime = nominalTimeOf(input);
+  upsertMemo({ nominalTime });
+  try {
+    const resolved = await resolveTrainingWindow({
+      window,
+      nominalTime,
+      trainConfig: input.trainConfig,
+    });
+    upsertMemo({ window: resolved.summary });
+    return resolved;
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.nonRetryable) {
+      throw ApplicationFailure.create({
+        type: cause.type ?? 'DataError',
+        message: cause.message,
+        nonRetryable: true,
+      });
+    }
+    throw error;
+  }
+}
+
+type DailyInput = ReturnType<typeof DailyRetrainingInput.parse>;
 
 /** Compares candidate and current on the newest events. */
 async function decide(

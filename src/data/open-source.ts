@@ -1,9 +1,13 @@
 import { DataSourceConfig, type DataSourceConfigInput } from '../../schemas/data-source';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import { parseOrThrow } from '../../schemas/zod-errors';
+import { ConfigError } from '../errors';
 import { createArrowSource } from './arrow';
 import { createCriteoTsvSource } from './criteo-tsv';
 import { createCsvSource } from './csv';
+import { infraConfig } from '../config/env';
+import { createKafka } from '../stream/kafka-client';
+import { createKafkaRangeSource } from './windows/kafka-range-source';
 import { createMovielensSource, MOVIELENS_SPEC } from './movielens';
 import { createParquetSource } from './parquet';
 import type { BatchSource } from './source';
@@ -40,6 +44,15 @@ export function openSource(
     }
     case 'movielens':
       return createMovielensSource(cfg);
+    case 'kafka-range': {
+      const rangeSpec = spec ?? cfg.features;
+      if (rangeSpec === undefined) {
+        throw new ConfigError(`a 'kafka-range' source needs its 'features' (a FeatureSpec)`);
+      }
+      return createKafkaRangeSource(cfg, rangeSpec, () =>
+        createKafka(infraConfig().kafka, { clientId: 'agp-window' }),
+      );
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Manifest } from '../../schemas/manifest';
+import type { ResolvedWindow } from '../../schemas/training-window';
 import { parseTrainConfig } from '../../schemas/train-config';
 import type { TrainReport } from '../../schemas/train-report';
 import type { RegistryStore } from '../registry/store';
@@ -28,6 +29,8 @@ export interface OfflinePhaseOptions {
   onProgress?: (progress: OfflinePhaseProgress) => void;
   /** Called after every checkpoint with its directory and step. */
   onCheckpoint?: (dir: string, step: number) => void;
+  /** The data window the config's sources were resolved from (recorded in the manifest). */
+  window?: ResolvedWindow;
 }
 
 /** What an offline phase produced. */
@@ -79,6 +82,7 @@ export async function runOfflinePhase(
       checkpointDir,
       widths,
       denseRanges,
+      ...(options.window ? { window: options.window } : {}),
     });
     const summary =
       `${report.schedule}/${report.growth} on ${report.dataset}: ${report.rowsTrained} rows, ` +

@@ -1,6 +1,7 @@
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import type { Manifest, TowerWidths } from '../../schemas/manifest';
 import type { TrainConfig } from '../../schemas/train-config';
+import type { ResolvedWindow } from '../../schemas/training-window';
 import type { TrainReport } from '../../schemas/train-report';
 import { withLearnedClips, type DenseRanges } from '../data/dense-ranges';
 import { hashConfig } from '../registry/config-hash';
@@ -21,6 +22,8 @@ export interface OfflinePublication {
    * spec clips every dense feature to its range plus a margin. Without them nothing is clipped.
    */
   denseRanges?: DenseRanges;
+  /** The data window the run's sources were resolved from (a scheduled retraining's). */
+  window?: ResolvedWindow;
 }
 
 /** Keeps only finite numbers: manifests reject NaN and ±Infinity. */
@@ -71,6 +74,7 @@ export async function publishOfflineModel(
       ...(publication.widths ? { widths: publication.widths } : {}),
       backend: report.backend,
       config: versionConfig,
+      ...(publication.window ? { window: publication.window } : {}),
     },
   );
 }

@@ -172,7 +172,13 @@ export async function replay(
     };
     first ??= eventTime;
     last = eventTime;
-    pending.push({ key: event.eventId, value: encodeEvent(event), timestamp: String(eventTime) });
+    // The record's timestamp is the event time (CreateTime), so offsets-for-times finds a
+    // time window's events (scheduled retraining on `-7d..0d`). An integer: Kafka's is int64 ms.
+    pending.push({
+      key: event.eventId,
+      value: encodeEvent(event),
+      timestamp: String(event.eventTime),
+    });
     index++;
     if (pending.length >= chunk) await flush();
   }

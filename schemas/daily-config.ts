@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { TrainConfig } from './train-config';
+import { TrainingWindow } from './training-window';
+import { parseOrThrow } from './zod-errors';
+
+/**
+ * `npm run schedule -- --config daily.json`: what a model's daily retraining trains on (a data
+ * window relative to the nominal time), how it trains, when it runs, and when its candidate
+ * takes over.
+ */
+
+/** Temporal Schedule overlap policies (what a run does while the previous one still runs). */
+export const OverlapPolicy = z.enum([
+  'SKIP',
+  'BUFFER_ONE',
+  'BUFFER_ALL',
+  'CANCEL_OTHER',
+  'TERMINATE_OTHER',
+  'ALLOW_ALL',
+]);
+
+/** When the Schedule starts a run, and what it does with late and overlapping runs. */
+export const DailyScheduleSpec = z
+  .strictObject({
+    /** A cron expression in `timeZone`. @default '0 3 * * *' when `every` is unset */
+    cron: z.string().min(9).optional(),
+    /** An interval instead of a cron, e.g. `6h`, `1 day`. */
+    every: z
+      .string()
+      .regex(/^\d+\s*(s|m|h|d|seconds?|minutes?|hours?|days?)$/, 'e.g. 6h or 1 day')
+      .optional(),
+    /** Time zone of the cron expression. @default 'UTC' */
+    timeZone: z.string().min(1).default('UTC'),
+    /**
+     * A run due while the previous one still runs. `BUFFER_ONE`: it starts when the previous
+     * one ends (its own nominal time, so its own window); a third is dropped. Each day's window
+     * is different, so skipping would lose a day; running two at once would race the hand-over.
+     * @default 'BUFFER_ONE'
+     */
+    overlap: OverlapPolicy.default('BUFFER_ONE'),
+    /**
+     * How late a missed run may still start (the Temporal server was down at its time): within
+     * it, the run starts when the server is back and trains its scheduled window. Older missed
+     * runs are dropped: start them with `--catch-up <time>`. @default '1 day'
+     */
+    catchupWindow: z
+      .string()
+      .regex(/^\d+\s*(s|m|h|d|seconds?|minutes?|hours?|days?)$/, 'e.g. 1 day or 12h')
+      .default('1 day'),
+  })
+  .refine((s) => !(s.cron && s.every), {
+    message: "give 'cron' or 'every', not both",
+    path: ['every'],
+  });
+export type DailyScheduleSpec = z.infer<typeof DailyScheduleSpec>;
+
+/** A training config (schemas/train-config.ts) whose data is a window instead of train/test. */
+export const DailyTrainConfig = TrainConfig.omit({ data: true, outDir: true }).extend({
+  data: TrainConfig.shape.data.omit({ train: true, test: true }).extend({
+    window: TrainingWindow,
+  }),
+});
+
+/** The file `npm run schedule -- --config` reads. */
+export const DailyConfig = z.strictObject({
+  model: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a model name is [A-Za-z0-9._-], up to 128'),
+  /** The click topic the recurring phase consumes (and the candidate is evaluated on). */
+  topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic is 1–249 of [A-Za-z0-9._-]'),
+  /** @default daily at 03:00 UTC, BUFFER_ONE, catch-up window 1 day */
+  schedule: DailyScheduleSpec.default({
+    timeZone: 'UTC',
+    overlap: 'BUFFER_ONE',
+    catchupWindow: '1 day',
+  }),
+  /** Hand over when candidate NE ≤ serving NE × (1 + tolerance). @default 0.005 */
+  tolerance: z.number().min(0).max(1).default(0.005),
+  /** The evaluation slice: candidate and serving model are scored on the newest this many events of `topic`. @default 5000 */
+  evalEvents: z.number().int().positive().default(5000),
+  /** Settings of the recurring workflow when a hand-over has to start it. */
+  recurring: z
+    .strictObject({
+      eventsPerVersion: z.number().int().positive().optional(),
+      windowVersions: z.number().int().positive().optional(),
+      publishEverySeconds: z.number().positive().optional(),
+    })
+    .default({}),
+  train: DailyTrainConfig,
+});
+export type DailyConfig = z.infer<typeof DailyConfig>;
+
+/** Parses a daily config; a ConfigError names the file and each bad field. */
+export function parseDailyConfig(input: unknown, where: string): DailyConfig {
+  return parseOrThrow(DailyConfig, input, where);
+}

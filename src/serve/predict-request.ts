@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { clickEventSchema, type ClickEvent } from '../../schemas/click-event';
+import { hasComputedFeatures, type FeatureSpec } from '../../schemas/feature-spec';
+import { createEventDecoder } from '../stream/event-codec';
+
+/**
+ * The body of a predict request, in TF Serving's row format: `{"instances": [record, …]}`, a
+ * record being a click event's `dense` and `sparse` fields. The envelope is checked here; each
+ * record is checked against the feature spec of the version that will score it.
+ */
+export function predictRequestSchema(maxInstances: number) {
+  return z.strictObject({
+    instances: z
+      .array(z.unknown())
+      .min(1, 'at least one instance')
+      .max(maxInstances, `at most ${maxInstances} instances per request`),
+    /** TF Serving clients send it; the only signature is the default one. */
+    signature_name: z.literal('serving_default').optional(),
+  });
+}
+
+/** One record: exactly the two feature groups (no label, id or time: the server adds those). */
+const FeatureRecord = z.strictObject({
+  dense: z.record(z.string(), z.unknown()),
+  sparse: z.record(z.string(), z.unknown()),
+});
+
+/** A problem with the request, at a path like `instances.3.dense.d1`. */
+export interface RequestIssue {
+  path: string;
+  message: string;
+}
+
+type EventSchema = ReturnType<typeof clickEventSchema>;
+const schemas = new WeakMap<FeatureSpec, EventSchema>();
+const decoders = new WeakMap<FeatureSpec, ReturnType<typeof createEventDecoder>>();
+
+function pathOf(index: number, path: readonly PropertyKey[]): string {
+  return ['instances', index, ...path].map(String).join('.');
+}
+
+/**
+ * Turns records into click events of `spec` (label 0, time now, id `instance-<i>`), or the
+ * issues that make them unscorable, each naming its path. The checks are the click-event
+ * schema's (unknown or missing features, value types, Unicode) and, for a spec that derives
+ * features, the consumer's derive check, so the service accepts what the trainer accepts.
+ */
+export function eventsOfInstances(
+  instances: readonly unknown[],
+  spec: FeatureSpec,
+  now = Date.now(),
+): { events: ClickEvent[] } | { issues: RequestIssue[] } {
+  let schema = schemas.get(spec);
+  if (schema === undefined) {
+    schema = clickEventSchema(spec);
+    schemas.set(spec, schema);
+  }
+  const derives = hasComputedFeatures(spec);
+  const events: ClickEvent[] = [];
+  const issues: RequestIssue[] = [];
+  instances.forEach((instance, i) => {
+    const record = FeatureRecord.safeParse(instance);
+    if (!record.success) {
+      for (const issue of record.error.issues)
+        issues.push({ path: pathOf(i, issue.path), message: issue.message });
+      return;
+    }
+    const candidate = { v: 1, eventId: `instance-${i}`, eventTime: now, label: 0, ...record.data };
+    const parsed = schema.safeParse(candidate);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues)
+        issues.push({ path: pathOf(i, issue.path), message: issue.message });
+      return;
+    }
+    if (derives) {
+      let decode = decoders.get(spec);
+      if (decode === undefined) {
+        decode = createEventDecoder(spec, { now: () => now });
+        decoders.set(spec, decode);
+      }
+      const decoded = decode(JSON.stringify(parsed.data));
+      if ('error' in decoded) {
+        issues.push({ path: pathOf(i, []), message: decoded.error });
+        return;
+      }
+    }
+    events.push(parsed.data);
+  });
+  return issues.length > 0 ? { issues } : { events };
+}

@@ -65,7 +65,15 @@ export function eventsOfInstances(
         issues.push({ path: pathOf(i, issue.path), message: issue.message });
       return;
     }
-    const candidate = { v: 1, eventId: `instance-${i}`, eventTime: now, label: 0, ...record.data };
+    // The raw record, not zod's copy: a record drops a `__proto__` key, which the click-event
+    // schema must see to refuse it.
+    const candidate = {
+      v: 1,
+      eventId: `instance-${i}`,
+      eventTime: now,
+      label: 0,
+      ...(instance as typeof record.data),
+    };
     const parsed = schema.safeParse(candidate);
     if (!parsed.success) {
       for (const issue of parsed.error.issues)

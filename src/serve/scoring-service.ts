@@ -107,6 +107,10 @@ export async function createScoringService(
   const requestTimeout = options.requestTimeoutMs ?? 10_000;
   const app = Fastify({
     bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024,
+    // JSON.parse keeps a `__proto__` key as a plain own property (no prototype is touched); the
+    // click-event schema then refuses it with its path, where fastify's default would answer
+    // "not valid JSON".
+    onProtoPoisoning: 'ignore',
     // Node's own guard against slow clients: a request (headers and body) must arrive within
     // the timeout, checked often enough that a stalled client is answered 408 promptly.
     serverFactory: (handler) =>

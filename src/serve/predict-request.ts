@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { clickEventSchema, type ClickEvent } from '../../schemas/click-event';
-import { hasComputedFeatures, type FeatureSpec } from '../../schemas/feature-spec';
+import { clickEventSchema, hasLoneSurrogate, type ClickEvent } from '../../schemas/click-event';
+import { eventFields, hasComputedFeatures, type FeatureSpec } from '../../schemas/feature-spec';
 import { createEventDecoder } from '../stream/event-codec';
 
 /**
@@ -31,7 +31,53 @@ export interface RequestIssue {
   message: string;
 }
 
+/** Longest categorical string the click-event schema accepts. */
+const MAX_SPARSE_TEXT = 1024;
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** True when `values` has exactly the keys `names`, each accepted by `valid`. */
+function exactly(
+  values: unknown,
+  names: readonly string[],
+  valid: (v: unknown) => boolean,
+): boolean {
+  if (!isPlainRecord(values) || Object.keys(values).length !== names.length) return false;
+  for (const name of names) {
+    if (!Object.hasOwn(values, name) || !valid(values[name])) return false;
+  }
+  return true;
+}
+
+const denseOk = (v: unknown): boolean =>
+  v === null || (typeof v === 'number' && Number.isFinite(v));
+const sparseOk = (v: unknown): boolean =>
+  v === null ||
+  (typeof v === 'number' && Number.isFinite(v)) ||
+  (typeof v === 'string' && v.length <= MAX_SPARSE_TEXT && !hasLoneSurrogate(v));
+
+/**
+ * A conservative fast path for the common case, a well-formed record: it accepts only records
+ * the click-event schema accepts (exact feature names, numbers or null, short valid Unicode
+ * text), and anything else goes through zod, which names the problem. Validation is most of a
+ * request's cost otherwise (zod takes about as long as the prediction itself).
+ */
+export function plainlyValid(
+  record: unknown,
+  names: { dense: readonly string[]; sparse: readonly string[] },
+): record is Pick<ClickEvent, 'dense' | 'sparse'> {
+  return (
+    isPlainRecord(record) &&
+    Object.keys(record).length === 2 &&
+    exactly(record['dense'], names.dense, denseOk) &&
+    exactly(record['sparse'], names.sparse, sparseOk)
+  );
+}
+
 type EventSchema = ReturnType<typeof clickEventSchema>;
+const fieldNames = new WeakMap<FeatureSpec, ReturnType<typeof eventFields>>();
 const schemas = new WeakMap<FeatureSpec, EventSchema>();
 const decoders = new WeakMap<FeatureSpec, ReturnType<typeof createEventDecoder>>();
 
@@ -56,9 +102,19 @@ export function eventsOfInstances(
     schemas.set(spec, schema);
   }
   const derives = hasComputedFeatures(spec);
+  let names = fieldNames.get(spec);
+  if (names === undefined) {
+    names = eventFields(spec);
+    fieldNames.set(spec, names);
+  }
   const events: ClickEvent[] = [];
   const issues: RequestIssue[] = [];
   instances.forEach((instance, i) => {
+    if (!derives && plainlyValid(instance, names)) {
+      const { dense, sparse } = instance;
+      events.push({ v: 1, eventId: `instance-${i}`, eventTime: now, label: 0, dense, sparse });
+      return;
+    }
     const record = FeatureRecord.safeParse(instance);
     if (!record.success) {
       for (const issue of record.error.issues)

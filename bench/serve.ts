@@ -167,7 +167,10 @@ async function main(): Promise<void> {
   const server = spawn(
     process.execPath,
     [
-      join(__dirname, '..', 'bin', 'agp.js'),
+      // The CLI itself rather than bin/agp.js, whose extra process would outlive a SIGTERM.
+      '--import',
+      'tsx',
+      join(__dirname, '..', 'src', 'cli', 'main.ts'),
       'serve',
       '--model',
       MODEL,

@@ -1,10 +1,11 @@
 import type { ClickEvent } from '../../schemas/click-event';
 import type { ModelVersion } from '../../schemas/manifest';
 import { featureSpecOfManifest } from '../pipeline/feature-spec-of';
-import { eventFields, type FeatureSpec } from '../../schemas/feature-spec';
+import type { FeatureSpec } from '../../schemas/feature-spec';
 import type { ModelLoader, Predictor, RegistryStore } from '../registry/store';
 import { versionNumber } from '../registry/version';
 import { LoadedVersion } from './loaded-version';
+import { emptyRecord } from './served-probe';
 import type { ServeMetrics } from './serve-metrics';
 import { describePolicy, targetVersion, type VersionPolicy } from './version-policy';
 
@@ -14,14 +15,12 @@ import { describePolicy, targetVersion, type VersionPolicy } from './version-pol
  * simply not warmed.
  */
 function warmUp(predictor: Predictor<ClickEvent>, spec: FeatureSpec): void {
-  const { dense, sparse } = eventFields(spec);
   const event: ClickEvent = {
     v: 1,
     eventId: 'warm-up',
     eventTime: Date.now(),
     label: 0,
-    dense: Object.fromEntries(dense.map((name) => [name, null])),
-    sparse: Object.fromEntries(sparse.map((name) => [name, null])),
+    ...emptyRecord(spec),
   };
   try {
     predictor.predict([event]);

@@ -54,7 +54,7 @@ describe('agp serve follows the registry (real Kafka, filesystem registry)', () 
 
   async function serve(
     models: string[],
-    opts: { kafka?: boolean; pollMs?: number; graceMs?: number } = {},
+    opts: { kafka?: boolean; pollMs?: number; graceMs?: number; batchWindowMs?: number } = {},
   ): Promise<{ service: ScoringService; url: string }> {
     const service = await createScoringService({
       store,
@@ -62,6 +62,7 @@ describe('agp serve follows the registry (real Kafka, filesystem registry)', () 
       ...(opts.kafka ? { kafka, registryTopic: topic } : {}),
       pollMs: opts.pollMs ?? 60_000,
       graceMs: opts.graceMs ?? 60_000,
+      batchWindowMs: opts.batchWindowMs ?? 0,
       log: () => undefined,
     });
     services.push(service);
@@ -139,7 +140,14 @@ describe('agp serve follows the registry (real Kafka, filesystem registry)', () 
 
   it('swaps versions under concurrent load without a failed request or a mixed answer', async () => {
     const v1 = await publishModel(store, 'busy', 11);
-    const { service, url } = await serve(['busy'], { kafka: true, pollMs: 200, graceMs: 300 });
+    // A 20 ms batching window keeps requests queued on a version most of the time, so a swap
+    // that disposed the old version under them (instead of after their leases) would fail some.
+    const { service, url } = await serve(['busy'], {
+      kafka: true,
+      pollMs: 200,
+      graceMs: 0,
+      batchWindowMs: 20,
+    });
     await until(() => service.slots.get('busy')?.current !== null, 10_000, 'v1 loaded');
     // Every distinct answer per version; checked against each version's own predictions after.
     const answers = new Map<string, Set<string>>();

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import { ensureInfra } from '../infra/stack';
-import type { Manifest } from '../schemas/manifest';
+import { ModelVersion, type Manifest } from '../schemas/manifest';
 import { recurringWorkflowId, type RecurringState } from '../schemas/workflow-io';
 import { parseOrThrow } from '../schemas/zod-errors';
 import { parseInfraConfig } from '../src/config/env';
@@ -20,14 +20,18 @@ import { createWorker, installQuietRuntime } from './create-worker';
 import { isTemporalOutage } from './temporal-outage';
 import { runMain, topLevelMessage } from '../src/cli/run-main';
 import { temporalConnectionOptions } from '../src/config/temporal-connection';
+import { featureSpecOfManifest } from '../src/pipeline/feature-spec-of';
+import { createScoringService, type ScoringService } from '../src/serve/scoring-service';
+import { startServedProbe, type ServedProbe } from '../src/serve/served-probe';
 
 /**
  * `npm start`: the whole pipeline on one machine. Brings the servers up (or uses
  * TEMPORAL_ADDRESS / KAFKA_BROKERS), runs a worker in this process, trains a DLRM offline with
  * AGP on synthetic click logs (workflow `offlineTraining` → the first version), replays later
  * synthetic clicks into a fresh Kafka topic, and runs `recurringTraining` until it has
- * published `--versions` further versions while a registry watcher prints each one. Ends with a
- * summary (versions, events, dead letters, freshness) and where to look.
+ * published `--versions` further versions while a registry watcher prints each one and the
+ * scoring service (`agp serve`, in this process) follows the registry. Ends with a summary
+ * (versions, events, dead letters, freshness, click → served) and where to look.
  */
 const Flags = z.object({
   versions: z.coerce.number().int().min(1).default(3),
@@ -45,6 +49,7 @@ const Flags = z.object({
     .number()
     .positive()
     .default(DEFAULT_OUTAGE_LIMIT_MS / 1000),
+  servePort: z.coerce.number().int().min(0).max(65535).default(8501),
 });
 type Flags = z.infer<typeof Flags>;
 
@@ -55,7 +60,8 @@ const USAGE = `usage: npm start -- [--versions N] [--forever] [--rows N] [--test
   --rows N                offline training rows (default 60000)
   --events-per-version N  events per recurring version (default 4000)
   --rate N                replay rate, events/s (default 1000)
-  --outage-limit S        how long Temporal or Kafka may be unreachable before the run gives up (default 300)`;
+  --outage-limit S        how long Temporal or Kafka may be unreachable before the run gives up (default 300)
+  --serve-port N          port of the scoring service that follows the registry (default 8501; any free port when taken)`;
 
 function parseFlags(argv: string[]): Flags {
   const { values } = parseArgs({
@@ -70,6 +76,7 @@ function parseFlags(argv: string[]): Flags {
       model: { type: 'string' },
       'bad-events': { type: 'string' },
       'outage-limit': { type: 'string' },
+      'serve-port': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -90,6 +97,7 @@ function parseFlags(argv: string[]): Flags {
       model: values.model,
       badEvents: values['bad-events'],
       outageLimit: values['outage-limit'],
+      servePort: values['serve-port'],
     },
     'npm start flags',
   );
@@ -190,6 +198,9 @@ async function main(argv: string[]): Promise<number> {
   /** When the registry watcher (a consumer) received each version, ms since the epoch. */
   const receivedAt = new Map<string, number>();
   let watch: Awaited<ReturnType<typeof watchRegistry>> | undefined;
+  let service: ScoringService | undefined;
+  let probe: ServedProbe | undefined;
+  let serviceUrl: string | undefined;
   let replayDone: Promise<ReplayResult | undefined> = Promise.resolve(undefined);
   try {
     // 1. Offline AGP training → the first version.
@@ -233,6 +244,27 @@ async function main(argv: string[]): Promise<number> {
           `dead-lettered ${m.metrics['deadLettered'] ?? 0} freshness ${fmt(m.metrics['freshnessSeconds'], 1)} s`,
       );
     });
+
+    // 2b. The scoring service follows the registry; a client probes it every 100 ms, so the
+    // summary can say when each version first answered (click → served).
+    service = await createScoringService({
+      store: registry,
+      models: [{ model: flags.model, policy: { kind: 'latest' } }],
+      kafka,
+      log: say,
+    });
+    const scoring = service;
+    const address = await scoring
+      .listen(flags.servePort)
+      .catch((error: unknown) =>
+        (error as { code?: string }).code === 'EADDRINUSE'
+          ? scoring.listen(0)
+          : Promise.reject(error),
+      );
+    serviceUrl = address;
+    say(`serve: scoring service on ${address} (POST /v1/models/${flags.model}:predict)`);
+    const offlineManifest = await registry.get(flags.model, ModelVersion.parse(offline.version));
+    probe = startServedProbe(address, flags.model, featureSpecOfManifest(offlineManifest));
 
     // 3. Replay later clicks (same teacher, new rows) into a fresh topic, plus a few bad ones.
     await viaKafka('creating topics', () =>
@@ -313,7 +345,8 @@ async function main(argv: string[]): Promise<number> {
     stopReplay.abort();
     const replayed = await replayDone;
     if (state) await waitForAnnouncements(seen, state.published);
-    summary(flags, offline.metrics, state, seen, receivedAt, replayed);
+    if (state) await waitForServed(probe, state.published);
+    summary(flags, offline.metrics, state, seen, receivedAt, replayed, probe.firstServed);
     say(`\nwhere to look:`);
     if (config.temporal.uiUrl) {
       say(
@@ -322,6 +355,9 @@ async function main(argv: string[]): Promise<number> {
       say(`    (search: AgpModel="${flags.model}"; runs ${offlineId}, ${recurringId})`);
     }
     say(`  registry:    ${registryRoot}/${flags.model}  (npx agp registry ls ${flags.model})`);
+    say(
+      `  scoring:     ${serviceUrl}/v1/models/${flags.model} (stops with this run; npx agp serve --model ${flags.model} serves on)`,
+    );
     if (config.temporal.embedded || config.kafka.embedded) {
       say('  the servers keep running; stop them with: npm run infra:down');
     }
@@ -330,6 +366,8 @@ async function main(argv: string[]): Promise<number> {
     stopReplay.abort();
     await replayDone;
     await watch?.stop();
+    await probe?.stop();
+    await service?.close();
     await producer.disconnect();
     await announcer.disconnect();
     if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -337,6 +375,37 @@ async function main(argv: string[]): Promise<number> {
     await close();
     await connection.close();
   }
+}
+
+/** Waits (up to 10 s) until the newest published version has answered the probe. */
+async function waitForServed(probe: ServedProbe, published: string[]): Promise<void> {
+  const newest = published.at(-1);
+  const deadline = Date.now() + 10_000;
+  while (newest !== undefined && Date.now() < deadline && !probe.firstServed.has(newest)) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Click → served: for the oldest and the newest event of each recurring version, the time from
+ * its event time to the first probe answered by a version that trained on it (that version or
+ * a later one of the lineage: a version superseded before it was loaded is never served).
+ */
+function clickToServed(recurring: Manifest[], firstServed: ReadonlyMap<string, number>): number[] {
+  const samples: number[] = [];
+  recurring.forEach((m, i) => {
+    if (m.dataRange.kind !== 'recurring' || m.dataRange.eventTime === null) return;
+    const served = recurring
+      .slice(i)
+      .map((later) => firstServed.get(later.version))
+      .filter((t): t is number => t !== undefined);
+    if (served.length === 0) return;
+    const at = Math.min(...served);
+    for (const t of [m.dataRange.eventTime.min, m.dataRange.eventTime.max]) {
+      samples.push((at - Date.parse(t)) / 1000);
+    }
+  });
+  return samples;
 }
 
 /** Waits (up to 10 s) until the watcher has printed every published version. */
@@ -354,6 +423,7 @@ function summary(
   seen: Manifest[],
   receivedAt: ReadonlyMap<string, number>,
   replayed: ReplayResult | undefined,
+  firstServed: ReadonlyMap<string, number>,
 ): void {
   const recurring = seen.filter((m) => m.phase === 'recurring');
   const newestEvent = (m: Manifest): number | undefined =>
@@ -401,6 +471,11 @@ function summary(
   say(
     `  freshness:   median ${fmt(median(visible), 1)} s, max ${fmt(visible.length ? Math.max(...visible) : undefined, 1)} s ` +
       `(newest event of a version → that version received by a registry watcher, over ${visible.length} versions)`,
+  );
+  const served = clickToServed(recurring, firstServed);
+  say(
+    `  click → served: median ${fmt(median(served), 1)} s, max ${fmt(served.length ? Math.max(...served) : undefined, 1)} s ` +
+      `(event time → first prediction served by a version that trained on it; oldest and newest event of each of ${served.length / 2} versions)`,
   );
   say(
     `  publish:     median ${fmt(median(publishing), 3)} s, max ${fmt(publishing.length ? Math.max(...publishing) : undefined, 3)} s per version (checkpoint write + registry publish)`,

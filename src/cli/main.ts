@@ -30,6 +30,11 @@ register(
   () => import('./inspect'),
 );
 register('replay', 'stream a dataset into a Kafka topic as click events', () => import('./replay'));
+register(
+  'serve',
+  "score events over HTTP with the registry's models (TF Serving REST)",
+  () => import('./serve'),
+);
 
 function usage(): string {
   const lines = Object.entries(subcommands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);

@@ -10,15 +10,25 @@ const { join } = require('node:path');
 const root = join(__dirname, '..');
 const source = join(root, 'src', 'cli', 'main.ts');
 if (existsSync(source)) {
-  const { spawnSync } = require('node:child_process');
+  const { spawn } = require('node:child_process');
   const { pathToFileURL } = require('node:url');
   // tsx found from this package, not from the working directory (agp may run from anywhere).
   const tsx = pathToFileURL(require.resolve('tsx', { paths: [root] })).href;
-  const result = spawnSync(process.execPath, ['--import', tsx, source, ...process.argv.slice(2)], {
+  const child = spawn(process.execPath, ['--import', tsx, source, ...process.argv.slice(2)], {
     stdio: 'inherit',
   });
-  if (result.error) throw result.error;
-  process.exitCode = result.status ?? 1;
+  // A service manager stops `agp serve` with SIGTERM to this process: pass it on, so the CLI
+  // shuts down instead of being orphaned. Ctrl-C already reaches the child (same process
+  // group): this process only waits for it, so the child does not see it twice.
+  for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  process.on('SIGINT', () => undefined);
+  child.on('error', (error) => {
+    throw error;
+  });
+  child.on('exit', (code, signal) => {
+    process.exitCode =
+      code ?? (signal ? 128 + (require('node:os').constants.signals[signal] ?? 0) : 1);
+  });
 } else {
   require(join(root, 'dist', 'src', 'cli', 'main.js'));
 }

@@ -23,7 +23,7 @@ const commands: [string, string, string[]][] = [
   ['npm run worker', TSX, ['worker/main.ts', '--help']],
   ['npm start', TSX, ['worker/pipeline.ts', '--help']],
   ['agp', 'node', ['bin/agp.js', '--help']],
-  ...['train', 'registry', 'inspect', 'replay'].map((c): [string, string, string[]] => [
+  ...['train', 'registry', 'inspect', 'replay', 'serve'].map((c): [string, string, string[]] => [
     `agp ${c}`,
     'node',
     ['bin/agp.js', c, '--help'],

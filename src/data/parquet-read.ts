@@ -1,5 +1,5 @@
+import { open, stat } from 'node:fs/promises';
 import {
-  asyncBufferFromFile,
   parquetMetadataAsync,
   parquetScan,
   parquetSchema,
@@ -33,6 +33,36 @@ export interface ParquetFile {
 }
 
 /**
+ * A file as hyparquet's byte source: each slice is one positional read. Ours rather than
+ * hyparquet's `asyncBufferFromFile`, which sits behind its Node-only export condition that the
+ * CommonJS build of the CLI (tsconfig.build.json, node10 resolution) cannot see.
+ */
+async function fileAsyncBuffer(path: string): Promise<AsyncBuffer> {
+  const { size } = await stat(path);
+  return {
+    byteLength: size,
+    async slice(start: number, end?: number): Promise<ArrayBuffer> {
+      const stop = Math.min(end ?? size, size);
+      const bytes = new Uint8Array(Math.max(0, stop - start));
+      if (bytes.length === 0) return bytes.buffer;
+      const handle = await open(path, 'r');
+      try {
+        let done = 0;
+        while (done < bytes.length) {
+          const { bytesRead } = await handle.read(bytes, done, bytes.length - done, start + done);
+          if (bytesRead === 0)
+            throw new Error(`${path}: unexpected end of file at ${start + done}`);
+          done += bytesRead;
+        }
+      } finally {
+        await handle.close();
+      }
+      return bytes.buffer;
+    },
+  };
+}
+
+/**
  * Opens a Parquet file to read the columns `needed` (default: every flat column) and checks
  * that it has them.
  * @throws DataError naming the file: not Parquet, or a column missing or nested.
@@ -44,7 +74,7 @@ export async function openParquetFile(
   let file: AsyncBuffer;
   let metadata: FileMetaData;
   try {
-    file = await asyncBufferFromFile(path);
+    file = await fileAsyncBuffer(path);
     metadata = await parquetMetadataAsync(file);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Manifest, ManifestFile } from '../../schemas/manifest';
@@ -37,20 +37,19 @@ export async function downloadVerified(
   }
   const hash = createHash('sha256');
   let bytes = 0;
-  const source = body as Readable;
-  source.on('data', (chunk: Buffer) => {
-    hash.update(chunk);
-    bytes += chunk.length;
+  // Hashing inside the pipeline sees exactly the bytes that reach the file.
+  const hasher = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, target === undefined ? undefined : chunk);
+    },
   });
   if (target === undefined) {
-    source.resume();
-    await new Promise<void>((resolve, reject) => {
-      source.once('end', resolve);
-      source.once('error', reject);
-    });
+    await pipeline(body as Readable, hasher, new Writable({ write: (_c, _e, done) => done() }));
   } else {
     await mkdir(dirname(target), { recursive: true });
-    await pipeline(source, createWriteStream(target));
+    await pipeline(body as Readable, hasher, createWriteStream(target));
   }
   const sha256 = hash.digest('hex');
   if (bytes !== file.bytes || sha256 !== file.sha256) {

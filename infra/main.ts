@@ -23,7 +23,6 @@ async function main(command: string | undefined, flags: string[]): Promise<numbe
     flags.includes('--secure') ? { ...process.env, AGP_SECURE: 'true' } : process.env,
   );
   const say = (line: string): void => void process.stdout.write(`infra: ${line}\n`);
-  const secure = config.secure ? ' -- --secure' : '';
   switch (command) {
     case 'up': {
       for (const s of await ensureInfra(config, say)) {
@@ -50,7 +49,8 @@ async function main(command: string | undefined, flags: string[]): Promise<numbe
         say(`clients: AGP_SECURE=true (same AGP_DATA_DIR), or the variables in ${envFile}:`);
         for (const line of lines) say(`  ${line}`);
       }
-      say(`stop with: npm run infra:down --${secure ? secure.slice(3) : ''}${s3 ? ' --s3' : ''}`.replace(/ --$/, ''));
+      const extra = [config.secure ? '--secure' : '', s3 ? '--s3' : ''].filter(Boolean).join(' ');
+      say(`stop with: npm run infra:down${extra ? ` -- ${extra}` : ''}`);
       return 0;
     }
     case 'down': {

@@ -3,7 +3,12 @@ import { NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/wo
 import { createActivities } from '../activities';
 import type { InfraConfig } from '../schemas/infra-config';
 import { initBackend, type BackendName } from '../src/model/backend';
-import { createKafkaAnnouncer, openFsRegistry, type RegistryStore } from '../src/registry';
+import {
+  createKafkaAnnouncer,
+  openRegistry,
+  registryLocationFromEnv,
+  type RegistryStore,
+} from '../src/registry';
 import { temporalConnectionOptions } from '../src/config/temporal-connection';
 import { createKafka } from '../src/stream/kafka-client';
 import { WorkerLogger } from './worker-logger';
@@ -65,10 +70,9 @@ export async function createWorker(
   // Every publish is announced on Kafka, so registry watchers see the worker's versions.
   const registry =
     options.registry ??
-    (await openFsRegistry(
-      { root: path.join(config.dataDir, 'registry') },
-      { announcer: createKafkaAnnouncer(kafka) },
-    ));
+    (await openRegistry(registryLocationFromEnv(config.dataDir), {
+      announcer: createKafkaAnnouncer(kafka),
+    }));
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   try {
     const worker = await Worker.create({

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
@@ -9,7 +8,12 @@ import { parseOrThrow } from '../schemas/zod-errors';
 import { parseInfraConfig } from '../src/config/env';
 import { AgpError, InfraError } from '../src/errors';
 import { syntheticEventRows } from '../src/pipeline/synthetic-events';
-import { createKafkaAnnouncer, openFsRegistry, watchRegistry } from '../src/registry';
+import {
+  createKafkaAnnouncer,
+  openRegistry,
+  registryLocationFromEnv,
+  watchRegistry,
+} from '../src/registry';
 import { createTopicsReady } from '../src/stream/create-topics';
 import { createKafka } from '../src/stream/kafka-client';
 import { DEFAULT_OUTAGE_LIMIT_MS, retryThroughOutage } from '../src/outage-retry';
@@ -148,9 +152,8 @@ async function main(argv: string[]): Promise<number> {
   }
   installQuietRuntime();
   const kafka = createKafka(config.kafka, { clientId: 'agp-pipeline' });
-  const registryRoot = path.join(config.dataDir, 'registry');
   const announcer = createKafkaAnnouncer(kafka);
-  const registry = await openFsRegistry({ root: registryRoot }, { announcer });
+  const registry = await openRegistry(registryLocationFromEnv(config.dataDir), { announcer });
   const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   // A short outage of either server (a restart) is waited out, saying so, instead of ending
@@ -354,7 +357,7 @@ async function main(argv: string[]): Promise<number> {
       );
       say(`    (search: AgpModel="${flags.model}"; runs ${offlineId}, ${recurringId})`);
     }
-    say(`  registry:    ${registryRoot}/${flags.model}  (npx agp registry ls ${flags.model})`);
+    say(`  registry:    ${registry.location}/${flags.model}  (npx agp registry ls ${flags.model})`);
     say(
       `  scoring:     ${serviceUrl}/v1/models/${flags.model} (stops with this run; npx agp serve --model ${flags.model} serves on)`,
     );

@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Manifest, ModelVersion } from '../../schemas/manifest';
 import { infraConfig } from '../config/env';
 import { AgpError, ConfigError } from '../errors';
-import { openFsRegistry } from '../registry/fs-store';
+import { openRegistry, registryLocationFromEnv } from '../registry/open-registry';
 import type { ModelListing, RegistryStore, UnreadableVersion } from '../registry/store';
 
 const USAGE = `usage:
@@ -104,8 +103,9 @@ async function act(
   out: (text: string) => void,
   json: (value: unknown) => void,
 ): Promise<number> {
-  const root = values.root ?? join(infraConfig().dataDir, 'registry');
-  const store = await openFsRegistry({ root });
+  const store = await openRegistry(
+    registryLocationFromEnv(infraConfig().dataDir, process.env, values.root),
+  );
   switch (action) {
     case 'ls': {
       const unreadable: UnreadableVersion[] = [];

@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { infraConfig } from '../config/env';
 import { ConfigError } from '../errors';
 import { initBackend } from '../model/backend';
-import { openFsRegistry } from '../registry/fs-store';
+import { openRegistry, registryLocationFromEnv } from '../registry/open-registry';
 import { createScoringService } from '../serve/scoring-service';
 import { parseServedModel } from '../serve/version-policy';
 import { createKafka } from '../stream/kafka-client';
@@ -83,7 +82,9 @@ export async function run(argv: string[]): Promise<number> {
   const port = positiveInt('port', values.port, 8501, 0);
   const infra = infraConfig();
   await initBackend();
-  const store = await openFsRegistry({ root: values.root ?? join(infra.dataDir, 'registry') });
+  const store = await openRegistry(
+    registryLocationFromEnv(infra.dataDir, process.env, values.root),
+  );
   const service = await createScoringService({
     store,
     models,

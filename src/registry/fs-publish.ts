@@ -225,7 +225,7 @@ async function stageFiles(
 }
 
 /** A normalised `/`-separated relative path, or a ConfigError saying why it is not one. */
-function checkRelativePath(path: string): string {
+export function checkRelativePath(path: string): string {
   const normal = posix.normalize(path.replaceAll('\\', '/'));
   if (
     normal === '.' ||

@@ -5,6 +5,8 @@ export { hashConfig } from './config-hash';
 export { PublishConflictError } from './conflict';
 export type { PublishFaults, PublishStep } from './fs-publish';
 export { openFsRegistry, type FsRegistryOptions, type FsRegistryStore } from './fs-store';
+export { openRegistry, registryLocationFromEnv, type OpenRegistryOptions } from './open-registry';
+export { openS3Registry, type S3RegistryOptions, type S3RegistryStore } from './s3-store';
 export {
   createKafkaAnnouncer,
   DEFAULT_REGISTRY_TOPIC,

@@ -5,7 +5,8 @@
  *    a grid ({0.05, 0.1, 0.2, 0.4}, widened by ×2 while the best is at an edge), chosen by NE on
  *    a validation split (seed 1000+s of the teacher's test stream) — cached in
  *    bench/results/agp-lr.json and reused unless `--search-lr` (or its inputs changed);
- * 2. headline: the four methods on seeds 1–5, synthetic DEFAULT_PRESET (1M rows, one pass,
+ * 2. headline: the four methods on seeds 1–5, synthetic `capacity-bound-v2` (DEFAULT_PRESET in
+ *    bench/agp/plan.ts; `--preset` picks another) (1M rows, one pass,
  *    100k test rows), `small-dense` FLOPs-matched to agp; every model then continues on 500k
  *    fresh rows of the same stream at its own lr, each batch scored before it trains;
  * 3. the regime check (dense vs small-dense ×0.70 on every seed) and the frontier (small-dense

@@ -15,7 +15,8 @@ type Knobs = Omit<
 };
 
 /**
- * The presets. `capacity-bound` is the AGP benchmark's default: most of the logit variance
+ * The presets. `capacity-bound` is the generator's default (and was the AGP benchmark's until
+ * 2026-12-01; the benchmark now uses `capacity-bound-v2`, below): most of the logit variance
  * (denseShare 0.8) comes from the dense features through a wide relu teacher MLP, and most of
  * that is the MLP's nonlinear residual (teacherLinearShare 0.3), meant to make a student with
  * narrower MLPs fit it worse; cardinalities are small (10..1000) so the embeddings are

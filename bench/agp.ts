@@ -5,7 +5,8 @@
  *    a grid ({0.05, 0.1, 0.2, 0.4}, widened by ×2 while the best is at an edge), chosen by NE on
  *    a validation split (seed 1000+s of the teacher's test stream) — cached in
  *    bench/results/agp-lr.json and reused unless `--search-lr` (or its inputs changed);
- * 2. headline: the four methods on seeds 1–5, synthetic `capacity-bound` (1M rows, one pass,
+ * 2. headline: the four methods on seeds 1–5, synthetic `capacity-bound-v2` (DEFAULT_PRESET in
+ *    bench/agp/plan.ts; `--preset` picks another) (1M rows, one pass,
  *    100k test rows), `small-dense` FLOPs-matched to agp; every model then continues on 500k
  *    fresh rows of the same stream at its own lr, each batch scored before it trains;
  * 3. the regime check (dense vs small-dense ×0.70 on every seed) and the frontier (small-dense
@@ -27,9 +28,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AgpConfigInput } from '../schemas/agp-config';
+import { SyntheticPreset } from '../schemas/synthetic';
 import { frontierSpec, renderSvg } from './agp/chart';
 import { cachedChoice, readLrCache, searchLr, writeLrCache, type LrChoice } from './agp/lr-search';
-import { jobCost, mainJobs, type BenchScale } from './agp/plan';
+import { DEFAULT_PRESET, jobCost, mainJobs, type BenchScale } from './agp/plan';
 import { runJob } from './agp/run-one';
 import { openRunStore } from './agp/store';
 import { benchJson, formatTables } from './agp/summary';
@@ -55,6 +57,8 @@ const { values } = parseArgs({
     'lr-seeds': { type: 'string' },
     'lr-grid': { type: 'string' },
     'skip-criteo': { type: 'boolean', default: false },
+    /** The synthetic preset (default DEFAULT_PRESET in bench/agp/plan.ts). */
+    preset: { type: 'string' },
     /** JSON merged into the `agp` schedule's config (a variant), e.g. '{"cycles":3}'. */
     agp: { type: 'string' },
     criteo: {
@@ -83,6 +87,17 @@ function num(v: string | undefined, fallback: number): number {
   return n;
 }
 
+function presetOf(v: string | undefined): SyntheticPreset {
+  if (v === undefined) return DEFAULT_PRESET;
+  const p = SyntheticPreset.safeParse(v);
+  if (!p.success) {
+    throw new Error(
+      `bench:agp: --preset '${v}' is not one of ${SyntheticPreset.options.join(', ')}`,
+    );
+  }
+  return p.data;
+}
+
 function scaleOf(): BenchScale {
   const q = values.quick;
   return {
@@ -99,6 +114,7 @@ function scaleOf(): BenchScale {
     criteoPath: values.criteo,
     criteo: !values['skip-criteo'],
     agp: values.agp === undefined ? {} : (JSON.parse(values.agp) as AgpConfigInput),
+    preset: presetOf(values.preset),
   };
 }
 
@@ -206,7 +222,7 @@ async function main(): Promise<void> {
   await writeFile(join(outDir, 'agp.json'), JSON.stringify(json, null, 2) + '\n');
   const spec = frontierSpec(
     json.frontier,
-    `AGP frontier: synthetic capacity-bound, ${s.rows.toLocaleString('en')} rows, one pass, tuned lr`,
+    `AGP frontier: synthetic ${s.preset}, ${s.rows.toLocaleString('en')} rows, one pass, tuned lr`,
   );
   await writeFile(join(outDir, 'agp-frontier.vl.json'), JSON.stringify(spec, null, 2) + '\n');
   await writeFile(join(outDir, 'agp-frontier.svg'), await renderSvg(spec));

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * row is `bias + dense part + first-order embedding part + pairwise embedding part`; the three
  * parts are scaled so their variances split `logitStd²` by `denseShare` and `pairShare`.
  */
-export const SyntheticPreset = z.enum(['capacity-bound', 'criteo-like']);
+export const SyntheticPreset = z.enum(['capacity-bound', 'capacity-bound-v2', 'criteo-like']);
 export type SyntheticPreset = z.infer<typeof SyntheticPreset>;
 
 /** Which stream of the teacher's data: train and test share the teacher, not the rows. */

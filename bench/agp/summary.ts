@@ -134,6 +134,8 @@ export function benchJson(opts: {
     },
     backend,
     regime: {
+      /** The synthetic preset the regime was measured on (src/data/SYNTHETIC.md). */
+      preset: scale.preset,
       rows: scale.rows,
       testRows: scale.testRows,
       validationRows: scale.validationRows,
@@ -226,7 +228,7 @@ export function formatTables(j: BenchJson, runs: BenchRun[]): string {
     }
   }
   lines.push(
-    `\nregime: ${j.regime.verdict}; gap per seed ${j.regime.capacityGapPct.map((g) => pct(g)).join(' / ') || '-'}`,
+    `\nregime (synthetic ${j.regime.preset}): ${j.regime.verdict}; gap per seed ${j.regime.capacityGapPct.map((g) => pct(g)).join(' / ') || '-'}`,
   );
   if (!j.regime.capacityBound)
     lines.push(

@@ -15,7 +15,8 @@ type Knobs = Omit<
 };
 
 /**
- * The presets. `capacity-bound` is the AGP benchmark's default: most of the logit variance
+ * The presets. `capacity-bound` is the generator's default (and was the AGP benchmark's until
+ * 2026-12-01; the benchmark now uses `capacity-bound-v2`, below): most of the logit variance
  * (denseShare 0.8) comes from the dense features through a wide relu teacher MLP, and most of
  * that is the MLP's nonlinear residual (teacherLinearShare 0.3), meant to make a student with
  * narrower MLPs fit it worse; cardinalities are small (10..1000) so the embeddings are
@@ -43,6 +44,27 @@ export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPreset, Knobs>> = {
     teacherHidden: [512, 256, 128],
     teacherFanIn: 32,
     teacherLinearShare: 0.3,
+    missingRate: 0.1,
+    countLogScale: 1,
+    bucketsPerCategory: 4,
+  },
+  // `capacity-bound` with a harder dense part (issue 11; SYNTHETIC.md has the probe): twice the
+  // dense features (26, so the teacher's nonlinear residual lives in a higher-dimensional input),
+  // more of the logit from it (denseShare 0.9, 80% of that nonlinear) and more signal
+  // (logitStd 3). The student and everything else are unchanged.
+  'capacity-bound-v2': {
+    numDense: 26,
+    numSparse: 26,
+    cardinalityRange: [10, 1000],
+    zipfExponent: 1.1,
+    baseRate: 0.27,
+    logitStd: 3,
+    denseShare: 0.9,
+    pairShare: 0.5,
+    interactionDim: 4,
+    teacherHidden: [512, 256, 128],
+    teacherFanIn: 32,
+    teacherLinearShare: 0.2,
     missingRate: 0.1,
     countLogScale: 1,
     bucketsPerCategory: 4,

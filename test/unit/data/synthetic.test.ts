@@ -92,7 +92,7 @@ describe('synthetic generator', () => {
     assert.ok(bayes.ne < 1);
   });
 
-  for (const preset of ['capacity-bound', 'criteo-like'] as const) {
+  for (const preset of ['capacity-bound', 'capacity-bound-v2', 'criteo-like'] as const) {
     it(`${preset}: base rate 25–30%, Bayes AUC > 0.7`, () => {
       const src = createSyntheticSource({ preset, rows: 10_000, split: 'test' });
       const m = src.bayes();
@@ -116,6 +116,30 @@ describe('synthetic generator', () => {
     assert.throws(
       () => resolveSyntheticConfig({ rows: 10, cardinalities: [5, 5] }),
       /cardinalities: needs 26 entries/,
+    );
+  });
+
+  it('capacity-bound-v2 is capacity-bound with the overrides the regime probe measured', async () => {
+    // SYNTHETIC.md's probe ran `capacity-bound` plus these overrides: the preset must give the
+    // same rows, or its figures are not the preset's.
+    const probed = {
+      preset: 'capacity-bound',
+      numDense: 26,
+      denseShare: 0.9,
+      teacherLinearShare: 0.2,
+      logitStd: 3,
+    } as const;
+    const { preset: _a, ...v2 } = resolveSyntheticConfig({ preset: 'capacity-bound-v2', rows: 10 });
+    const { preset: _b, ...overridden } = resolveSyntheticConfig({ ...probed, rows: 10 });
+    assert.deepEqual(v2, overridden);
+    const rows = { rows: 600, seed: 3, teacherSeed: 1 };
+    assert.deepEqual(
+      await all(createSyntheticSource({ preset: 'capacity-bound-v2', ...rows }), 256),
+      await all(createSyntheticSource({ ...probed, ...rows }), 256),
+    );
+    assert.notDeepEqual(
+      resolveSyntheticConfig({ preset: 'capacity-bound', rows: 10 }).numDense,
+      v2.numDense,
     );
   });
 

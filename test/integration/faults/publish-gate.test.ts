@@ -8,6 +8,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Manifest, ModelVersion } from '../../../schemas/manifest';
 import { REFERENCE_OPTIMIZERS } from '../../../schemas/model-config';
 import { parseInfraConfig } from '../../../src/config/env';
+import { tinyTrainConfig } from '../../tiny-train-config';
 import { initBackend } from '../../../src/model/backend';
 import { runOfflinePhase } from '../../../src/pipeline/offline-phase';
 import { runRecurringWindow } from '../../../src/pipeline/recurring-window';
@@ -89,22 +90,7 @@ describe('publish gate (real model, real Kafka)', { timeout: 300_000 }, () => {
     const offline = await runOfflinePhase(
       registry,
       model,
-      {
-        name: model,
-        data: {
-          train: {
-            kind: 'synthetic',
-            preset: 'capacity-bound',
-            seed: 1,
-            split: 'train',
-            rows: 2048,
-          },
-          test: { kind: 'synthetic', preset: 'capacity-bound', seed: 1, split: 'test', rows: 512 },
-        },
-        model: { embeddingDim: 4, bottom: [16, 4], top: [16, 1], batchSize: 64 },
-        evalPoints: 0,
-        evalRows: 256,
-      },
+      tinyTrainConfig(model, { trainRows: 2048, testRows: 512 }),
       { outDir: join(dir, 'offline') },
     );
 
@@ -181,30 +167,13 @@ describe('publish gate (real model, real Kafka)', { timeout: 300_000 }, () => {
     const offline = await runOfflinePhase(
       registry,
       sliceModel,
-      {
-        name: sliceModel,
-        data: {
-          train: {
-            kind: 'synthetic',
-            preset: 'capacity-bound',
-            seed: 1,
-            split: 'train',
-            rows: 2048,
-          },
-          test: { kind: 'synthetic', preset: 'capacity-bound', seed: 1, split: 'test', rows: 512 },
-        },
-        // Plain SGD (the DLRM reference): with the default Adam lr 0.001 the flipped labels moved
-        // the model too little for a test of the mechanism (held-back NE +3.4%, within tolerance).
-        model: {
-          embeddingDim: 4,
-          bottom: [16, 4],
-          top: [16, 1],
-          batchSize: 64,
-          ...REFERENCE_OPTIMIZERS,
-        },
-        evalPoints: 0,
-        evalRows: 256,
-      },
+      // Plain SGD (the DLRM reference): with the default Adam lr 0.001 the flipped labels moved
+      // the model too little for a test of the mechanism (held-back NE +3.4%, within tolerance).
+      tinyTrainConfig(sliceModel, {
+        trainRows: 2048,
+        testRows: 512,
+        model: { ...REFERENCE_OPTIMIZERS },
+      }),
       { outDir: join(dir, 'offline-slice') },
     );
     const sliceWindow = (fromVersion: string, extra: Parameters<typeof window>[1]) =>

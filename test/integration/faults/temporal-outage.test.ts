@@ -16,6 +16,7 @@ import { openFsRegistry, type FsRegistryStore } from '../../../src/registry';
 import { createTopicsReady } from '../../../src/stream/create-topics';
 import { createKafka } from '../../../src/stream/kafka-client';
 import { replay } from '../../../src/stream/replay';
+import { tinyTrainConfig } from '../../tiny-train-config';
 import { createWorker, installQuietRuntime, type AgpWorker } from '../../../worker/create-worker';
 import { offlineTraining, recurringTraining } from '../../../workflows';
 
@@ -118,28 +119,7 @@ describe('a Temporal outage in the middle of a publishing window', { timeout: 60
       args: [
         {
           model,
-          trainConfig: {
-            name: model,
-            data: {
-              train: {
-                kind: 'synthetic',
-                preset: 'capacity-bound',
-                seed: 1,
-                split: 'train',
-                rows: 512,
-              },
-              test: {
-                kind: 'synthetic',
-                preset: 'capacity-bound',
-                seed: 1,
-                split: 'test',
-                rows: 256,
-              },
-            },
-            model: { embeddingDim: 4, bottom: [16, 4], top: [16, 1], batchSize: 64 },
-            evalPoints: 0,
-            evalRows: 128,
-          },
+          trainConfig: tinyTrainConfig(model, { trainRows: 512, testRows: 256, evalRows: 128 }),
         },
       ],
     });

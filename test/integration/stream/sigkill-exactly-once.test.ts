@@ -12,6 +12,7 @@ import { HELD_BACK_IDS_FILE, TRAINED_IDS_FILE } from '../../../src/pipeline/recu
 import { syntheticEventRows } from '../../../src/pipeline/synthetic-events';
 import { openFsRegistry, type FsRegistryStore } from '../../../src/registry';
 import { replay } from '../../../src/stream/replay';
+import { tinyTrainConfig } from '../../tiny-train-config';
 import type { ChildArgs } from './fixtures/recurring-child';
 import { createTopics, deleteTopics, kafka, producer, uniqueTopic } from './kafka-helpers';
 
@@ -132,22 +133,7 @@ describe('exactly-once across a SIGKILLed recurring worker (real Kafka, real mod
     const offline = await runOfflinePhase(
       registry,
       model,
-      {
-        name: model,
-        data: {
-          train: {
-            kind: 'synthetic',
-            preset: 'capacity-bound',
-            seed: 1,
-            split: 'train',
-            rows: 512,
-          },
-          test: { kind: 'synthetic', preset: 'capacity-bound', seed: 1, split: 'test', rows: 256 },
-        },
-        model: { embeddingDim: 4, bottom: [16, 4], top: [16, 1], batchSize: 64 },
-        evalPoints: 0,
-        evalRows: 256,
-      },
+      tinyTrainConfig(model, { trainRows: 512, testRows: 256 }),
       { outDir: join(dir, 'offline') },
     );
     const v1 = offline.manifest.version;

@@ -18,6 +18,7 @@ import { dailyRetraining, offlineTraining, recurringTraining } from '../../../wo
 import { statusQuery } from '../../../workflows/messages';
 import { createTopicsReady } from '../../../src/stream/create-topics';
 import { temporalConnectionOptions } from '../../../src/config/temporal-connection';
+import { tinyTrainConfig } from '../../tiny-train-config';
 
 /** Events a version held back for the publish gate (consumed, scored, not trained). */
 const heldBack = (m: Manifest): number => m.metrics['heldBackEvents'] ?? 0;
@@ -52,16 +53,7 @@ describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
   const rows = stream.rows[Symbol.iterator]();
   const take = (n: number) => Array.from({ length: n }, () => rows.next().value as never);
 
-  const trainConfig = {
-    name: model,
-    data: {
-      train: { kind: 'synthetic', preset: 'capacity-bound', seed: 1, split: 'train', rows: 1024 },
-      test: { kind: 'synthetic', preset: 'capacity-bound', seed: 1, split: 'test', rows: 512 },
-    },
-    model: { embeddingDim: 4, bottom: [16, 4], top: [16, 1], batchSize: 64 },
-    evalPoints: 0,
-    evalRows: 256,
-  };
+  const trainConfig = tinyTrainConfig(model, { trainRows: 1024, testRows: 512 });
 
   before(async () => {
     installQuietRuntime();

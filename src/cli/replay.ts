@@ -17,7 +17,7 @@ Streams a dataset into a Kafka topic as JSON click events (schemas/click-event.t
 dataset's row order, keyed by event id.
 
 <source>:
-  synthetic[:<preset>]     the synthetic generator (presets: capacity-bound, criteo-like)
+  synthetic[:<preset>]     the synthetic generator (presets: capacity-bound, capacity-bound-v2, criteo-like)
   <file>.tsv               Criteo TSV       <file>.parquet   Parquet      <file>.arrow  Arrow IPC
   <dir>                    MovieLens (a directory with ratings.csv and movies.csv)
   <config>.json | '{…}'    a data-source config (schemas/data-source.ts), e.g.

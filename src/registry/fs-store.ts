@@ -10,7 +10,7 @@ import {
   type StateEvent,
 } from '../../schemas/manifest';
 import { RegistryConfig, type RegistryConfigInput } from '../../schemas/registry-config';
-import { formatZodIssues, parseOrThrow } from '../../schemas/zod-errors';
+import { parseOrThrow } from '../../schemas/zod-errors';
 import { AgpError, ConfigError, DataError } from '../errors';
 import { AnnouncementError, type Announcer } from './announcer';
 import { digestFile, ensureDir, fsyncDir, isErrno, listDir, replaceFileAtomic } from './fs-io';
@@ -19,6 +19,7 @@ import { withFileLock } from './fs-lock';
 import { PublishConflictError } from './conflict';
 import { commitStaged, FaultPoint, type PublishFaults, stageVersion } from './fs-publish';
 import { expiredVersions } from './retention';
+import { checkModelName, parseStoredJson } from './stored-json';
 import type {
   FetchedVersion,
   ModelListing,
@@ -94,7 +95,7 @@ class FsRegistry implements FsRegistryStore {
     input: ManifestFieldsInput,
     options: PublishOptions = {},
   ): Promise<Manifest> {
-    checkModel(model);
+    checkModelName(model);
     const fields = parseOrThrow(ManifestFields, input, `manifest fields of ${model}`);
     const fault = new FaultPoint(this.options.faults, model);
     const createdAt = this.now().toISOString();
@@ -164,7 +165,7 @@ class FsRegistry implements FsRegistryStore {
   }
 
   async head(model: string): Promise<ModelVersion | null> {
-    checkModel(model);
+    checkModelName(model);
     return this.findHead(model, await this.latest(model));
   }
 
@@ -243,7 +244,7 @@ class FsRegistry implements FsRegistryStore {
   ): Promise<ModelListing[]> {
     let models: string[];
     if (model !== undefined) {
-      checkModel(model);
+      checkModelName(model);
       if ((await this.versionsOf(model)).length === 0) {
         const known = await this.models();
         throw new ConfigError(
@@ -291,12 +292,12 @@ class FsRegistry implements FsRegistryStore {
   }
 
   async get(model: string, ref: VersionRef): Promise<Manifest> {
-    checkModel(model);
+    checkModelName(model);
     return this.readManifest(model, await this.resolve(model, ref));
   }
 
   async latest(model: string): Promise<ModelVersion | null> {
-    checkModel(model);
+    checkModelName(model);
     const path = this.layout.latest(model);
     let text: string;
     try {
@@ -403,7 +404,7 @@ class FsRegistry implements FsRegistryStore {
   }
 
   async rollback(model: string, version?: ModelVersion, reason?: string): Promise<RollbackResult> {
-    checkModel(model);
+    checkModelName(model);
     return withFileLock(this.layout.lock(model), async () => {
       const from = await this.latest(model);
       let to = version;
@@ -431,7 +432,7 @@ class FsRegistry implements FsRegistryStore {
   }
 
   async state(model: string): Promise<ModelState> {
-    checkModel(model);
+    checkModelName(model);
     const path = this.layout.state(model);
     let text: string;
     try {
@@ -440,7 +441,7 @@ class FsRegistry implements FsRegistryStore {
       if (isErrno(error, 'ENOENT')) return { v: 1, promoted: [], discarded: [], history: [] };
       throw error;
     }
-    return parseJsonFile(ModelState, text, path);
+    return parseStoredJson(ModelState, text, path);
   }
 
   manifestPath(model: string, version: ModelVersion): string {
@@ -510,7 +511,7 @@ class FsRegistry implements FsRegistryStore {
       }
       throw error;
     }
-    const manifest = parseJsonFile(Manifest, text, path);
+    const manifest = parseStoredJson(Manifest, text, path);
     if (manifest.model !== model || manifest.version !== version) {
       throw new DataError(
         `${path}: the manifest names ${manifest.model} ${manifest.version}, not ${model} ${version}`,
@@ -535,27 +536,4 @@ class FsRegistry implements FsRegistryStore {
     }
     await fsyncDir(this.layout.versions(model));
   }
-}
-
-function checkModel(model: string): void {
-  const parsed = ModelName.safeParse(model);
-  if (!parsed.success) {
-    throw new ConfigError(`invalid model name '${model}': ${formatZodIssues(parsed.error)}`);
-  }
-}
-
-function parseJsonFile<T extends typeof Manifest | typeof ModelState>(
-  schema: T,
-  text: string,
-  path: string,
-): ReturnType<T['parse']> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new DataError(`${path} is not valid JSON: ${(error as Error).message}`);
-  }
-  const result = schema.safeParse(json);
-  if (!result.success) throw new DataError(`${path} is invalid:\n${formatZodIssues(result.error)}`);
-  return result.data as ReturnType<T['parse']>;
 }

@@ -14,13 +14,14 @@ import {
   type StateEvent,
 } from '../../schemas/manifest';
 import { S3RegistryConfig, type S3RegistryConfigInput } from '../../schemas/registry-config';
-import { formatZodIssues, parseOrThrow } from '../../schemas/zod-errors';
+import { parseOrThrow } from '../../schemas/zod-errors';
 import { ConfigError, DataError, InfraError } from '../errors';
 import { AnnouncementError, type Announcer } from './announcer';
 import { PublishConflictError } from './conflict';
 import { digestFile, isErrno, listFilesRecursive } from './fs-io';
 import { checkRelativePath, FaultPoint, type PublishFaults } from './fs-publish';
 import { expiredVersions } from './retention';
+import { checkModelName, parseStoredJson } from './stored-json';
 import { createS3Client, deletePrefix, getObject, listKeys, putObject } from './s3-client';
 import { downloadVerified, fetchIntoCache } from './s3-fetch';
 import { EMPTY_REF, ModelRef, type RefEntry } from './s3-ref';
@@ -117,7 +118,7 @@ class S3Registry implements S3RegistryStore {
     input: ManifestFieldsInput,
     options: PublishOptions = {},
   ): Promise<Manifest> {
-    checkModel(model);
+    checkModelName(model);
     const fields = parseOrThrow(ManifestFields, input, `manifest fields of ${model}`);
     const fault = new FaultPoint(this.options.faults, model);
     const createdAt = this.now().toISOString();
@@ -341,21 +342,12 @@ class S3Registry implements S3RegistryStore {
     const key = this.key(model, 'ref.json');
     const got = await getObject(this.client, this.bucket, key);
     if (got === null) return { ref: EMPTY_REF, etag: '' };
-    let json: unknown;
-    try {
-      json = JSON.parse(Buffer.from(got.body).toString('utf8'));
-    } catch (error) {
-      throw new DataError(
-        `s3://${this.bucket}/${key} is not valid JSON: ${(error as Error).message}`,
-      );
-    }
-    const parsed = ModelRef.safeParse(json);
-    if (!parsed.success) {
-      throw new DataError(
-        `s3://${this.bucket}/${key} is invalid:\n${formatZodIssues(parsed.error)}`,
-      );
-    }
-    return { ref: parsed.data, etag: got.etag };
+    const ref = parseStoredJson(
+      ModelRef,
+      Buffer.from(got.body).toString('utf8'),
+      `s3://${this.bucket}/${key}`,
+    );
+    return { ref, etag: got.etag };
   }
 
   /** Conditional write of the ref; false when another writer changed it since `etag`. */
@@ -383,17 +375,17 @@ class S3Registry implements S3RegistryStore {
   }
 
   async head(model: string): Promise<ModelVersion | null> {
-    checkModel(model);
+    checkModelName(model);
     return findHead((await this.readRef(model)).ref);
   }
 
   async latest(model: string): Promise<ModelVersion | null> {
-    checkModel(model);
+    checkModelName(model);
     return (await this.readRef(model)).ref.latest;
   }
 
   async state(model: string): Promise<ModelState> {
-    checkModel(model);
+    checkModelName(model);
     return (await this.readRef(model)).ref.state;
   }
 
@@ -403,7 +395,7 @@ class S3Registry implements S3RegistryStore {
   ): Promise<ModelListing[]> {
     let models: string[];
     if (model !== undefined) {
-      checkModel(model);
+      checkModelName(model);
       if ((await this.readRef(model)).ref.versions.length === 0) {
         const known = await this.models();
         throw new ConfigError(
@@ -449,13 +441,13 @@ class S3Registry implements S3RegistryStore {
   }
 
   async get(model: string, ref: VersionRef): Promise<Manifest> {
-    checkModel(model);
+    checkModelName(model);
     const { entry } = await this.resolve(model, ref);
     return this.readManifest(model, entry.version);
   }
 
   async verify(model: string, ref: VersionRef): Promise<Manifest> {
-    checkModel(model);
+    checkModelName(model);
     const { entry } = await this.resolve(model, ref);
     const manifest = await this.readManifest(model, entry.version);
     for (const file of manifest.files) {
@@ -471,7 +463,7 @@ class S3Registry implements S3RegistryStore {
   }
 
   async fetch(model: string, ref: VersionRef): Promise<FetchedVersion> {
-    checkModel(model);
+    checkModelName(model);
     const { entry } = await this.resolve(model, ref);
     const manifest = await this.readManifest(model, entry.version);
     const dir = join(this.cacheDir, this.bucket, ...this.key(model, entry.version).split('/'));
@@ -538,7 +530,7 @@ class S3Registry implements S3RegistryStore {
   }
 
   async rollback(model: string, version?: ModelVersion, reason?: string): Promise<RollbackResult> {
-    checkModel(model);
+    checkModelName(model);
     return this.updateRef(model, async (ref) => {
       const from = ref.latest;
       let to = version;
@@ -629,26 +621,17 @@ class S3Registry implements S3RegistryStore {
           'and a publish writes the manifest before the ref, so it was deleted by hand)',
       );
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(Buffer.from(got.body).toString('utf8'));
-    } catch (error) {
+    const manifest = parseStoredJson(
+      Manifest,
+      Buffer.from(got.body).toString('utf8'),
+      `s3://${this.bucket}/${key}`,
+    );
+    if (manifest.model !== model || manifest.version !== version) {
       throw new DataError(
-        `s3://${this.bucket}/${key} is not valid JSON: ${(error as Error).message}`,
+        `s3://${this.bucket}/${key}: the manifest names ${manifest.model} ${manifest.version}, not ${model} ${version}`,
       );
     }
-    const parsed = Manifest.safeParse(json);
-    if (!parsed.success) {
-      throw new DataError(
-        `s3://${this.bucket}/${key} is invalid:\n${formatZodIssues(parsed.error)}`,
-      );
-    }
-    if (parsed.data.model !== model || parsed.data.version !== version) {
-      throw new DataError(
-        `s3://${this.bucket}/${key}: the manifest names ${parsed.data.model} ${parsed.data.version}, not ${model} ${version}`,
-      );
-    }
-    return parsed.data;
+    return manifest;
   }
 }
 
@@ -673,11 +656,4 @@ function isStandbyRoot(ref: ModelRef, version: ModelVersion): boolean {
 
 function manifestText(manifest: Manifest): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
-}
-
-function checkModel(model: string): void {
-  const parsed = ModelName.safeParse(model);
-  if (!parsed.success) {
-    throw new ConfigError(`invalid model name '${model}': ${formatZodIssues(parsed.error)}`);
-  }
 }

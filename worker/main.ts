@@ -1,5 +1,6 @@
 import { parseInfraConfig } from '../src/config/env';
 import { createWorker } from './create-worker';
+import { runSupervised } from './supervise';
 import { runMain } from '../src/cli/run-main';
 
 /**
@@ -13,6 +14,8 @@ Runs a long-lived Temporal worker: every workflow (offlineTraining, recurringTra
 dailyRetraining, smoke) and activity of the product, on task queue AGP_TASK_QUEUE (default agp),
 against TEMPORAL_ADDRESS and KAFKA_BROKERS (default the embedded servers on 127.0.0.1:7233 and
 127.0.0.1:9092; it does not start them: npm run infra:up). SIGINT/SIGTERM drain it and exit.
+A worker that stops with an error (a Temporal outage core gives up on) is re-created after a
+backoff (2 s doubling to 30 s), so the process never stays up polling nothing.
 Other variables: TEMPORAL_NAMESPACE, AGP_DATA_DIR, AGP_BACKEND (see the README's Configuration).
 `;
 
@@ -26,15 +29,15 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const config = parseInfraConfig();
-  const { worker, backend, close } = await createWorker(config);
+  const first = await createWorker(config);
   process.stdout.write(
-    `worker: polling task queue '${config.taskQueue}' on ${config.temporal.address} (namespace ${config.temporal.namespace}), tfjs backend '${backend}'; Ctrl-C stops\n`,
+    `worker: polling task queue '${config.taskQueue}' on ${config.temporal.address} (namespace ${config.temporal.namespace}), tfjs backend '${first.backend}'; Ctrl-C stops\n`,
   );
-  try {
-    await worker.run();
-  } finally {
-    await close();
-  }
+  let made = 0;
+  await runSupervised(
+    () => (made++ === 0 ? Promise.resolve(first) : createWorker(config)),
+    (line) => process.stderr.write(`worker: ${line}\n`),
+  );
   return 0;
 }
 

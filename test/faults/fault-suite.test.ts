@@ -22,6 +22,7 @@ import { eventsToBatch } from '../../src/stream/event-codec';
 import { createKafka } from '../../src/stream/kafka-client';
 import { createReplayProducer, type RawRow } from '../../src/stream/replay';
 import { offlineTraining, recurringTraining } from '../../workflows';
+import { statusQuery } from '../../workflows/messages';
 import { badInputs, type BadInput } from './bad-inputs';
 import { startPrivateStack, type PrivateStack } from './private-stack';
 import { startWorker, type WorkerProcess } from './worker-process';
@@ -73,13 +74,32 @@ async function recurringVersions(registry: FsRegistryStore): Promise<Manifest[]>
 async function untilVersions(
   registry: FsRegistryStore,
   n: number,
+  diagnose: () => Promise<string>,
   timeoutMs = 240_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await recurringVersions(registry)).length < n) {
     if (Date.now() > deadline)
-      throw new Error(`fewer than ${n} recurring versions after ${timeoutMs} ms`);
+      throw new Error(`fewer than ${n} recurring versions after ${timeoutMs} ms\n${await diagnose()}`);
     await sleep(250);
+  }
+}
+
+/** `promise`, or an error with `diagnose()`'s account if it takes longer than `ms`. */
+async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+  diagnose: () => Promise<string>,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  try {
+    const first = await Promise.race([promise, late]);
+    if (first === 'late') throw new Error(`${what}: not done after ${ms} ms\n${await diagnose()}`);
+    return first;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -294,14 +314,42 @@ void describe('fault suite: outages and bad inputs against the running product',
         ],
       });
 
+      // What a hang looks like from outside, so a CI failure says where it stuck: the
+      // workflow's state and pending activities, the registry, and the workers' output.
+      const diagnose = async (): Promise<string> => {
+        const lines: string[] = [];
+        try {
+          const d = await handle.describe();
+          lines.push(`workflow ${d.workflowId}: ${d.status.name}`);
+          for (const a of d.raw.pendingActivities ?? []) {
+            lines.push(
+              `  pending ${a.activityType?.name}: state ${a.state}, attempt ${a.attempt}, ` +
+                `last heartbeat ${a.lastHeartbeatTime?.seconds?.toString() ?? 'none'}, ` +
+                `last failure ${a.lastFailure?.message ?? 'none'}`,
+            );
+          }
+          lines.push(`  status query: ${JSON.stringify(await handle.query(statusQuery))}`);
+        } catch (error) {
+          lines.push(`workflow: cannot describe (${String(error)})`);
+        }
+        const versions = await recurringVersions(registry).catch(() => []);
+        lines.push(`recurring versions: ${versions.map((m) => m.version).join(', ') || 'none'}`);
+        for (const w of workers) {
+          lines.push(
+            `worker ${w.pid} (${w.exit() ?? 'running'}), last output:\n${w.output().slice(-3000)}`,
+          );
+        }
+        return lines.join('\n');
+      };
+
       // 1. The worker process dies mid-window (SIGKILL: no drain); a new one takes over.
-      await untilVersions(registry, 1);
+      await untilVersions(registry, 1, diagnose);
       await worker.kill('SIGKILL');
       let t0 = Date.now();
       worker = startWorker(stack.childEnv);
       workers.push(worker);
       await worker.ready();
-      await untilVersions(registry, 2);
+      await untilVersions(registry, 2, diagnose);
       table.push({
         fault: 'worker SIGKILL mid-window',
         outcome: 'resumed on a new worker',
@@ -313,7 +361,7 @@ void describe('fault suite: outages and bad inputs against the running product',
       await sleep(8_000);
       await stack.restart();
       t0 = Date.now();
-      await untilVersions(registry, 4);
+      await untilVersions(registry, 4, diagnose);
       table.push({
         fault: 'Kafka broker SIGKILL, 8 s down',
         outcome: 'window continued after restart',
@@ -325,16 +373,16 @@ void describe('fault suite: outages and bad inputs against the running product',
       await sleep(15_000);
       await stack.restart();
       t0 = Date.now();
-      await untilVersions(registry, 6);
+      await untilVersions(registry, 6, diagnose);
       table.push({
         fault: 'Temporal server SIGKILL, 15 s down',
         outcome: 'window continued after restart',
         recoverySeconds: (Date.now() - t0) / 1000,
       });
 
-      await producing;
+      await within(producing, 180_000, 'producing the stream', diagnose);
       await producer.disconnect();
-      const state = await handle.result();
+      const state = await within(handle.result(), 240_000, 'the recurring workflow', diagnose);
       say(
         `recurring done: ${state.versionsPublished} versions, ${state.eventsTrained} trained, ${state.deadLettered} dead-lettered`,
       );

@@ -10,6 +10,8 @@ export interface WorkerProcess {
   readonly pid: number;
   /** Everything the worker printed, for failure messages and the log checks. */
   output(): string;
+  /** How it exited (`null` while it runs), for failure messages. */
+  exit(): string | null;
   /** Resolves once the worker says it is polling (rejects if it exits first). */
   ready(timeoutMs?: number): Promise<void>;
   kill(signal: NodeJS.Signals): Promise<void>;
@@ -28,6 +30,12 @@ export function startWorker(env: NodeJS.ProcessEnv): WorkerProcess {
   return {
     pid: child.pid ?? -1,
     output: () => out,
+    exit: () =>
+      child.exitCode !== null
+        ? `exit code ${child.exitCode}`
+        : child.signalCode !== null
+          ? `signal ${child.signalCode}`
+          : null,
     ready: (timeoutMs = 120_000) =>
       new Promise<void>((resolve, reject) => {
         const started = Date.now();

@@ -80,7 +80,9 @@ async function untilVersions(
   const deadline = Date.now() + timeoutMs;
   while ((await recurringVersions(registry)).length < n) {
     if (Date.now() > deadline)
-      throw new Error(`fewer than ${n} recurring versions after ${timeoutMs} ms\n${await diagnose()}`);
+      throw new Error(
+        `fewer than ${n} recurring versions after ${timeoutMs} ms\n${await diagnose()}`,
+      );
     await sleep(250);
   }
 }

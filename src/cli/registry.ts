@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { Manifest, ModelVersion } from '../../schemas/manifest';
 import { infraConfig } from '../config/env';
+import { exportSavedModel } from '../export/savedmodel';
+import { initBackend } from '../model/backend';
 import { AgpError, ConfigError } from '../errors';
 import { openRegistry, registryLocationFromEnv } from '../registry/open-registry';
 import type { ModelListing, RegistryStore, UnreadableVersion } from '../registry/store';
@@ -14,11 +16,18 @@ const USAGE = `usage:
                                               continues from it)
   agp registry discard <model> <version>      record that a held version is not to be served
   agp registry rollback <model> [version]     move latest back (default: the previous version)
+  agp registry export <model> [version] --format savedmodel --out <dir>
+                                              write a TensorFlow SavedModel of the version as
+                                              <dir>/<model>/<n>/ (TF Serving's model base path;
+                                              signature serving_default: dense float32 [N, d] and
+                                              sparse string [N, c] raw values → probability [N])
 
 options:
   --root <dir>     registry directory (default: $AGP_DATA_DIR/registry, i.e. .data/registry)
   --json           machine-readable output (errors too: {"ok": false, "error": …})
   --reason <text>  why (promote, discard, rollback): kept in the model's history
+  --format <f>     export format: savedmodel (the only one)
+  --out <dir>      export: the model base path to write into
 `;
 
 /** Where the command writes; tests pass their own. */
@@ -43,6 +52,8 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
         root: { type: 'string' },
         json: { type: 'boolean', default: false },
         reason: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -63,6 +74,7 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     promote: [2, 2],
     discard: [2, 2],
     rollback: [1, 2],
+    export: [1, 2],
   };
   const bounds = action === undefined ? undefined : arity[action];
   const given = positionals.length - 1;
@@ -92,13 +104,19 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
   }
 }
 
-type Action = 'ls' | 'show' | 'verify' | 'promote' | 'discard' | 'rollback';
+type Action = 'ls' | 'show' | 'verify' | 'promote' | 'discard' | 'rollback' | 'export';
 
 async function act(
   action: Action,
   model: string | undefined,
   version: string | undefined,
-  values: { root?: string | undefined; json?: boolean | undefined; reason?: string | undefined },
+  values: {
+    root?: string | undefined;
+    json?: boolean | undefined;
+    reason?: string | undefined;
+    format?: string | undefined;
+    out?: string | undefined;
+  },
   io: CommandIo,
   out: (text: string) => void,
   json: (value: unknown) => void,
@@ -163,6 +181,23 @@ async function act(
       );
       if (values.json) json(result);
       else out(`${model}: latest moved from ${result.from ?? '(none)'} to ${result.to}`);
+      return 0;
+    }
+    case 'export': {
+      if (values.format !== 'savedmodel') {
+        throw new ConfigError(
+          `--format ${values.format === undefined ? 'is missing' : `'${values.format}' is unknown`}: the export writes --format savedmodel`,
+        );
+      }
+      if (values.out === undefined)
+        throw new ConfigError('--out <dir> is missing: where to write the export');
+      await initBackend();
+      const result = await exportSavedModel(store, model as string, asRef(version), values.out);
+      if (values.json) json({ ok: true, model, ...result });
+      else
+        out(
+          `${model} ${result.version}: SavedModel written to ${result.dir} (${(result.bytes / 1024 ** 2).toFixed(1)} MiB, signature serving_default)`,
+        );
       return 0;
     }
   }

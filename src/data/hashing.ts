@@ -14,7 +14,8 @@
 export const MISSING_BUCKET = 0;
 
 const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+/** FNV-1a's 32-bit prime (exported for the SavedModel export's graph of this hash). */
+export const FNV_PRIME = 0x01000193;
 
 /** murmur3's 32-bit finaliser: spreads every input bit over the output. */
 export function fmix32(h: number): number {
@@ -26,7 +27,8 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
-function tableBasis(tableIndex: number): number {
+/** FNV-1a's starting value for table `tableIndex` (each table hashes differently). */
+export function tableBasis(tableIndex: number): number {
   return (FNV_OFFSET ^ fmix32(Math.imul(tableIndex + 1, 0x9e3779b1))) >>> 0;
 }
 

@@ -31,6 +31,8 @@ options:
   --max-instances <n>      instances per request, default 1024
   --body-limit <bytes>     largest request body (413 beyond), default 4194304
   --request-timeout-ms <n> a request must arrive whole within this (408), default 10000
+  --export-dir <dir>       keep <dir>/<model>/<n>/ holding the served version as a TensorFlow
+                           SavedModel (TF Serving's model base path; a rollback follows)
 `;
 
 function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
@@ -62,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
         'max-instances': { type: 'string' },
         'body-limit': { type: 'string' },
         'request-timeout-ms': { type: 'string' },
+        'export-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -97,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     maxInstances: positiveInt('max-instances', values['max-instances'], 1024),
     bodyLimitBytes: positiveInt('body-limit', values['body-limit'], 4 * 1024 * 1024),
     requestTimeoutMs: positiveInt('request-timeout-ms', values['request-timeout-ms'], 10_000),
+    ...(values['export-dir'] !== undefined ? { exportDir: values['export-dir'] } : {}),
   });
   const address = await service.listen(port, values.host ?? '127.0.0.1');
   process.stderr.write(

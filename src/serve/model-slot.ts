@@ -39,6 +39,8 @@ export interface ModelSlotOptions {
   /** How long a replaced version stays loaded (a rollback to it is instant). @default 60000 */
   graceMs?: number;
   log?: (line: string) => void;
+  /** Told every version the slot starts serving (a swap or a rollback), e.g. to export it. */
+  onServing?: (version: ModelVersion) => void;
 }
 
 /** A version that failed verification or loading: never retried (versions are immutable). */
@@ -188,6 +190,7 @@ export class ModelSlot {
       }, this.options.graceMs ?? 60_000);
       this.graceTimer.unref();
     }
+    this.options.onServing?.(next.version);
     this.log(
       old === null
         ? `serving ${next.version}`

@@ -3,6 +3,8 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { ClickEvent } from '../../schemas/click-event';
+import type { ModelVersion } from '../../schemas/manifest';
+import { ExportFollower } from '../export/export-follower';
 import { clickModelLoader } from '../pipeline/click-predictor';
 import { watchRegistry, type RegistryWatch } from '../registry/registry-watch';
 import type { ModelLoader, RegistryStore } from '../registry/store';
@@ -42,6 +44,11 @@ export interface ScoringServiceOptions {
   metricsRegistry?: Registry;
   /** @default stderr */
   log?: (line: string) => void;
+  /**
+   * Keep DIR/<model>/<n>/ holding the served version as a TensorFlow SavedModel (for a TF
+   * Serving beside this service); see ExportFollower.
+   */
+  exportDir?: string;
 }
 
 /** A running scoring service. */
@@ -52,6 +59,8 @@ export interface ScoringService {
   listen(port: number, host?: string): Promise<string>;
   /** Asks the registry now (what the poll does). */
   refresh(): Promise<void>;
+  /** Resolves when every SavedModel export asked for so far is written (with `exportDir`). */
+  exportsIdle(): Promise<void>;
   /** Stops following, closes the server (in-flight requests finish), disposes every version. */
   close(): Promise<void>;
 }
@@ -83,6 +92,10 @@ export async function createScoringService(
       ];
     }),
   );
+  const exporter =
+    options.exportDir === undefined
+      ? null
+      : new ExportFollower(options.store, options.exportDir, log);
   for (const { model, policy } of options.models) {
     if (slots.has(model)) throw new Error(`model '${model}' is listed twice`);
     slots.set(
@@ -95,6 +108,9 @@ export async function createScoringService(
         metrics,
         log,
         ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+        ...(exporter !== null
+          ? { onServing: (version: ModelVersion) => exporter.serving(model, version) }
+          : {}),
       }),
     );
   }
@@ -189,6 +205,7 @@ export async function createScoringService(
       return app.listen({ port, host });
     },
     refresh,
+    exportsIdle: () => exporter?.idle() ?? Promise.resolve(),
     async close() {
       closing = true;
       clearInterval(poll);
@@ -196,6 +213,7 @@ export async function createScoringService(
       await Promise.all(watches.map((w) => w.stop().catch(() => undefined)));
       await app.close();
       await Promise.all([...slots.values()].map((slot) => slot.stop()));
+      await exporter?.idle();
     },
   };
 }

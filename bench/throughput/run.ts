@@ -1,23 +1,47 @@
 /**
  * `npm run bench:throughput [-- --reps 3 --min-seconds 3 --table-rows 100000,1000000
- *   --batches 128,2048 --engines agp-tensorflow,agp-wasm,pytorch --out bench/results/throughput.json]`
+ *   --batches 128,2048 --engines agp-tensorflow,pytorch,pytorch-passive
+ *   --out bench/results/throughput.json]`
  *
  * Samples/s of full training steps of the reference Criteo Kaggle DLRM for this product on the
- * `tensorflow` and `wasm` tfjs backends and for a PyTorch implementation of the same model. Each
- * measurement runs in its own child process with the same thread count; engines are interleaved
- * (rotating order in every repetition) so that load from other processes on the machine spreads
- * over all of them; the figure is the median over repetitions. Writes the JSON and prints the
- * ratios agp/pytorch.
+ * `tensorflow` (and optionally `wasm`) tfjs backend and for a PyTorch implementation of the same
+ * model, run two ways: `pytorch` as users run it (OpenMP's default, spinning wait policy) and
+ * `pytorch-passive` (OMP_WAIT_POLICY=PASSIVE: much slower at small batches on a quiet machine,
+ * but the default collapses when other processes compete for the cores). Each measurement runs
+ * in its own child process with the same thread count; engines are interleaved (rotating order
+ * in every repetition) so that load from other processes spreads over all of them; the figure
+ * is the median over repetitions. It also measures the machine's GEMM peak (TensorFlow's MatMul,
+ * 2 threads) once and reports each row's achieved GFLOP/s (2 × the multiply-adds of
+ * src/agp/flops.ts's step count per sample) as a fraction of it. Writes the JSON and prints the
+ * ratios agp/pytorch. A quiet machine only: the default PyTorch policy spins.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { denseStepFlops } from '../../src/agp/flops';
 import { ensureTorchVenv } from './torch-venv';
-import { RESULT_PREFIX, type Measurement, type Workload } from './workload';
+import {
+  BOTTOM,
+  NUM_DENSE,
+  NUM_TABLES,
+  RESULT_PREFIX,
+  TOP,
+  type Measurement,
+  type Workload,
+} from './workload';
 
-const ENGINES = ['agp-tensorflow', 'agp-wasm', 'pytorch'] as const;
+const ENGINES = ['agp-tensorflow', 'agp-wasm', 'pytorch', 'pytorch-passive'] as const;
 type Engine = (typeof ENGINES)[number];
+/** What runs without --engines: the product's engine and PyTorch both ways. */
+const DEFAULT_ENGINES: readonly Engine[] = ['agp-tensorflow', 'pytorch', 'pytorch-passive'];
+const THREADS = 2;
+
+/** Multiply-adds of one training step per sample of the reference model (full widths). */
+const MACS_PER_SAMPLE = denseStepFlops(
+  { numDense: NUM_DENSE, numTables: NUM_TABLES, bottom: BOTTOM, top: TOP },
+  1,
+).total;
 
 interface Options {
   reps: number;
@@ -33,6 +57,10 @@ interface Row {
   batch: number;
   tableRows: number;
   samplesPerSecond: number;
+  /** Achieved GFLOP/s by the benchmark's FLOP count (2 per multiply-add). */
+  gflops?: number;
+  /** gflops / the measured GEMM peak. */
+  fractionOfPeak?: number;
 }
 
 const root = path.resolve(__dirname, '..', '..');
@@ -43,7 +71,7 @@ function parseOptions(argv: readonly string[]): Options {
     minSeconds: 3,
     tableRows: [100_000, 1_000_000],
     batches: [128, 2048],
-    engines: [...ENGINES],
+    engines: [...DEFAULT_ENGINES],
     out: path.join(root, 'bench', 'results', 'throughput.json'),
   };
   const ints = (flag: string, v: string): number[] =>
@@ -77,27 +105,25 @@ function parseOptions(argv: readonly string[]): Options {
 /** Runs one engine process and returns its measurements, or throws with its stderr. */
 function runEngine(engine: Engine, workload: Workload, python: string): Measurement[] {
   const json = JSON.stringify(workload);
-  const [cmd, args] =
-    engine === 'pytorch'
-      ? [python, [path.join(__dirname, 'pytorch_dlrm.py'), json]]
-      : [
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            path.join(__dirname, 'agp-engine.ts'),
-            engine === 'agp-tensorflow' ? 'tensorflow' : 'wasm',
-            json,
-          ],
-        ];
+  const torch = engine === 'pytorch' || engine === 'pytorch-passive';
+  const [cmd, args] = torch
+    ? [python, [path.join(__dirname, 'pytorch_dlrm.py'), json]]
+    : [
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(__dirname, 'agp-engine.ts'),
+          engine === 'agp-tensorflow' ? 'tensorflow' : 'wasm',
+          json,
+        ],
+      ];
   const res = spawnSync(cmd, args, {
     cwd: root,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     timeout: 30 * 60 * 1000,
-    // PyTorch's OpenMP threads spin while waiting by default; on a shared (loaded) host that
-    // costs it up to 10× (measured: 400 vs 2,550 samples/s at batch 128), so they sleep instead.
-    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', AGP_BACKEND: '', OMP_WAIT_POLICY: 'PASSIVE' },
+    env: engineEnv(engine),
   });
   const line = (res.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_PREFIX));
   if (res.status !== 0 || line === undefined) {
@@ -107,6 +133,35 @@ function runEngine(engine: Engine, workload: Workload, python: string): Measurem
     );
   }
   return (JSON.parse(line.slice(RESULT_PREFIX.length)) as { results: Measurement[] }).results;
+}
+
+/**
+ * The child's environment. PyTorch's OpenMP threads spin while waiting by default, which is how
+ * users run it and fastest on a quiet machine; on a shared (loaded) host spinning costs it up to
+ * 10× (measured: 400 vs 2,550 samples/s at batch 128), which `pytorch-passive` avoids.
+ */
+function engineEnv(engine: Engine): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', AGP_BACKEND: '' };
+  delete env['OMP_WAIT_POLICY'];
+  if (engine === 'pytorch-passive') env['OMP_WAIT_POLICY'] = 'PASSIVE';
+  return env;
+}
+
+/** The GEMM peak (GFLOP/s) of TensorFlow's MatMul with THREADS threads; undefined if it fails. */
+function gemmPeak(): number | undefined {
+  const res = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, 'gemm-peak.ts'), String(THREADS)],
+    { cwd: root, encoding: 'utf8', env: engineEnv('agp-tensorflow'), timeout: 5 * 60 * 1000 },
+  );
+  const line = (res.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+  if (res.status !== 0 || line === undefined) {
+    process.stderr.write(
+      `bench:throughput: GEMM peak not measured: ${(res.stderr ?? '').trim()}\n`,
+    );
+    return undefined;
+  }
+  return (JSON.parse(line.slice(RESULT_PREFIX.length)) as { gflops: number }).gflops;
 }
 
 function median(xs: readonly number[]): number {
@@ -146,7 +201,14 @@ function main(): number {
       engines.splice(engines.indexOf('agp-tensorflow'), 1);
     }
   }
-  const python = engines.includes('pytorch') ? ensureTorchVenv(root) : '';
+  const python =
+    engines.includes('pytorch') || engines.includes('pytorch-passive') ? ensureTorchVenv(root) : '';
+  const peak = engines.includes('agp-tensorflow') ? gemmPeak() : undefined;
+  if (peak !== undefined) {
+    process.stdout.write(
+      `GEMM peak (TensorFlow MatMul 2048×512×512, ${THREADS} threads): ${peak.toFixed(1)} GFLOP/s\n`,
+    );
+  }
   const wall = new Map<string, number[]>();
   const perCpu = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, k: string, v: number): void => {
@@ -163,7 +225,7 @@ function main(): number {
           warmupSteps: 2,
           minSeconds: opts.minSeconds,
           minSteps: 3,
-          threads: 2,
+          threads: THREADS,
           distinctBatches: 4,
           seed: 1 + rep,
         };
@@ -182,12 +244,21 @@ function main(): number {
       }
     }
   }
-  const rows = medianRows(wall, engines, opts);
+  const rows = medianRows(wall, engines, opts).map((r) => {
+    const gflops = (r.samplesPerSecond * MACS_PER_SAMPLE * 2) / 1e9;
+    return {
+      ...r,
+      gflops: Number(gflops.toFixed(2)),
+      ...(peak !== undefined ? { fractionOfPeak: Number((gflops / peak).toFixed(3)) } : {}),
+    };
+  });
   const cpuRows = medianRows(perCpu, engines, opts);
   const rounded = (m: Map<string, number[]>): Record<string, number[]> =>
     Object.fromEntries([...m].map(([k, xs]) => [k, xs.map(Math.round)]));
   const report = {
     machine: `${machineAtStart}; at end ${loadAverage()}`,
+    ...(peak !== undefined ? { gemmPeakGflops: Number(peak.toFixed(1)) } : {}),
+    flopsPerSample: MACS_PER_SAMPLE * 2,
     rows,
     repetitions: rounded(wall),
     // Samples per CPU-second of the engine's process (all threads): less sensitive than wall
@@ -241,13 +312,15 @@ function printRatios(
         rows.find((r) => r.engine === e && r.batch === batch && r.tableRows === tableRows)
           ?.samplesPerSecond;
       const torch = of('pytorch');
+      const passive = of('pytorch-passive');
       const cells = engines.map((e) => {
         const v = of(e);
-        const ratio =
-          v !== undefined && torch !== undefined && e !== 'pytorch'
-            ? ` (${(v / torch).toFixed(2)}× pytorch)`
+        const vs = (base: number | undefined, name: string): string =>
+          v !== undefined && base !== undefined && !e.startsWith('pytorch')
+            ? ` ${(v / base).toFixed(2)}× ${name}`
             : '';
-        return `${e} ${v ?? '–'}${ratio}`;
+        const ratios = `${vs(torch, 'pytorch')}${vs(passive, 'pytorch-passive')}`;
+        return `${e} ${v ?? '–'}${ratios ? ` (${ratios.trim()})` : ''}`;
       });
       process.stdout.write(`  tables ${tableRows}, batch ${batch}: ${cells.join(', ')}\n`);
     }

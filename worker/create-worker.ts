@@ -49,7 +49,7 @@ export interface AgpWorker {
   worker: Worker;
   /** The tfjs backend its activities train and score on (selected once per process). */
   backend: BackendName;
-  /** Closes the connection; call after the worker has stopped. */
+  /** Closes the connection and the announcer's producer; call after the worker has stopped. */
   close(): Promise<void>;
 }
 
@@ -68,11 +68,10 @@ export async function createWorker(
   const backend = await initBackend();
   const kafka = createKafka(config.kafka, { clientId: 'agp-worker' });
   // Every publish is announced on Kafka, so registry watchers see the worker's versions.
+  const announcer = options.registry ? undefined : createKafkaAnnouncer(kafka);
   const registry =
     options.registry ??
-    (await openRegistry(registryLocationFromEnv(config.dataDir), {
-      announcer: createKafkaAnnouncer(kafka),
-    }));
+    (await openRegistry(registryLocationFromEnv(config.dataDir), announcer ? { announcer } : {}));
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   try {
     const worker = await Worker.create({
@@ -84,7 +83,16 @@ export async function createWorker(
         : { workflowsPath: WORKFLOWS_PATH }),
       activities: createActivities({ kafka, registry, dataDir: config.dataDir }),
     });
-    return { worker, backend, close: () => connection.close() };
+    return {
+      worker,
+      backend,
+      // The announcer's producer connects on the first publish and stays connected: left
+      // open, it kept a drained worker's process alive after SIGTERM until it was SIGKILLed.
+      close: async () => {
+        await connection.close();
+        await announcer?.disconnect().catch(() => undefined);
+      },
+    };
   } catch (error) {
     await connection.close();
     throw error;

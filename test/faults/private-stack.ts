@@ -40,6 +40,14 @@ export const OTHER_PORTS = {
   AGP_KAFKA_CONTROLLER_PORT: '39093',
 } as const;
 
+/** Ports of the fleet failover test (test/faults/fleet-failover.test.ts). */
+export const FLEET_PORTS = {
+  AGP_TEMPORAL_PORT: '47233',
+  AGP_TEMPORAL_UI_PORT: '48233',
+  AGP_KAFKA_PORT: '49092',
+  AGP_KAFKA_CONTROLLER_PORT: '49093',
+} as const;
+
 export async function startPrivateStack(
   taskQueue: string,
   ports: Record<keyof typeof PORTS, string> = PORTS,

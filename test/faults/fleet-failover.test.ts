@@ -1,0 +1,584 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import type { ClickEvent } from '../../schemas/click-event';
+import type { Manifest } from '../../schemas/manifest';
+import { REFERENCE_OPTIMIZERS } from '../../schemas/model-config';
+import type { RecurringState } from '../../schemas/workflow-io';
+import { syntheticEventRows } from '../../src/pipeline/synthetic-events';
+import { openRegistry, registryLocationFromEnv } from '../../src/registry';
+import { auditChain, type ChainAudit } from '../../src/registry/audit';
+import type { RegistryStore } from '../../src/registry/store';
+import { createTopicsReady } from '../../src/stream/create-topics';
+import { createKafka } from '../../src/stream/kafka-client';
+import { createReplayProducer } from '../../src/stream/replay';
+import { offlineTraining, recurringTraining } from '../../workflows';
+import { startPrivateS3 } from '../integration/registry/private-s3';
+import { FLEET_PORTS, startPrivateStack, type PrivateStack } from './private-stack';
+import { startWorker, type WorkerProcess } from './worker-process';
+
+/**
+ * Issue 15 item 3, a fleet: worker processes that share nothing but Temporal, Kafka and the S3
+ * registry (each its own AGP_DATA_DIR, so its own registry cache and runs, as on separate
+ * hosts) train several models at once. The worker running a recurring window is SIGKILLed in
+ * the middle of it; the window must resume on another worker from the registry's latest version
+ * and its offsets, within seconds rather than the default heartbeat timeout's minute, with no
+ * event trained twice or lost across workers (the registry audit). Kills repeat, a fresh worker replacing each lost
+ * one, until every model has failed over once, since where Temporal places each window is not
+ * the test's choice. It prints the failover times as `# fleet:` lines.
+ */
+
+const TAG = randomUUID().slice(0, 4);
+const TASK_QUEUE = `agp-fleet-${TAG}`;
+/** Offline seed → the stream's teacher, so the stream continues the offline data's concept. */
+const MODELS = [
+  { name: `fleet-a-${TAG}`, seed: 1 },
+  { name: `fleet-b-${TAG}`, seed: 3 },
+] as const;
+const EVENTS_PER_VERSION = 600;
+const WINDOW_VERSIONS = 3;
+const MAX_VERSIONS = 6;
+/**
+ * Events per second per model. Slow enough that the stream outlasts a failover or two (each
+ * round needs a model with versions still to come), fast enough to keep the test short.
+ */
+const RATE = 40;
+/** How long a silent window is trusted (the product's default is 60 s). */
+const HEARTBEAT_TIMEOUT_SECONDS = 10;
+
+type Handle = WorkflowHandle<typeof recurringTraining>;
+
+interface Failover {
+  round: number;
+  model: string;
+  victim: string;
+  /** From the SIGKILL to the first version published after it. */
+  seconds: number;
+  /** From the SIGKILL to the server handing the window to another worker (null if unseen). */
+  retrySeconds: number | null;
+  version: string;
+  /** The worker the window moved to. */
+  takenBy: string;
+}
+
+const say = (line: string): void => void process.stdout.write(`# fleet: ${line}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** The worker identity the Temporal SDK reports by default (`<pid>@<hostname>`). */
+const identityOf = (w: WorkerProcess): string => `${w.pid}@${hostname()}`;
+/** `temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED`. */
+const PENDING_ACTIVITY_STARTED = 2;
+
+/** `promise`, or an error with `diagnose()`'s account if it takes longer than `ms`. */
+async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+  diagnose: () => Promise<string>,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  try {
+    const first = await Promise.race([promise, late]);
+    if (first === 'late') throw new Error(`${what}: not done after ${ms} ms\n${await diagnose()}`);
+    return first;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `check` until it returns a value, or fails with `diagnose()`'s account. */
+async function until<T>(
+  check: () => Promise<T | undefined>,
+  ms: number,
+  what: string,
+  diagnose: () => Promise<string>,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms\n${await diagnose()}`);
+    await sleep(500);
+  }
+}
+
+/** Sends `messages` at `RATE` per second (kept apart from the training: it is the live stream). */
+async function paced(producer: Producer, topic: string, messages: Message[]): Promise<void> {
+  const started = Date.now();
+  const chunk = Math.ceil(RATE / 5);
+  for (let i = 0; i < messages.length; i += chunk) {
+    const due = started + (i / RATE) * 1000;
+    if (due > Date.now()) await sleep(due - Date.now());
+    await producer.send({ topic, messages: messages.slice(i, i + chunk) });
+  }
+}
+
+/** The model's stream: valid click events from its offline data's teacher. */
+function streamOf(seed: number, count: number): Message[] {
+  const { rows } = syntheticEventRows({
+    preset: 'capacity-bound',
+    seed: seed + 1,
+    teacherSeed: seed,
+    split: 'train',
+    rows: count,
+  });
+  const now = Date.now();
+  return [...rows].slice(0, count).map((row, i) => {
+    const event: ClickEvent = { v: 1, eventId: `fleet-${seed}-${i}`, eventTime: now, ...row };
+    return { key: event.eventId, value: JSON.stringify(event) };
+  });
+}
+
+/** Recurring versions of `model` (served and held) with their publish times, oldest first. */
+async function recurringVersions(
+  registry: RegistryStore,
+  model: string,
+): Promise<{ version: string; at: number }[]> {
+  const [listing] = await registry.list(model).catch(() => []);
+  return (listing?.versions ?? [])
+    .filter((v) => v.phase === 'recurring')
+    .map((v) => ({ version: v.version, at: Date.parse(v.createdAt) }));
+}
+
+/** The attempt of the model's window that is running now (state STARTED), if one is. */
+interface RunningWindow {
+  identity: string;
+  attempt: number;
+  /** When the server handed this attempt to its worker, ms since the epoch. */
+  startedAt: number;
+}
+
+async function runningWindow(handle: Handle): Promise<RunningWindow | undefined> {
+  const d = await handle.describe();
+  const a = (d.raw.pendingActivities ?? []).find(
+    (p) =>
+      p.activityType?.name === 'trainRecurringWindow' &&
+      Number(p.state) === PENDING_ACTIVITY_STARTED,
+  );
+  if (!a?.lastWorkerIdentity) return undefined;
+  const t = a.lastStartedTime;
+  return {
+    identity: a.lastWorkerIdentity,
+    attempt: a.attempt ?? 1,
+    startedAt: t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : NaN,
+  };
+}
+
+/**
+ * Offsets trained twice (in more than one version) and offsets up to the topic's end that no
+ * version trained, counted over every partition from the manifests themselves.
+ */
+function duplicatedAndLost(
+  manifests: readonly Manifest[],
+  topic: string,
+  ends: ReadonlyMap<number, number>,
+): { duplicated: number; lost: number } {
+  let duplicated = 0;
+  let lost = 0;
+  for (const [partition, end] of ends) {
+    const seen = new Uint8Array(end);
+    for (const m of manifests) {
+      if (m.dataRange.kind !== 'recurring') continue;
+      const from = Number(m.dataRange.fromOffsets[topic]?.[String(partition)] ?? 0);
+      const to = Number(m.dataRange.toOffsets[topic]?.[String(partition)] ?? from);
+      for (let o = from; o < Math.min(to, end); o++) {
+        if (seen[o] === 1) duplicated++;
+        seen[o] = 1;
+      }
+    }
+    lost += seen.reduce((n, s) => n + (s === 0 ? 1 : 0), 0);
+  }
+  return { duplicated, lost };
+}
+
+void describe('a fleet of workers: a SIGKILLed worker’s windows move to another', () => {
+  let stack: PrivateStack;
+  let s3: Awaited<ReturnType<typeof startPrivateS3>>;
+  let connection: Connection;
+  let client: Client;
+  let kafka: Kafka;
+  let registry: RegistryStore;
+  let testDir: string;
+  const workers: WorkerProcess[] = [];
+  const names = new Map<string, string>();
+  const workerDirs: string[] = [];
+
+  /** A worker on a host of its own: its own data directory, the shared S3 registry. */
+  const addWorker = async (): Promise<WorkerProcess> => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'agp-fleet-worker-'));
+    workerDirs.push(dataDir);
+    const w = startWorker({ ...stack.childEnv, ...s3.env, AGP_DATA_DIR: dataDir });
+    workers.push(w);
+    names.set(identityOf(w), String.fromCharCode(64 + workers.length));
+    return w;
+  };
+  const nameOf = (identity: string | undefined): string =>
+    identity === undefined ? 'none' : (names.get(identity) ?? identity);
+
+  before(async () => {
+    // Both at once, but whichever started is kept for `after` to stop if the other failed.
+    const [privateStack, privateS3] = await Promise.allSettled([
+      startPrivateStack(TASK_QUEUE, FLEET_PORTS),
+      startPrivateS3(),
+    ]);
+    if (privateStack.status === 'fulfilled') stack = privateStack.value;
+    if (privateS3.status === 'fulfilled') s3 = privateS3.value;
+    if (privateStack.status === 'rejected') throw privateStack.reason;
+    if (privateS3.status === 'rejected') throw privateS3.reason;
+    testDir = await mkdtemp(path.join(tmpdir(), 'agp-fleet-test-'));
+    // The location as the workers read it from the same variables; the credentials explicitly,
+    // as the SDK's default chain reads this process's environment, not `s3.env`.
+    const location = registryLocationFromEnv(testDir, s3.env);
+    assert.equal(location.kind, 's3');
+    registry = await openRegistry({ ...location, credentials: s3.credentials });
+    const [a, b] = [await addWorker(), await addWorker()];
+    await Promise.all([a.ready(), b.ready()]);
+    connection = await Connection.connect({ address: stack.config.temporal.address });
+    client = new Client({ connection, namespace: stack.config.temporal.namespace });
+    kafka = createKafka(stack.config.kafka, { clientId: 'agp-fleet' });
+  });
+
+  after(async () => {
+    await Promise.all(workers.map((w) => w.kill('SIGTERM').catch(() => undefined)));
+    await connection?.close();
+    await stack?.dispose();
+    await s3?.dispose();
+    // A worker SIGKILLed while publishing leaves its staging directory behind, and that is in
+    // the OS temp directory, not its data directory (src/pipeline/recurring-window.ts).
+    const staged = (await readdir(tmpdir())).filter((f) =>
+      MODELS.some(({ name }) => f.startsWith(`agp-${name}-`)),
+    );
+    for (const dir of [...workerDirs, testDir, ...staged.map((f) => path.join(tmpdir(), f))]) {
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  void it(
+    'resumes every window on another worker, exactly once, within seconds',
+    { timeout: 600_000 },
+    async () => {
+      const started = Date.now();
+      const handles = new Map<string, Handle>();
+      const diagnose = async (): Promise<string> => {
+        const lines: string[] = [];
+        for (const { name } of MODELS) {
+          const handle = handles.get(name);
+          try {
+            if (handle !== undefined) {
+              const d = await handle.describe();
+              lines.push(`workflow ${d.workflowId}: ${d.status.name}`);
+              for (const a of d.raw.pendingActivities ?? []) {
+                lines.push(
+                  `  pending ${a.activityType?.name}: state ${a.state}, attempt ${a.attempt}, ` +
+                    `worker ${nameOf(a.lastWorkerIdentity ?? undefined)}, ` +
+                    `last heartbeat ${a.lastHeartbeatTime?.seconds?.toString() ?? 'none'}, ` +
+                    `last failure ${a.lastFailure?.message ?? 'none'}`,
+                );
+              }
+            }
+          } catch (error) {
+            lines.push(`workflow of ${name}: cannot describe (${String(error)})`);
+          }
+          const versions = await recurringVersions(registry, name).catch(() => []);
+          lines.push(`${name} recurring: ${versions.map((v) => v.version).join(', ') || 'none'}`);
+        }
+        for (const w of workers) {
+          lines.push(
+            `worker ${nameOf(identityOf(w))} pid ${w.pid} (${w.exit() ?? 'running'}), last output:\n` +
+              w.output().slice(-2000),
+          );
+        }
+        return lines.join('\n');
+      };
+
+      // Offline training of both models at once: the fleet splits them however it likes.
+      const offline = await within(
+        Promise.all(
+          MODELS.map(({ name, seed }) =>
+            client.workflow.execute(offlineTraining, {
+              taskQueue: TASK_QUEUE,
+              workflowId: `agp-offline-${name}`,
+              args: [
+                {
+                  model: name,
+                  trainConfig: {
+                    name,
+                    data: {
+                      train: {
+                        kind: 'synthetic',
+                        preset: 'capacity-bound',
+                        seed,
+                        split: 'train',
+                        rows: 20_000,
+                      },
+                      test: {
+                        kind: 'synthetic',
+                        preset: 'capacity-bound',
+                        seed,
+                        split: 'test',
+                        rows: 2_000,
+                      },
+                    },
+                    // The fault suite's optimizers, whose behaviour on this data is known.
+                    model: { ...REFERENCE_OPTIMIZERS },
+                    evalPoints: 2,
+                    seed,
+                  },
+                },
+              ],
+            }),
+          ),
+        ),
+        300_000,
+        'offline training',
+        diagnose,
+      );
+      const offlineSeconds = (Date.now() - started) / 1000;
+      for (const o of offline) {
+        const history = await client.workflow.getHandle(`agp-offline-${o.model}`).fetchHistory();
+        const ranBy = (history.events ?? [])
+          .map((e) => e.activityTaskStartedEventAttributes?.identity)
+          .filter((id): id is string => typeof id === 'string' && id !== '');
+        say(
+          `offline ${o.model} ${o.version} on worker ${ranBy.map(nameOf).join(', ')}: ${o.summary}`,
+        );
+      }
+
+      // One live stream and one recurring workflow per model, sized so the last version ends
+      // exactly at the end of the topic.
+      const total = EVENTS_PER_VERSION * MAX_VERSIONS;
+      const topicOf = (model: string): string => `fleet.clicks.${model}`;
+      await createTopicsReady(
+        kafka,
+        MODELS.flatMap(({ name }) => [
+          { topic: topicOf(name), numPartitions: 3 },
+          { topic: `${topicOf(name)}.dlq` },
+        ]),
+      );
+      const producer = createReplayProducer(kafka);
+      await producer.connect();
+      const producing = Promise.all(
+        MODELS.map(({ name, seed }) => paced(producer, topicOf(name), streamOf(seed, total))),
+      );
+      for (const [i, { name }] of MODELS.entries()) {
+        handles.set(
+          name,
+          await client.workflow.start(recurringTraining, {
+            taskQueue: TASK_QUEUE,
+            workflowId: `agp-recurring-${name}`,
+            args: [
+              {
+                model: name,
+                fromVersion: offline[i]?.version ?? '',
+                topic: topicOf(name),
+                eventsPerVersion: EVENTS_PER_VERSION,
+                windowVersions: WINDOW_VERSIONS,
+                maxVersions: MAX_VERSIONS,
+                publishEverySeconds: 3600,
+                heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_SECONDS,
+              },
+            ],
+          }),
+        );
+      }
+      const handleOf = (model: string): Handle => {
+        const h = handles.get(model);
+        assert.ok(h, `no workflow for ${model}`);
+        return h;
+      };
+
+      // Every model's windows, per the identities Temporal recorded running them.
+      const ranOn = new Map<string, Set<string>>(MODELS.map(({ name }) => [name, new Set()]));
+      const failovers: Failover[] = [];
+      const pending = (): string[] =>
+        MODELS.map((m) => m.name).filter((m) => !failovers.some((f) => f.model === m));
+
+      await until(
+        async () => {
+          for (const { name } of MODELS) {
+            if ((await recurringVersions(registry, name)).length === 0) return undefined;
+          }
+          return true;
+        },
+        180_000,
+        'a recurring version of every model',
+        diagnose,
+      );
+
+      for (let round = 1; pending().length > 0; round++) {
+        assert.ok(round <= 2 * MODELS.length, `no failover of ${pending().join(', ')}`);
+        // A window of a model that has not failed over yet, running on a live worker.
+        const live = workers.filter((w) => w.exit() === null);
+        const victim = await until(
+          async () => {
+            for (const m of pending()) {
+              const identity = (await runningWindow(handleOf(m)))?.identity;
+              const host = live.find((w) => identityOf(w) === identity);
+              if (host) return host;
+            }
+            return undefined;
+          },
+          120_000,
+          `a running window of ${pending().join(' or ')}`,
+          diagnose,
+        );
+        const victimId = identityOf(victim);
+        const onVictim: string[] = [];
+        for (const { name } of MODELS) {
+          if ((await runningWindow(handleOf(name)))?.identity === victimId) onVictim.push(name);
+        }
+        const killedAt = Date.now();
+        await victim.kill('SIGKILL');
+        const deadAt = Date.now();
+        // The server still holds the window as started by the dead worker until the heartbeat
+        // timeout: that, not the look before the kill, proves the kill struck mid-window.
+        const struck: string[] = [];
+        for (const name of onVictim) {
+          if ((await runningWindow(handleOf(name)))?.identity === victimId) {
+            struck.push(name);
+            ranOn.get(name)?.add(victimId);
+          }
+        }
+        const counts = await Promise.all(
+          struck.map(async (m) => `${m} at ${(await recurringVersions(registry, m)).length}`),
+        );
+        say(
+          `round ${round}: SIGKILL worker ${nameOf(victimId)} mid-window of ` +
+            `${struck.join(', ') || 'nothing (its window ended first)'} (recurring versions: ${counts.join(', ')})`,
+        );
+        // A lost host is replaced, as an operator would; the survivors do not wait for it.
+        const replacement = await addWorker();
+
+        // Every struck model at once: the retried attempt as soon as another worker holds it
+        // (a window can publish and end between two looks), and the first version after the kill.
+        const retried = new Map<string, RunningWindow>();
+        const next = new Map<string, { version: string; at: number }>();
+        await until(
+          async () => {
+            for (const name of struck) {
+              const w = await runningWindow(handleOf(name));
+              if (!retried.has(name) && w !== undefined && w.identity !== victimId) {
+                retried.set(name, w);
+              }
+              const after = (await recurringVersions(registry, name)).find((v) => v.at > deadAt);
+              if (after !== undefined && !next.has(name)) next.set(name, after);
+            }
+            return next.size === struck.length ? true : undefined;
+          },
+          180_000,
+          `a version of ${struck.join(', ')} after the kill`,
+          diagnose,
+        );
+        for (const name of struck) {
+          const version = next.get(name);
+          assert.ok(version);
+          const retry = retried.get(name);
+          const f: Failover = {
+            round,
+            model: name,
+            victim: nameOf(victimId),
+            seconds: (version.at - killedAt) / 1000,
+            retrySeconds: retry === undefined ? null : (retry.startedAt - killedAt) / 1000,
+            version: version.version,
+            takenBy:
+              retry === undefined
+                ? 'unseen'
+                : `${nameOf(retry.identity)}, attempt ${retry.attempt}`,
+          };
+          failovers.push(f);
+          say(
+            `round ${round}: ${name} failed over in ${f.seconds.toFixed(1)} s (${f.version}; ` +
+              `window retried on ${f.takenBy} ${f.retrySeconds?.toFixed(1) ?? '?'} s after the kill)`,
+          );
+        }
+        await replacement.ready();
+      }
+
+      await within(producing, 240_000, 'producing the streams', diagnose);
+      await producer.disconnect();
+      const results = new Map<string, RecurringState>();
+      for (const { name } of MODELS) {
+        results.set(
+          name,
+          await within(handleOf(name).result(), 240_000, `recurringTraining of ${name}`, diagnose),
+        );
+        // The final attempt of each window, as recorded in the history: who finished it.
+        const history = await handleOf(name).fetchHistory();
+        for (const e of history.events ?? []) {
+          const identity = e.activityTaskStartedEventAttributes?.identity;
+          if (identity) ranOn.get(name)?.add(identity);
+        }
+      }
+
+      // The audit, per model: no fork, no overlap, no gap, and the chain covers its topic.
+      const admin = kafka.admin();
+      await admin.connect();
+      const audits = new Map<string, ChainAudit & { duplicated: number; lost: number }>();
+      try {
+        for (const { name } of MODELS) {
+          const [listing] = await registry.list(name);
+          const manifests: Manifest[] = [];
+          for (const v of listing?.versions ?? []) {
+            if (v.phase === 'recurring') manifests.push(await registry.get(name, v.version));
+          }
+          const topic = topicOf(name);
+          const ends = new Map(
+            (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]),
+          );
+          const audit = auditChain(manifests, (m) => m.gate?.held === true);
+          assert.deepEqual(audit.problems, [], `${name}: ${audit.problems.join('; ')}`);
+          for (const [partition, end] of ends) {
+            assert.deepEqual(
+              audit.coverage[`${topic}/${partition}`],
+              [0, end],
+              `${name}: partition ${partition} fully covered`,
+            );
+          }
+          const counts = duplicatedAndLost(manifests, topic, ends);
+          assert.deepEqual(counts, { duplicated: 0, lost: 0 }, `${name}: exactly once`);
+          audits.set(name, { ...audit, ...counts });
+        }
+      } finally {
+        await admin.disconnect();
+      }
+      // Manifests do not record which worker published a version; the windows' identities
+      // (seen running before a kill, and finishing afterwards) stand for it.
+      for (const { name } of MODELS) {
+        const hosts = [...(ranOn.get(name) ?? [])];
+        assert.ok(hosts.length >= 2, `${name}'s windows ran on ${hosts.map(nameOf).join(', ')}`);
+      }
+      // Task tokens are credentials; core logs them on "Activity not found on completion".
+      for (const w of workers) assert.doesNotMatch(w.output(), /TaskToken\(/);
+
+      say(
+        `${MODELS.length} models, ${workers.length} workers (${workers.filter((w) => w.exit() !== null).length} SIGKILLed), ` +
+          `offline phase ${offlineSeconds.toFixed(1)} s, whole run ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+      for (const { name } of MODELS) {
+        const state = results.get(name);
+        const audit = audits.get(name);
+        say(
+          `${name}: ${state?.versionsPublished} versions (${audit?.served} served, ${audit?.held} held), ` +
+            `${state?.eventsTrained} events trained of ${total}, ${state?.deadLettered} dead-lettered; ` +
+            `windows ran on ${[...(ranOn.get(name) ?? [])].map(nameOf).join(', ')}; ` +
+            `events lost ${audit?.lost} / duplicated ${audit?.duplicated}`,
+        );
+      }
+      // A failover is the heartbeat timeout (the retry starting elsewhere), then the retry's
+      // wait to join the model's consumer group: Kafka completes that rebalance only once the
+      // dead worker's member is evicted, after its session timeout (kafkajs' default, 30 s).
+      for (const f of failovers) {
+        say(
+          `failover ${f.model} (round ${f.round}): ${f.seconds.toFixed(1)} s from SIGKILL of worker ` +
+            `${f.victim} to ${f.version}; the window retried on worker ${f.takenBy} after ` +
+            `${f.retrySeconds?.toFixed(1) ?? '?'} s (heartbeat timeout ${HEARTBEAT_TIMEOUT_SECONDS} s)`,
+        );
+      }
+    },
+  );
+});

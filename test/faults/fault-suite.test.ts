@@ -26,6 +26,7 @@ import { statusQuery } from '../../workflows/messages';
 import { badInputs, type BadInput } from './bad-inputs';
 import { startPrivateStack, type PrivateStack } from './private-stack';
 import { startWorker, type WorkerProcess } from './worker-process';
+import { sleep, within } from './deadlines';
 
 /**
  * The fault suite (issue 12): the whole product on a stack of its own — a real Temporal dev
@@ -53,7 +54,6 @@ const HOLD_BACK = 0.05;
 const HEARTBEAT_TIMEOUT_SECONDS = 15;
 
 const say = (line: string): void => void process.stdout.write(`# faults: ${line}\n`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface FaultRow {
   fault: string;
@@ -84,24 +84,6 @@ async function untilVersions(
         `fewer than ${n} recurring versions after ${timeoutMs} ms\n${await diagnose()}`,
       );
     await sleep(250);
-  }
-}
-
-/** `promise`, or an error with `diagnose()`'s account if it takes longer than `ms`. */
-async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-  diagnose: () => Promise<string>,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
-  try {
-    const first = await Promise.race([promise, late]);
-    if (first === 'late') throw new Error(`${what}: not done after ${ms} ms\n${await diagnose()}`);
-    return first;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -21,6 +21,7 @@ import { offlineTraining, recurringTraining } from '../../workflows';
 import { startPrivateS3 } from '../integration/registry/private-s3';
 import { FLEET_PORTS, startPrivateStack, type PrivateStack } from './private-stack';
 import { startWorker, type WorkerProcess } from './worker-process';
+import { sleep, within } from './deadlines';
 
 /**
  * Issue 15 item 3, a fleet: worker processes that share nothing but Temporal, Kafka and the S3
@@ -67,29 +68,10 @@ interface Failover {
 }
 
 const say = (line: string): void => void process.stdout.write(`# fleet: ${line}\n`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** The worker identity the Temporal SDK reports by default (`<pid>@<hostname>`). */
 const identityOf = (w: WorkerProcess): string => `${w.pid}@${hostname()}`;
 /** `temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED`. */
 const PENDING_ACTIVITY_STARTED = 2;
-
-/** `promise`, or an error with `diagnose()`'s account if it takes longer than `ms`. */
-async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-  diagnose: () => Promise<string>,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
-  try {
-    const first = await Promise.race([promise, late]);
-    if (first === 'late') throw new Error(`${what}: not done after ${ms} ms\n${await diagnose()}`);
-    return first;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Polls `check` until it returns a value, or fails with `diagnose()`'s account. */
 async function until<T>(

@@ -7,29 +7,16 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { SIGNATURE } from '../../../src/export/inference-graph';
 import { SERVE_TAG } from '../../../src/export/savedmodel';
-import { initBackend } from '../../../src/model/backend';
 import { openFsRegistry, type FsRegistryStore } from '../../../src/registry';
 import { createScoringService, type ScoringService } from '../../../src/serve/scoring-service';
 import { instance, publishModel, spec } from './helpers';
+import { onlyOutput, savedModelLoader, type LoadSavedModel } from '../../tf-saved-model';
 
 /**
  * `agp serve --export-dir` (issue 14 item 4): the export directory follows what the service
  * serves — a new version appears as DIR/<model>/<n>/ and the others go (TF Serving serves the
  * highest number), a rollback too — and the SavedModel there predicts what the service answers.
  */
-
-interface TfNode {
-  node: {
-    loadSavedModel(
-      dir: string,
-      tags: string[],
-      signature: string,
-    ): Promise<{
-      predict(inputs: Record<string, tf.Tensor>): tf.Tensor | Record<string, tf.Tensor>;
-      dispose(): void;
-    }>;
-  };
-}
 
 async function until(ok: () => boolean | Promise<boolean>, ms: number, what: string) {
   const deadline = Date.now() + ms;
@@ -43,14 +30,10 @@ void describe('agp serve --export-dir', () => {
   let root: string;
   let store: FsRegistryStore;
   let service: ScoringService | undefined;
-  let tfnode: TfNode | null = null;
+  let loadSavedModel: LoadSavedModel | null = null;
 
   before(async () => {
-    const ok = await initBackend('tensorflow').then(
-      () => true,
-      () => false,
-    );
-    if (ok) tfnode = (await import('@tensorflow/tfjs-node' as string)) as TfNode;
+    loadSavedModel = await savedModelLoader();
     root = await mkdtemp(join(tmpdir(), 'agp-export-dir-'));
     store = await openFsRegistry({ root: join(root, 'registry') });
   });
@@ -61,7 +44,7 @@ void describe('agp serve --export-dir', () => {
   });
 
   void it('keeps <dir>/<model>/ at the served version, through a new version and a rollback', async (t) => {
-    if (tfnode === null) return t.skip('@tensorflow/tfjs-node is not installed');
+    if (loadSavedModel === null) return t.skip('@tensorflow/tfjs-node is not installed');
     const exportDir = join(root, 'export');
     const v1 = await publishModel(store, 'ctr', 1);
     const lines: string[] = [];
@@ -89,11 +72,7 @@ void describe('agp serve --export-dir', () => {
       body: JSON.stringify({ instances }),
     });
     const served = ((await res.json()) as { predictions: number[] }).predictions;
-    const model = await tfnode.node.loadSavedModel(
-      join(exportDir, 'ctr', '1'),
-      [SERVE_TAG],
-      SIGNATURE.key,
-    );
+    const model = await loadSavedModel(join(exportDir, 'ctr', '1'), [SERVE_TAG], SIGNATURE.key);
     const dense = instances.flatMap((x) => spec.dense.map((f) => x.dense[f.name] ?? 0));
     const sparse = instances.flatMap((x) =>
       spec.sparse.map((f) => (x.sparse[f.name] === null ? '' : String(x.sparse[f.name]))),
@@ -102,7 +81,7 @@ void describe('agp serve --export-dir', () => {
       [SIGNATURE.dense]: tf.tensor2d(dense, [16, spec.dense.length]),
       [SIGNATURE.sparse]: tf.tensor2d(sparse, [16, spec.sparse.length], 'string'),
     });
-    const out = raw instanceof tf.Tensor ? raw : (Object.values(raw)[0] as tf.Tensor);
+    const out = onlyOutput(raw);
     const got = await out.data();
     served.forEach((p, i) => assert.ok(Math.abs(p - (got[i] as number)) <= 1e-5, `instance ${i}`));
     out.dispose();

@@ -25,7 +25,6 @@ import {
   SIGNATURE,
 } from '../../../src/export/inference-graph';
 import { inferenceWeights, savedModelOf, SERVE_TAG } from '../../../src/export/savedmodel';
-import { initBackend } from '../../../src/model/backend';
 import {
   DT_INT64,
   DT_STRING,
@@ -34,6 +33,7 @@ import {
 } from '../../../src/model/tf-graph/graph-builder';
 import { GRAPH_PRODUCER } from '../../../src/model/tf-graph/graph-session';
 import { createTrainer } from '../../../src/model/trainer';
+import { onlyOutput, savedModelLoader, type LoadSavedModel } from '../../tf-saved-model';
 
 /**
  * The SavedModel export (issue 14 item 4), loaded back with TensorFlow's own loader
@@ -41,49 +41,24 @@ import { createTrainer } from '../../../src/model/trainer';
  * cell, its predictions equal the registry predictor's on the same rows within 1e-5.
  */
 
-interface TfNode {
-  node: {
-    loadSavedModel(
-      dir: string,
-      tags: string[],
-      signature: string,
-    ): Promise<{
-      predict(inputs: Record<string, tf.Tensor>): tf.Tensor | Record<string, tf.Tensor>;
-      dispose(): void;
-    }>;
-  };
-}
-
-let tfnode: TfNode | null = null;
+let loadSavedModel: LoadSavedModel | null = null;
 let root: string;
 
 before(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'agp-savedmodel-'));
-  const ok = await initBackend('tensorflow').then(
-    () => true,
-    () => false,
-  );
-  if (ok) tfnode = (await import('@tensorflow/tfjs-node' as string)) as TfNode;
+  loadSavedModel = await savedModelLoader();
 });
 
 after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** The one output of a predict call (tfjs-node returns a map when outputs are named). */
-function only(out: tf.Tensor | Record<string, tf.Tensor>): tf.Tensor {
-  if (out instanceof tf.Tensor) return out;
-  const values = Object.values(out);
-  assert.equal(values.length, 1);
-  return values[0] as tf.Tensor;
-}
-
 async function load(name: string, pb: Uint8Array) {
   const dir = path.join(root, name);
   await rm(dir, { recursive: true, force: true });
   await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
   await writeFile(path.join(dir, 'saved_model.pb'), pb);
-  return (tfnode as TfNode).node.loadSavedModel(dir, [SERVE_TAG], SIGNATURE.key);
+  return (loadSavedModel as LoadSavedModel)(dir, [SERVE_TAG], SIGNATURE.key);
 }
 
 const SPEC = FeatureSpec.parse({
@@ -144,7 +119,7 @@ function rawRows(n: number): { raw: RawBatch; dense: number[]; sparse: string[] 
 
 void describe('SavedModel export', () => {
   void it('hashes every categorical value into the row hashCategorical gives', async (t) => {
-    if (tfnode === null) return t.skip('@tensorflow/tfjs-node is not installed');
+    if (loadSavedModel === null) return t.skip('@tensorflow/tfjs-node is not installed');
     const g = new GraphBuilder();
     const input = g.placeholder('sparse', [-1, SPEC.sparse.length], DT_STRING);
     const rows = hashColumns(g, input, SPEC);
@@ -158,7 +133,7 @@ void describe('SavedModel export', () => {
     const model = await load('hash', pb);
     const { sparse } = rawRows(CATEGORICALS.length * 2);
     const n = sparse.length / SPEC.sparse.length;
-    const out = only(model.predict({ sparse: tf.tensor2d(sparse, [n, 3], 'string') }));
+    const out = onlyOutput(model.predict({ sparse: tf.tensor2d(sparse, [n, 3], 'string') }));
     const got = Array.from(await out.data(), Number);
     const want = sparse.map((v, i) =>
       hashCategorical(v, i % 3, (SPEC.sparse[i % 3] as { buckets: number }).buckets),
@@ -169,7 +144,7 @@ void describe('SavedModel export', () => {
   });
 
   void it("predicts what the registry's predictor predicts on the same rows (≤ 1e-5)", async (t) => {
-    if (tfnode === null) return t.skip('@tensorflow/tfjs-node is not installed');
+    if (loadSavedModel === null) return t.skip('@tensorflow/tfjs-node is not installed');
     const config = modelConfigForFeatures(SPEC, {
       bottom: [16, 8],
       top: [16, 1],
@@ -186,7 +161,7 @@ void describe('SavedModel export', () => {
     for (let i = 0; i < 20; i++) trainer.step(batch);
     const want = trainer.predict(encodeRawBatch(raw, SPEC));
     const model = await load('full', savedModelOf(SPEC, inferenceWeights(trainer)));
-    const out = only(
+    const out = onlyOutput(
       model.predict({
         [SIGNATURE.dense]: tf.tensor2d(dense, [40, 3]),
         [SIGNATURE.sparse]: tf.tensor2d(sparse, [40, 3], 'string'),
@@ -213,7 +188,7 @@ void describe('SavedModel export', () => {
   });
 
   void it('exports all-dense and all-categorical models', async (t) => {
-    if (tfnode === null) return t.skip('@tensorflow/tfjs-node is not installed');
+    if (loadSavedModel === null) return t.skip('@tensorflow/tfjs-node is not installed');
     for (const spec of [
       FeatureSpec.parse({ dense: SPEC.dense, sparse: [] }),
       FeatureSpec.parse({ dense: [], sparse: SPEC.sparse }),
@@ -236,7 +211,7 @@ void describe('SavedModel export', () => {
       const feeds: Record<string, tf.Tensor> = {};
       if (spec.dense.length) feeds[SIGNATURE.dense] = tf.tensor2d(dense, [12, 3]);
       if (spec.sparse.length) feeds[SIGNATURE.sparse] = tf.tensor2d(sparse, [12, 3], 'string');
-      const out = only(model.predict(feeds));
+      const out = onlyOutput(model.predict(feeds));
       const got = await out.data();
       want.forEach((w, i) => assert.ok(Math.abs(w - (got[i] as number)) <= 1e-5, `row ${i}`));
       out.dispose();
@@ -246,7 +221,7 @@ void describe('SavedModel export', () => {
   });
 
   void it('agp registry export writes <out>/<model>/<n>/ that predicts as the registry predictor does', async (t) => {
-    if (tfnode === null) return t.skip('@tensorflow/tfjs-node is not installed');
+    if (loadSavedModel === null) return t.skip('@tensorflow/tfjs-node is not installed');
     const registryRoot = path.join(root, 'registry');
     const registry = await openFsRegistry({ root: registryRoot });
     const trainer = createTrainer(
@@ -295,12 +270,12 @@ void describe('SavedModel export', () => {
     const predictor = await loadVersion(registry, 'ctr', 'latest', clickModelLoader);
     const want = predictor.predict(events);
     predictor.dispose();
-    const model = await (tfnode as TfNode).node.loadSavedModel(
+    const model = await (loadSavedModel as LoadSavedModel)(
       path.join(outDir, 'ctr', '1'),
       [SERVE_TAG],
       SIGNATURE.key,
     );
-    const out = only(
+    const out = onlyOutput(
       model.predict({
         [SIGNATURE.dense]: tf.tensor2d(dense, [30, 3]),
         [SIGNATURE.sparse]: tf.tensor2d(sparse, [30, 3], 'string'),

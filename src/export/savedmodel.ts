@@ -103,11 +103,9 @@ export async function exportSavedModel(
     trainer.dispose();
   }
   const base = path.join(outDir, model);
-  const target = path.join(base, String(tfServingVersionNumber(manifest.version)));
-  const temp = path.join(
-    base,
-    `.${tfServingVersionNumber(manifest.version)}.tmp-${process.pid}-${Date.now()}`,
-  );
+  const n = tfServingVersionNumber(manifest.version);
+  const target = path.join(base, String(n));
+  const temp = path.join(base, `.${n}.tmp-${process.pid}-${Date.now()}`);
   await mkdir(path.join(temp, 'variables'), { recursive: true });
   await mkdir(path.join(temp, 'assets.extra'), { recursive: true });
   await writeFile(path.join(temp, 'saved_model.pb'), pb);

@@ -33,6 +33,8 @@ export interface BackpropResult {
   activationStats?: Record<string, Float32Array>;
   /** With `gradNorm`: the global L2 norm of the unscaled gradient (weights and slab). */
   gradNorm?: number;
+  /** With `logits`: the forward pass's logits [B], before any update. */
+  logits?: Float32Array;
 }
 
 /** What a fused SGD step yields: the updated weights instead of the gradients. */
@@ -45,6 +47,8 @@ export interface SgdStepResult {
   activationStats?: Record<string, Float32Array>;
   /** With `gradNorm`: the global L2 norm of the unscaled gradient (weights and slab). */
   gradNorm?: number;
+  /** With `logits`: the forward pass's logits [B], before any update. */
+  logits?: Float32Array;
 }
 
 /** Options of one pass. */
@@ -53,6 +57,11 @@ export interface PassOptions {
   probe: boolean;
   /** Also compute the gradient's global L2 norm (the numerical guard). @default false */
   gradNorm?: boolean;
+  /**
+   * Also return the forward pass's logits: the recurring trainer scores a batch (progressive
+   * validation) with the same forward it trains on instead of a second one. @default false
+   */
+  logits?: boolean;
 }
 
 /** Inputs of one pass: dense [B, numDense], slab [B, F, D] (gathered rows), labels [B]. */
@@ -235,13 +244,15 @@ export function createBackprop(): Backprop {
     let loss = 0;
     let denseSquares = 0;
     let slabGrad: Float32Array = new Float32Array(0);
+    let forwardLogits: Float32Array | undefined;
     const stats: Record<string, Float32Array> = {};
     const flat = tf.tidy(() => {
       const bottomYs = mlpOutputs(towers.bottom, dense, false);
       const bottomOut = bottomYs[bottomYs.length - 1] as tf.Tensor2D;
       const inter = interactionForward(bottomOut, slab);
       const topYs = mlpOutputs(towers.top, inter.out, true);
-      const logits = (topYs[topYs.length - 1] as tf.Tensor2D).dataSync();
+      const logits = (topYs[topYs.length - 1] as tf.Tensor2D).dataSync() as Float32Array;
+      if (opts.logits === true) forwardLogits = logits;
 
       // BCE with logits in its stable form, and its gradient (σ(x) − y)/B, in float64.
       const dLogits = new Float32Array(B);
@@ -311,6 +322,7 @@ export function createBackprop(): Backprop {
       slabGrad,
       ...(opts.probe ? { activationStats: stats } : {}),
       ...(gradNorm === undefined ? {} : { gradNorm }),
+      ...(forwardLogits === undefined ? {} : { logits: forwardLogits }),
     };
   }
 

@@ -91,9 +91,11 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
     weights: tf.Tensor[];
     activationStats?: Record<string, Float32Array>;
     gradNorm?: number;
+    logits?: Float32Array;
   } {
     const probe = opts.probe;
     const withNorm = opts.gradNorm === true;
+    const withLogits = opts.logits === true;
     const probes = probe ? probeNames(towers) : [];
     const labels = tf.tensor1d(batch.labels);
     const scale = tf.scalar(gradScale);
@@ -113,6 +115,7 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
           ...weightOutputs,
           ...probes.map((p) => p.node),
           ...(withNorm ? [N.gradHalfSqNorm] : []),
+          ...(withLogits ? [N.logits] : []),
         ],
       );
     } finally {
@@ -123,7 +126,10 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
     const slabGrad = (slabT as tf.Tensor).dataSync() as Float32Array;
     const weights = out.slice(2, 2 + weightOutputs.length);
     const probeOut = out.slice(2 + weightOutputs.length, 2 + weightOutputs.length + probes.length);
-    const normOut = withNorm ? (out[out.length - 1] as tf.Tensor) : undefined;
+    const extra = 2 + weightOutputs.length + probes.length;
+    const normOut = withNorm ? (out[extra] as tf.Tensor) : undefined;
+    const logitsOut = withLogits ? (out[extra + (withNorm ? 1 : 0)] as tf.Tensor) : undefined;
+    const logits = logitsOut === undefined ? undefined : (logitsOut.dataSync() as Float32Array);
     const stats = Object.fromEntries(
       probes.map((p, i) => [p.key, (probeOut[i] as tf.Tensor).dataSync() as Float32Array]),
     );
@@ -134,6 +140,7 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
       slabT as tf.Tensor,
       ...probeOut,
       ...(normOut ? [normOut] : []),
+      ...(logitsOut ? [logitsOut] : []),
     ]);
     return {
       loss,
@@ -141,6 +148,7 @@ export function createGraphBackprop(spec: StepGraphSpec): Backprop | undefined {
       weights,
       ...(probe ? { activationStats: stats } : {}),
       ...(gradNorm === undefined ? {} : { gradNorm }),
+      ...(logits === undefined ? {} : { logits }),
     };
   }
 

@@ -12,6 +12,7 @@ import type { ColumnarBatch } from '../data/batch';
 import { decodeRows } from '../data/column-decode';
 import { encodeRawBatch } from '../data/raw-batch';
 import { InvalidRowPolicy } from '../data/source';
+import { createFastEventCheck } from './fast-event-check';
 
 /**
  * Click events on the wire are UTF-8 JSON, one event per Kafka message. Decoding validates
@@ -68,6 +69,7 @@ export function createEventDecoder(
   options: DecoderOptions = {},
 ): (value: Buffer | string | null) => DecodeResult {
   const schema = clickEventSchema(spec);
+  const fastCheck = createFastEventCheck(spec);
   const maxBytes = options.maxBytes ?? MAX_EVENT_BYTES;
   const skewMs = (options.validation?.maxFutureSkewSeconds ?? 3600) * 1000;
   const minEventTime = options.validation?.minEventTime ?? null;
@@ -85,7 +87,10 @@ export function createEventDecoder(
     } catch (e) {
       return { error: `bad JSON: ${e instanceof Error ? e.message : String(e)}` };
     }
-    const parsed = schema.safeParse(json);
+    // The common well-formed event skips zod; anything else gets zod's exact verdict.
+    const fast = fastCheck(json, text.text);
+    const parsed =
+      fast === undefined ? schema.safeParse(json) : { success: true as const, data: fast };
     if (!parsed.success) {
       return { error: `invalid event: ${formatZodIssues(parsed.error).replace(/\n/g, '; ')}` };
     }

@@ -26,18 +26,22 @@ import { createOffsetTracker, type TopicOffsets } from './offsets';
 /** What the recurring phase needs of a model: the src/model Trainer satisfies it. */
 export interface StreamTrainer {
   /**
-   * One optimisation step on the batch; with a `guard`, a step it rejects changes nothing and
-   * reports why in `skipped`.
+   * One optimisation step on the batch, returning the batch's predictions from the step's own
+   * forward pass (the model before this step's update: progressive validation scores them).
+   * With a `guard`, a step it rejects changes nothing and reports why in `skipped`.
    */
-  step(batch: ColumnarBatch, opts?: { guard?: StepGuard }): StepOutcome | Promise<StepOutcome>;
-  /** Click probabilities for the batch, [B]. */
-  predict(batch: ColumnarBatch): Float32Array | Promise<Float32Array>;
+  step(
+    batch: ColumnarBatch,
+    opts: { guard?: StepGuard; predictions: true },
+  ): StepOutcome | Promise<StepOutcome>;
 }
 
 /** What a stream training step reports. */
 export interface StepOutcome {
   loss: number;
   skipped?: SkipReason;
+  /** Click probabilities [B] before the update (asked for with `predictions: true`). */
+  predictions?: Float32Array;
 }
 
 /** Windowed progressive-validation metrics (src/metrics' streaming accumulator satisfies it). */
@@ -191,7 +195,7 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
   let heldBackBase = 0;
   let heldBackIds: string[] = [];
   const guard = options.guard === false ? undefined : createStepGuard(options.guard ?? {});
-  const stepOptions = guard === undefined ? {} : { guard };
+  const stepOptions = { predictions: true as const, ...(guard === undefined ? {} : { guard }) };
   const clipped = options.spec.dense.filter((f) => f.clip !== undefined);
   const isOutOfRange = (e: ClickEvent): boolean =>
     clipped.some((f) => isClipped(e.dense[f.name], f));
@@ -206,8 +210,8 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     if (items.length === 0) return;
     const events = items.map((p) => p.event);
     const batch = eventsToBatch(events, options.spec);
-    // Progressive validation: score before the model has seen these labels.
-    const predictions = await options.trainer.predict(batch);
+    // Progressive validation: the step's forward pass scores the batch before its update, so
+    // the model has not seen these labels.
     const outcome = await options.trainer.step(batch, stepOptions);
     if (outcome.skipped !== undefined) {
       // Not trained, so not scored either: the events go to the DLQ with the guard's reason.
@@ -217,7 +221,9 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
       stats.skippedBatches++;
       return;
     }
-    options.metrics.add(predictions, batch.labels);
+    if (outcome.predictions === undefined)
+      throw new Error('the trainer returned no predictions although the loop asked for them');
+    options.metrics.add(outcome.predictions, batch.labels);
     stats.lastLoss = outcome.loss;
     stats.trained += events.length;
     trainedSince += events.length;

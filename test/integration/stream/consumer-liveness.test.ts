@@ -58,11 +58,10 @@ describe('consumer liveness under a slow trainer (real broker)', () => {
         spec,
         metrics: countingMetrics(),
         trainer: {
-          predict: (b: ColumnarBatch) => new Float32Array(b.size).fill(0.3),
           step: (b: ColumnarBatch) => {
             blockFor(b.size * TRAIN_MS_PER_EVENT);
             trainedRows += b.size;
-            return { loss: 0.6 };
+            return { loss: 0.6, predictions: new Float32Array(b.size).fill(0.3) };
           },
         },
         publishVersion: async (r) => void published.push(r),

@@ -80,10 +80,9 @@ describe('event validation on the real broker', () => {
       {
         kafka: k,
         trainer: {
-          predict: (b: ColumnarBatch) => new Float32Array(b.size).fill(0.3),
           step: (b: ColumnarBatch) => {
             trainedRows += b.size;
-            return { loss: 0.6 };
+            return { loss: 0.6, predictions: new Float32Array(b.size).fill(0.3) };
           },
         },
         spec,

@@ -1,4 +1,4 @@
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataError } from '../../../src/errors';
@@ -7,6 +7,7 @@ import { denseArch } from '../../../src/model/dense-arch';
 import { interactionArch } from '../../../src/model/interaction-arch';
 import { mlpForward } from '../../../src/model/mlp';
 import type { DenseLayer } from '../../../src/model/params';
+import { createStepGuard } from '../../../src/model/step-guard';
 import { createTrainer } from '../../../src/model/trainer';
 import { assertClose, randomBatch, tinyConfig } from './helpers';
 
@@ -156,4 +157,39 @@ describe('trainer', () => {
       plain.dispose();
     }
   });
+});
+
+describe('trainer step predictions (the recurring trainer scores with the step)', () => {
+  after(async () => {
+    await initBackend('cpu');
+  });
+
+  for (const backend of ['cpu', 'tensorflow'] as const) {
+    it(`${backend}: equal predict() just before the step, for the fused and the plain update`, async (t) => {
+      if (
+        !(await initBackend(backend).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        t.skip('@tensorflow/tfjs-node is not installed');
+        return;
+      }
+      for (const kind of ['sgd', 'adam'] as const) {
+        const trainer = createTrainer(tinyConfig({ denseOptimizer: { kind } }));
+        const guard = createStepGuard();
+        for (let i = 0; i < 4; i++) {
+          const batch = randomBatch(trainer.config, 16, 40 + i);
+          const before = trainer.predict(batch);
+          const outcome = trainer.step(batch, { predictions: true, ...(i % 2 ? { guard } : {}) });
+          assert.ok(outcome.predictions, `${kind} step ${i} returned predictions`);
+          assertClose(outcome.predictions, before, 1e-6, 1e-5, `${backend} ${kind} step ${i}`);
+          // The step did train: the same batch now scores differently.
+          assert.notDeepEqual(trainer.predict(batch), before);
+        }
+        assert.equal(trainer.step(randomBatch(trainer.config, 4, 1)).predictions, undefined);
+        trainer.dispose();
+      }
+    });
+  }
 });

@@ -60,7 +60,7 @@ describe('dedupe in the training loop', () => {
       byReason: {},
     };
     const loop = createTrainingLoop({
-      trainer: { predict: (b) => new Float32Array(b.size).fill(0.5), step: () => ({ loss: 0.7 }) },
+      trainer: { step: (b) => ({ loss: 0.7, predictions: new Float32Array(b.size).fill(0.5) }) },
       spec,
       metrics: { add: () => undefined, snapshot: () => ({}) },
       deadLetters,

@@ -30,14 +30,10 @@ function harness(overrides: Partial<TrainingLoopOptions> = {}) {
   };
   const loop = createTrainingLoop({
     trainer: {
-      predict: (b) => {
-        log.push(`predict ${b.size}`);
-        return new Float32Array(b.size).fill(0.25);
-      },
-      step: (b) => {
-        log.push(`step ${b.size}`);
+      step: (b, opts) => {
+        log.push(`step ${b.size}${opts.predictions ? ' +predictions' : ''}`);
         batches.push(b);
-        return { loss: 0.5 };
+        return { loss: 0.5, predictions: new Float32Array(b.size).fill(0.25) };
       },
     },
     spec,
@@ -71,13 +67,11 @@ describe('training loop', () => {
   it('scores each micro-batch before training on it', async () => {
     const h = harness();
     for (let i = 0; i < 9; i++) await h.loop.handle(msg(0, i, encodeEvent(event(i))));
-    // Predictions come before the step; they count once the guard has accepted the step.
+    // The step's own forward pass scores the batch; it counts once the guard accepted the step.
     assert.deepEqual(h.log, [
-      'predict 4',
-      'step 4',
+      'step 4 +predictions',
       'score 4/4',
-      'predict 4',
-      'step 4',
+      'step 4 +predictions',
       'score 4/4',
     ]);
     assert.equal(h.loop.stats().trained, 8);
@@ -90,7 +84,7 @@ describe('training loop', () => {
     for (let i = 0; i < 4; i++) await h.loop.handle(msg(1, 100 + i, encodeEvent(event(10 + i))));
     assert.equal(h.loop.publishDue(), true);
     assert.equal(await h.loop.publish(), true);
-    assert.deepEqual(h.log.slice(-4), ['predict 2', 'step 2', 'score 2/2', 'publish 10']);
+    assert.deepEqual(h.log.slice(-3), ['step 2 +predictions', 'score 2/2', 'publish 10']);
     const r = h.published[0];
     assert.ok(r);
     assert.deepEqual(r.fromOffsets, { t: { '0': 0, '1': 100 } });

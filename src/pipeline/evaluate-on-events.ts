@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ClickEvent } from '../../schemas/click-event';
 import { parseOrThrow } from '../../schemas/zod-errors';
 import { ModelVersion } from '../../schemas/manifest';
-import { InfraError } from '../errors';
+import { readOffsetRanges, type OffsetRange } from '../data/windows/read-offset-ranges';
 import { evaluateBinary } from '../metrics/evaluate';
 import type { RegistryStore } from '../registry/store';
 import { createEventDecoder, eventsToBatch } from '../stream/event-codec';
@@ -19,7 +18,7 @@ export interface EvaluateOnEventsOptions {
   topic: string;
   /** Newest events to score, over all partitions. */
   events: number;
-  /** Give up reading after this long. @default 60000 */
+  /** Give up when no message arrives for this long, ms. @default 60000 */
   timeoutMs?: number;
 }
 
@@ -32,8 +31,9 @@ export interface EvaluateOnEventsResult {
 
 /**
  * Reads about `count` of the newest messages of `topic` (the same share from every partition)
- * and returns the valid events among them. Reads with a throw-away consumer group that never
- * commits, so the recurring trainer's group is untouched.
+ * and returns the valid events among them, oldest first. Reads with a throw-away consumer group
+ * that never commits (readOffsetRanges), so the recurring trainer's group is untouched.
+ * @throws InfraError (retriable) when no message arrives for `timeoutMs`.
  */
 export async function readNewestEvents(
   kafka: Kafka,
@@ -44,7 +44,7 @@ export async function readNewestEvents(
 ): Promise<ClickEvent[]> {
   const admin = kafka.admin();
   await admin.connect();
-  let ranges: { partition: number; from: number; to: number }[];
+  let ranges: OffsetRange[];
   try {
     const parts = await admin.fetchTopicOffsets(topic);
     const share = Math.ceil(count / Math.max(parts.length, 1));
@@ -63,55 +63,16 @@ export async function readNewestEvents(
   }
   if (ranges.length === 0) return [];
   const events: ClickEvent[] = [];
-  const remaining = new Set(ranges.map((r) => r.partition));
-  const end = new Map(ranges.map((r) => [r.partition, r.to]));
-  const consumer = kafka.consumer({
-    groupId: `agp-evaluate-${randomUUID()}`,
-    maxWaitTimeInMs: 200,
-  });
-  await consumer.connect();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new InfraError(
-              `reading the newest ${count} events of ${topic} took over ${timeoutMs} ms`,
-            ),
-          ),
-        timeoutMs,
-      );
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        for (const r of ranges)
-          consumer.seek({ topic, partition: r.partition, offset: String(r.from) });
-      });
-      consumer
-        .subscribe({ topic, fromBeginning: true })
-        .then(() =>
-          consumer.run({
-            autoCommit: false,
-            eachMessage: async ({ partition, message }) => {
-              const offset = parseOffset(message.offset);
-              const last = (end.get(partition) ?? 0) - 1;
-              const first = ranges.find((r) => r.partition === partition)?.from ?? 0;
-              if (offset < first || offset > last || !remaining.has(partition)) return;
-              const decoded = decode(message.value);
-              if ('ok' in decoded) events.push(decoded.ok);
-              if (offset === last) {
-                remaining.delete(partition);
-                if (remaining.size === 0) {
-                  clearTimeout(timer);
-                  resolve();
-                }
-              }
-            },
-          }),
-        )
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  await readOffsetRanges(
+    kafka,
+    topic,
+    ranges,
+    (_partition, message) => {
+      const decoded = decode(message.value);
+      if ('ok' in decoded) events.push(decoded.ok);
+    },
+    timeoutMs,
+  );
   return events.sort((a, b) => a.eventTime - b.eventTime);
 }
 

@@ -215,7 +215,7 @@ void describe('a worker SIGKILLed mid-offline-run: the run moves to another work
                   preset: 'capacity-bound',
                   seed: SEED,
                   split: 'train',
-                  rows: 200_000,
+                  rows: 150_000,
                 },
                 test: {
                   kind: 'synthetic',
@@ -225,7 +225,7 @@ void describe('a worker SIGKILLed mid-offline-run: the run moves to another work
                   rows: 2_000,
                 },
               },
-              // Three passes: training long enough (~20 s) for the kill to land in it.
+              // Three passes: training long enough (~15 s on a quiet machine) for the kill to land in it.
               epochs: 3,
               model: { ...REFERENCE_OPTIMIZERS },
               evalPoints: 2,

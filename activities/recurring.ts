@@ -4,6 +4,7 @@ import { ModelVersion } from '../schemas/manifest';
 import { parseOrThrow } from '../schemas/zod-errors';
 import type { RecurringHeartbeat } from '../schemas/workflow-io';
 import { RecurringWindowInput, type RecurringWindowResult } from '../schemas/workflow-io';
+import { publishStagingRoot } from '../src/pipeline/publish-staging';
 import { runRecurringWindow } from '../src/pipeline/recurring-window';
 import { resumePoint, type ResumePoint } from '../src/registry/lineage';
 import type { RegistryStore } from '../src/registry/store';
@@ -15,6 +16,8 @@ import { confirmHeartbeat } from './heartbeat-fence';
 export interface RecurringDeps {
   kafka: Kafka;
   registry: RegistryStore;
+  /** State directory: checkpoints wait for their publish under `<dataDir>/staging`. */
+  dataDir: string;
 }
 
 /** Activities of the recurring phase. */
@@ -69,6 +72,7 @@ export function createRecurringActivities(deps: RecurringDeps) {
           eventsPerVersion: input.eventsPerVersion,
           versions: input.versions - before.versions.length,
           publishEverySeconds: input.publishEverySeconds,
+          workDir: publishStagingRoot(deps.dataDir),
           ...(startOffsets === undefined ? {} : { startOffsets }),
           ...(input.gate === undefined ? {} : { gate: input.gate }),
           ...(input.eventValidation === undefined

@@ -116,6 +116,9 @@ export const TowerWidths = z.object({
 });
 export type TowerWidths = z.infer<typeof TowerWidths>;
 
+/** Names the run that produced a version (see {@link ManifestFields} `runId`). */
+export const RunId = z.string().min(1).max(1024);
+
 /**
  * What a publisher says about a version. The registry adds the rest (model, version, createdAt,
  * files) when it publishes.
@@ -144,6 +147,13 @@ export const ManifestFields = z
     gate: GateVerdict.optional(),
     /** The data window a scheduled retraining resolved (times; offsets or files with checksums). */
     window: ResolvedWindow.optional(),
+    /**
+     * The run that produced the version, when its publisher names one (an offline workflow
+     * run: `<workflowId>/<runId>`, the same for every attempt). A retried attempt looks for it
+     * before training and again before publishing, so one run publishes one version even when
+     * a worker died between its publish and reporting it (src/pipeline/offline-run.ts).
+     */
+    runId: RunId.optional(),
   })
   .superRefine((fields, ctx) => {
     if (fields.dataRange.kind !== fields.phase) {
@@ -176,6 +186,7 @@ export const ManifestV1 = z.object({
   skipped: z.array(SkippedRange).optional(),
   gate: GateVerdict.optional(),
   window: ResolvedWindow.optional(),
+  runId: RunId.optional(),
 });
 
 /** The immutable manifest of a version, discriminated on its format version `v`. */

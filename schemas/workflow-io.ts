@@ -34,6 +34,17 @@ export const OfflineTrainingInput = z.object({
   checkpointEvery: z.number().int().min(0).default(0),
   /** The data window the config's sources were resolved from; recorded in the manifest. */
   window: ResolvedWindow.optional(),
+  /**
+   * Heartbeat timeout of the training activity: how long a silent attempt (its worker died or
+   * hangs) is trusted before the run is retried on another worker. Short means a quick
+   * failover; the activity heartbeats at least every quarter of it, so it only needs to cover
+   * a stall of the worker (a long GC pause, a swapped-out host). @default 120
+   */
+  heartbeatTimeoutSeconds: z
+    .number({ error: 'heartbeatTimeoutSeconds must be a number of seconds' })
+    .min(5, 'heartbeatTimeoutSeconds must be at least 5: shorter, a busy worker times out')
+    .max(3600, 'heartbeatTimeoutSeconds must be at most 3600 (1 hour)')
+    .default(120),
 });
 export type OfflineTrainingInput = z.input<typeof OfflineTrainingInput>;
 
@@ -49,9 +60,12 @@ export const OfflineTrainingResult = z.object({
 });
 export type OfflineTrainingResult = z.infer<typeof OfflineTrainingResult>;
 
-/** Heartbeat details of `trainOfflineModel`: where a retry resumes. */
+/** Heartbeat details of `trainOfflineModel`: how far the run got, for operators and retries. */
 export const OfflineHeartbeat = z.object({
-  /** The run's directory; its `checkpoint/` is where a retry resumes. */
+  /**
+   * The run's directory on the worker that heartbeated it. For the record only: a retry may run
+   * on another host, so it derives its own directory under its own data directory.
+   */
   runDir: z.string().min(1),
   step: z.number().int().min(0),
   totalSteps: z.number().int().min(0),

@@ -3,6 +3,7 @@ import { NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/wo
 import { createActivities } from '../activities';
 import type { InfraConfig } from '../schemas/infra-config';
 import { initBackend, type BackendName } from '../src/model/backend';
+import { publishStagingRoot, sweepPublishStaging } from '../src/pipeline/publish-staging';
 import {
   createKafkaAnnouncer,
   openRegistry,
@@ -65,6 +66,14 @@ export async function createWorker(
   options: { taskQueue?: string; workflowBundle?: { code: string }; registry?: RegistryStore } = {},
 ): Promise<AgpWorker> {
   installQuietRuntime();
+  // Checkpoints a SIGKILLed predecessor was publishing; nothing else would ever remove them.
+  const swept = await sweepPublishStaging(publishStagingRoot(config.dataDir));
+  if (swept.length > 0) {
+    process.stderr.write(
+      `worker: removed ${swept.length} staging director${swept.length === 1 ? 'y' : 'ies'} of ` +
+        `dead processes under ${publishStagingRoot(config.dataDir)}\n`,
+    );
+  }
   const backend = await initBackend();
   const kafka = createKafka(config.kafka, { clientId: 'agp-worker' });
   // Every publish is announced on Kafka, so registry watchers see the worker's versions.

@@ -16,23 +16,28 @@ import {
   parseWorkflowInput,
 } from './messages';
 
-const { trainOfflineModel } = proxyActivities<OfflineActivities>({
-  // A long run on a small machine; heartbeats say it is alive.
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '5 seconds',
-    maximumInterval: '2 minutes',
-    maximumAttempts: 5,
-    // A bad config or a bad file does not get better by retrying.
-    nonRetryableErrorTypes: ['ConfigError', 'DataError'],
-  },
-});
+/** The training activity, with the run's heartbeat timeout (how long a silent attempt is trusted). */
+function trainingActivity(heartbeatTimeoutSeconds: number) {
+  return proxyActivities<OfflineActivities>({
+    // A long run on a small machine; heartbeats say it is alive.
+    startToCloseTimeout: '12 hours',
+    heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
+    retry: {
+      initialInterval: '5 seconds',
+      maximumInterval: '2 minutes',
+      maximumAttempts: 5,
+      // A bad config or a bad file does not get better by retrying.
+      nonRetryableErrorTypes: ['ConfigError', 'DataError'],
+    },
+  }).trainOfflineModel;
+}
 
 /**
  * The offline phase: AGP training on a data range, then the full-width model published as an
  * `offline` version. Returns the version and its held-out metrics; the run is tagged
- * `AgpPhase=offline` with its model, version, NE and widths.
+ * `AgpPhase=offline` with its model, version, NE and widths. A worker lost mid-run is noticed
+ * after `heartbeatTimeoutSeconds` and the run retried on another worker (activities/offline.ts
+ * says from where); the run publishes one version however many attempts it takes.
  */
 export async function offlineTraining(
   raw: OfflineTrainingInputType,
@@ -42,7 +47,7 @@ export async function offlineTraining(
     { key: AgpModel, value: input.model },
     { key: AgpPhase, value: 'offline' },
   ]);
-  const result = await trainOfflineModel(input);
+  const result = await trainingActivity(input.heartbeatTimeoutSeconds)(input);
   const updates: SearchAttributeUpdatePair[] = [{ key: AgpVersion, value: result.version }];
   const ne = result.metrics['ne'];
   if (ne !== undefined) updates.push({ key: AgpNe, value: ne });

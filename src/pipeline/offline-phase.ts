@@ -6,6 +6,7 @@ import type { RegistryStore } from '../registry/store';
 import { runOfflineTraining } from '../train/offline';
 import { openTrainingData } from '../train/open-data';
 import { formatWidths, towerWidths } from './model-version';
+import { findOfflineRun, offlineVersionSummary } from './offline-run';
 import { publishOfflineModel } from './publish-offline';
 
 /** Progress of an offline run, as the activity heartbeats it. */
@@ -31,6 +32,16 @@ export interface OfflinePhaseOptions {
   onCheckpoint?: (dir: string, step: number) => void;
   /** The data window the config's sources were resolved from (recorded in the manifest). */
   window?: ResolvedWindow;
+  /**
+   * The run this is an attempt of (recorded in the manifest): when a version of it is already
+   * in the registry at publish time, that version is returned and nothing is published.
+   */
+  runId?: string;
+  /**
+   * Called after training, before publishing; throwing publishes nothing (the activity proves
+   * here that the Temporal server still hears this attempt).
+   */
+  beforePublish?: () => Promise<void>;
 }
 
 /** What an offline phase produced. */
@@ -39,11 +50,13 @@ export interface OfflinePhaseResult {
   report: TrainReport;
   /** One line: schedule, growth, rows, FLOP saving, NE. */
   summary: string;
+  /** True when an earlier attempt of the run had published it (this training was not). */
+  publishedEarlier: boolean;
 }
 
 /**
  * The offline phase end to end: parse the config, run AGP training (resuming from a checkpoint
- * when given), and publish the full-width model as an `offline` version.
+ * when given), and publish the full-width model as an `offline` version, once per `runId`.
  *
  * @throws ConfigError for a bad config (naming the field), DataError for bad rows.
  */
@@ -73,6 +86,15 @@ export async function runOfflinePhase(
       }),
   });
   try {
+    await options.beforePublish?.();
+    // An attempt that lost its worker after publishing left its version: a second one would be
+    // a duplicate offline model of the same run.
+    const earlier =
+      options.runId === undefined ? null : await findOfflineRun(registry, model, options.runId);
+    if (earlier !== null) {
+      const summary = `${offlineVersionSummary(earlier)} (published by an earlier attempt)`;
+      return { manifest: earlier, report, summary, publishedEarlier: true };
+    }
     const widths = towerWidths(trainer);
     const manifest = await publishOfflineModel(registry, {
       model,
@@ -83,12 +105,13 @@ export async function runOfflinePhase(
       widths,
       denseRanges,
       ...(options.window ? { window: options.window } : {}),
+      ...(options.runId === undefined ? {} : { runId: options.runId }),
     });
     const summary =
       `${report.schedule}/${report.growth} on ${report.dataset}: ${report.rowsTrained} rows, ` +
       `test NE ${report.test.ne.toFixed(4)}, FLOP saving ${(report.flopSaving * 100).toFixed(1)}%, ` +
       `${report.samplesPerSecond.toFixed(0)} samples/s, widths ${formatWidths(widths)}`;
-    return { manifest, report, summary };
+    return { manifest, report, summary, publishedEarlier: false };
   } finally {
     trainer.dispose();
   }

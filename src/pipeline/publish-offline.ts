@@ -24,6 +24,8 @@ export interface OfflinePublication {
   denseRanges?: DenseRanges;
   /** The data window the run's sources were resolved from (a scheduled retraining's). */
   window?: ResolvedWindow;
+  /** The run publishing it, recorded so a retry of the run finds it (src/pipeline/offline-run.ts). */
+  runId?: string;
 }
 
 /** Keeps only finite numbers: manifests reject NaN and ±Infinity. */
@@ -75,6 +77,7 @@ export async function publishOfflineModel(
       backend: report.backend,
       config: versionConfig,
       ...(publication.window ? { window: publication.window } : {}),
+      ...(publication.runId === undefined ? {} : { runId: publication.runId }),
     },
   );
 }

@@ -20,6 +20,7 @@ import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
 import type { ProgressiveMetrics, PublishRequest } from '../stream/training-loop';
 import { loadTrainerFromVersion, towerWidths } from './model-version';
 import { finiteMetrics } from './publish-offline';
+import { publishStagingDir } from './publish-staging';
 import { pairedComparison } from '../metrics/paired-comparison';
 import type { HeldBackConfig } from '../stream/held-back-slice';
 import { eventsToBatch } from '../stream/event-codec';
@@ -54,7 +55,10 @@ export interface RecurringWindowOptions {
   startOffsets?: KafkaOffsets;
   /** Events in the progressive-validation window. @default 10000 */
   metricsWindow?: number;
-  /** Where checkpoints are staged before publishing. @default the OS temp directory */
+  /**
+   * Where checkpoints are staged before publishing (src/pipeline/publish-staging.ts): a worker
+   * passes `<AGP_DATA_DIR>/staging`, which it sweeps at start. @default the OS temp directory
+   */
   workDir?: string;
   signal?: AbortSignal;
   onProgress?: (progress: WindowProgress) => void;
@@ -255,10 +259,7 @@ export async function runRecurringWindow(
   };
 
   const publishVersion = async (request: PublishRequest): Promise<void> => {
-    const dir = join(
-      options.workDir ?? tmpdir(),
-      `agp-${model}-${process.pid}-${Date.now()}-${seq++}`,
-    );
+    const dir = publishStagingDir(options.workDir ?? tmpdir(), model, seq++);
     try {
       const saveStarted = Date.now();
       await saveCheckpoint(dir, trainer, { offsets: request.offsets, parent });

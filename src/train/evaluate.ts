@@ -1,6 +1,7 @@
 import type { BatchSource } from '../data/source';
 import { evaluateBinary, type BinaryMetrics } from '../metrics/evaluate';
 import type { Trainer } from '../model/trainer';
+import { createEventLoopYield } from './event-loop-yield';
 
 /** Scores the first `rows` rows of `source` (all when omitted) and returns held-out metrics. */
 export async function evaluateOn(
@@ -11,7 +12,9 @@ export async function evaluateOn(
   const limit = opts.rows ?? Infinity;
   const preds: number[] = [];
   const labels: number[] = [];
+  const yieldEventLoop = createEventLoopYield();
   for await (const batch of source.batches({ batchSize: opts.batchSize ?? 2048 })) {
+    await yieldEventLoop();
     const p = trainer.predict(batch);
     const take = Math.min(batch.size, limit - preds.length);
     for (let i = 0; i < take; i++) {
@@ -26,6 +29,11 @@ export async function evaluateOn(
 /** Counts the rows a source yields (one pass; file sources have no cheaper row count). */
 export async function countRows(source: BatchSource): Promise<number> {
   let rows = 0;
-  for await (const batch of source.batches({ batchSize: 65_536 })) rows += batch.size;
+  // Counting a synthetic split generates it: tens of seconds with nothing else running.
+  const yieldEventLoop = createEventLoopYield();
+  for await (const batch of source.batches({ batchSize: 8192 })) {
+    rows += batch.size;
+    await yieldEventLoop();
+  }
   return rows;
 }

@@ -17,6 +17,7 @@ import { createTrainer, type Trainer } from '../model/trainer';
 import { createRng } from '../rng';
 import { createAgpDriver } from './agp-driver';
 import { countRows, evaluateOn } from './evaluate';
+import { createEventLoopYield } from './event-loop-yield';
 import { lrFactorOf } from './lr-schedule';
 import { OfflineCheckpointState } from './offline-state';
 import { openTrainingData } from './open-data';
@@ -203,9 +204,12 @@ export async function runOfflineTraining(
     opts.onCheckpoint?.(checkpointDir, step);
   };
 
+  // Timers (an activity's keep-alive heartbeat) and a cancellation must get through the loop.
+  const yieldEventLoop = createEventLoopYield();
   try {
     training: for (; epoch < config.epochs; epoch++, rowInEpoch = 0) {
       for await (const batch of data.train.batches({ batchSize, startRow: rowInEpoch })) {
+        await yieldEventLoop();
         if (opts.signal?.aborted) break training;
         const tStep = performance.now();
         ranges.observe(batch);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -230,12 +230,8 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
     await connection?.close();
     await stack?.dispose();
     await s3?.dispose();
-    // A worker SIGKILLed while publishing leaves its staging directory behind, and that is in
-    // the OS temp directory, not its data directory (src/pipeline/recurring-window.ts).
-    const staged = (await readdir(tmpdir())).filter((f) =>
-      MODELS.some(({ name }) => f.startsWith(`agp-${name}-`)),
-    );
-    for (const dir of [...workerDirs, testDir, ...staged.map((f) => path.join(tmpdir(), f))]) {
+    // A worker SIGKILLed while publishing left its staging under its data directory.
+    for (const dir of [...workerDirs, testDir]) {
       if (dir !== undefined) await rm(dir, { recursive: true, force: true });
     }
   });

@@ -48,6 +48,14 @@ export const FLEET_PORTS = {
   AGP_KAFKA_CONTROLLER_PORT: '49093',
 } as const;
 
+/** Ports of the offline failover test (test/faults/offline-failover.test.ts). */
+export const OFFLINE_FAILOVER_PORTS = {
+  AGP_TEMPORAL_PORT: '57233',
+  AGP_TEMPORAL_UI_PORT: '58233',
+  AGP_KAFKA_PORT: '59092',
+  AGP_KAFKA_CONTROLLER_PORT: '59093',
+} as const;
+
 export async function startPrivateStack(
   taskQueue: string,
   ports: Record<keyof typeof PORTS, string> = PORTS,

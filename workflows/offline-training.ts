@@ -23,7 +23,8 @@ function trainingActivity(heartbeatTimeoutSeconds: number) {
     startToCloseTimeout: '12 hours',
     heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
     retry: {
-      initialInterval: '5 seconds',
+      // As the recurring windows: after a worker loss the heartbeat timeout already waited.
+      initialInterval: '2 seconds',
       maximumInterval: '2 minutes',
       maximumAttempts: 5,
       // A bad config or a bad file does not get better by retrying.

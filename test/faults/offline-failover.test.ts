@@ -44,7 +44,7 @@ const SEED = 1;
 /** How long a silent offline attempt is trusted (the product's default is 120 s). */
 const HEARTBEAT_TIMEOUT_SECONDS = 10;
 /** The workflow's retry backoff after the timeout (workflows/offline-training.ts). */
-const RETRY_INITIAL_SECONDS = 5;
+const RETRY_INITIAL_SECONDS = 2;
 const EVENTS_PER_VERSION = 300;
 const RECURRING_VERSIONS = 2;
 

@@ -25,6 +25,12 @@ const Topic = z
 // ---------------------------------------------------------------------------------------------
 // Offline phase
 
+/** The offline training activity's heartbeat timeout (see OfflineTrainingInput). */
+const OfflineHeartbeatTimeoutSeconds = z
+  .number({ error: 'heartbeatTimeoutSeconds must be a number of seconds' })
+  .min(5, 'heartbeatTimeoutSeconds must be at least 5: shorter, a busy worker times out')
+  .max(3600, 'heartbeatTimeoutSeconds must be at most 3600 (1 hour)');
+
 /** Input of the `offlineTraining` workflow and of its activity `trainOfflineModel`. */
 export const OfflineTrainingInput = z.object({
   model: ModelName,
@@ -40,11 +46,7 @@ export const OfflineTrainingInput = z.object({
    * failover; the activity heartbeats at least every quarter of it, so it only needs to cover
    * a stall of the worker (a long GC pause, a swapped-out host). @default 120
    */
-  heartbeatTimeoutSeconds: z
-    .number({ error: 'heartbeatTimeoutSeconds must be a number of seconds' })
-    .min(5, 'heartbeatTimeoutSeconds must be at least 5: shorter, a busy worker times out')
-    .max(3600, 'heartbeatTimeoutSeconds must be at most 3600 (1 hour)')
-    .default(120),
+  heartbeatTimeoutSeconds: OfflineHeartbeatTimeoutSeconds.default(120),
 });
 export type OfflineTrainingInput = z.input<typeof OfflineTrainingInput>;
 
@@ -346,6 +348,8 @@ export const DailyRetrainingInput = z.object({
   tolerance: z.number().min(0).max(1).default(0.005),
   /** Newest events to evaluate on. @default 5000 */
   evalEvents: z.number().int().positive().default(5000),
+  /** The child offline run's heartbeat timeout (OfflineTrainingInput). @default 120 */
+  offlineHeartbeatTimeoutSeconds: OfflineHeartbeatTimeoutSeconds.optional(),
   /** Settings of the recurring workflow when it has to be started. */
   recurring: z
     .object({

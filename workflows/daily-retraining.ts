@@ -79,6 +79,9 @@ export async function dailyRetraining(
         model: input.model,
         trainConfig,
         ...(windowed ? { window: windowed.window } : {}),
+        ...(input.offlineHeartbeatTimeoutSeconds === undefined
+          ? {}
+          : { heartbeatTimeoutSeconds: input.offlineHeartbeatTimeoutSeconds }),
       },
     ],
   });

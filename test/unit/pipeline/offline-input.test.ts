@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OfflineTrainingInput } from '../../../schemas/workflow-io';
+import { DailyRetrainingInput, OfflineTrainingInput } from '../../../schemas/workflow-io';
 
 describe('offline training input', () => {
   const base = { model: 'm', trainConfig: {} };
@@ -24,5 +24,18 @@ describe('offline training input', () => {
       assert.match(parsed.error?.issues[0]?.message ?? '', message);
       assert.deepEqual(parsed.error?.issues[0]?.path, ['heartbeatTimeoutSeconds']);
     }
+  });
+
+  it('a daily run passes its own offline heartbeat timeout, checked the same way', () => {
+    const daily = { model: 'm', trainConfig: {}, topic: 't' };
+    assert.equal(DailyRetrainingInput.parse(daily).offlineHeartbeatTimeoutSeconds, undefined);
+    assert.equal(
+      DailyRetrainingInput.parse({ ...daily, offlineHeartbeatTimeoutSeconds: 15 })
+        .offlineHeartbeatTimeoutSeconds,
+      15,
+    );
+    const bad = DailyRetrainingInput.safeParse({ ...daily, offlineHeartbeatTimeoutSeconds: 1 });
+    assert.match(bad.error?.issues[0]?.message ?? '', /at least 5/);
+    assert.deepEqual(bad.error?.issues[0]?.path, ['offlineHeartbeatTimeoutSeconds']);
   });
 });

@@ -3,6 +3,7 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  type ListObjectsV2CommandOutput,
   S3Client,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
@@ -89,17 +90,17 @@ export async function putObject(
   }
 }
 
-/** Every key under `prefix` (or the common prefixes one level down, with a delimiter). */
-export async function listKeys(
+/** Every page of a listing of `prefix` (optionally one level down, with a delimiter). */
+async function forEachPage(
   client: S3Client,
   bucket: string,
   prefix: string,
-  delimiter?: string,
-): Promise<string[]> {
-  const out: string[] = [];
+  delimiter: string | undefined,
+  onPage: (page: ListObjectsV2CommandOutput) => void,
+): Promise<void> {
   let token: string | undefined;
   do {
-    let page;
+    let page: ListObjectsV2CommandOutput;
     try {
       page = await client.send(
         new ListObjectsV2Command({
@@ -112,11 +113,45 @@ export async function listKeys(
     } catch (error) {
       throw s3Failure(`LIST s3://${bucket}/${prefix}`, error);
     }
-    if (delimiter === undefined) for (const o of page.Contents ?? []) out.push(o.Key ?? '');
-    else for (const p of page.CommonPrefixes ?? []) out.push(p.Prefix ?? '');
+    onPage(page);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
+}
+
+/** Every key under `prefix` (or the common prefixes one level down, with a delimiter). */
+export async function listKeys(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  delimiter?: string,
+): Promise<string[]> {
+  const out: string[] = [];
+  await forEachPage(client, bucket, prefix, delimiter, (page) => {
+    if (delimiter === undefined) for (const o of page.Contents ?? []) out.push(o.Key ?? '');
+    else for (const p of page.CommonPrefixes ?? []) out.push(p.Prefix ?? '');
+  });
   return out.filter((k) => k.length > 0);
+}
+
+/** An object of a listing: its key and when it was last written. */
+export interface ListedObject {
+  key: string;
+  lastModified: Date;
+}
+
+/** Every object under `prefix`, with its last-modified time. */
+export async function listObjects(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<ListedObject[]> {
+  const out: ListedObject[] = [];
+  await forEachPage(client, bucket, prefix, undefined, (page) => {
+    for (const o of page.Contents ?? []) {
+      if (o.Key) out.push({ key: o.Key, lastModified: o.LastModified ?? new Date(0) });
+    }
+  });
+  return out;
 }
 
 /** Deletes every key under `prefix` (best effort is the caller's choice: this throws). */

@@ -22,7 +22,14 @@ import { digestFile, isErrno, listFilesRecursive } from './fs-io';
 import { checkRelativePath, FaultPoint, type PublishFaults } from './fs-publish';
 import { expiredVersions } from './retention';
 import { checkModelName, parseStoredJson } from './stored-json';
-import { createS3Client, deletePrefix, getObject, listKeys, putObject } from './s3-client';
+import {
+  createS3Client,
+  deletePrefix,
+  getObject,
+  listKeys,
+  listObjects,
+  putObject,
+} from './s3-client';
 import { downloadVerified, fetchIntoCache } from './s3-fetch';
 import { EMPTY_REF, ModelRef, type RefEntry } from './s3-ref';
 import type {
@@ -36,7 +43,7 @@ import type {
   VersionRef,
   VersionSummary,
 } from './store';
-import { compareVersions, formatVersion, versionNumber } from './version';
+import { asVersion, compareVersions, formatVersion, versionNumber } from './version';
 
 /** Options of {@link openS3Registry} that are not configuration. */
 export interface S3RegistryOptions {
@@ -58,7 +65,18 @@ export interface S3RegistryStore extends RegistryStore {
   readonly client: S3Client;
   /** The key of a model's object `rest` (e.g. `ref.json`), for tests and tools. */
   key(model: string, rest: string): string;
+  /**
+   * Deletes what crashed publishes left (uploads and claimed manifests no ref lists) once it is
+   * older than `olderThanMs`; returns how many objects went. Publish runs it after each commit.
+   */
+  sweepOrphans(model: string, olderThanMs?: number): Promise<number>;
 }
+
+/**
+ * How old an unlisted upload or manifest must be before it counts as a crashed publish's: far
+ * longer than any publish takes, so an upload still under way is never taken for one.
+ */
+const ORPHAN_AGE_MS = 60 * 60 * 1000;
 
 const MAX_HISTORY = 1000;
 /** Bound on compare-and-set rounds lost in a row before giving up (retriable). */
@@ -309,6 +327,8 @@ class S3Registry implements S3RegistryStore {
         // After the commit nobody can see them; a failure here only leaves garbage.
         await this.deleteVersionObjects(model, gone).catch(() => undefined);
       }
+      // A worker killed mid-publish (SIGKILL, a lost host) left objects no ref will ever list.
+      await this.sweepOrphans(model).catch(() => undefined);
       return manifest;
     }
     throw new InfraError(
@@ -326,6 +346,37 @@ class S3Registry implements S3RegistryStore {
     await deletePrefix(this.client, this.bucket, this.key(model, `uploads/${upload}/`)).catch(
       () => undefined,
     );
+  }
+
+  async sweepOrphans(model: string, olderThanMs = ORPHAN_AGE_MS): Promise<number> {
+    const { ref } = await this.readRef(model);
+    const listedUploads = new Set(ref.versions.map((e) => e.upload));
+    const listedVersions = new Set<string>(ref.versions.map((e) => e.version));
+    const cutoff = this.now().getTime() - olderThanMs;
+    const uploadsPrefix = this.key(model, 'uploads/');
+    const versionsPrefix = this.key(model, 'versions/');
+    // An upload is an orphan when no ref entry names it and none of its objects is recent.
+    const uploads = new Map<string, { keys: string[]; newest: number }>();
+    for (const o of await listObjects(this.client, this.bucket, uploadsPrefix)) {
+      const id = o.key.slice(uploadsPrefix.length).split('/')[0] ?? '';
+      const u = uploads.get(id) ?? { keys: [], newest: 0 };
+      u.keys.push(o.key);
+      u.newest = Math.max(u.newest, o.lastModified.getTime());
+      uploads.set(id, u);
+    }
+    const doomed: string[] = [];
+    for (const [id, u] of uploads) {
+      if (!listedUploads.has(id) && u.newest < cutoff) doomed.push(...u.keys);
+    }
+    // A manifest claimed by a publish that never committed: its version is in no ref entry.
+    for (const o of await listObjects(this.client, this.bucket, versionsPrefix)) {
+      const version = asVersion(o.key.slice(versionsPrefix.length).split('/')[0] ?? '');
+      // A claim is at most seconds old while its publish runs: the age alone tells them apart.
+      if (version === null || listedVersions.has(version)) continue;
+      if (o.lastModified.getTime() < cutoff) doomed.push(o.key);
+    }
+    for (const key of doomed) await this.deleteKey(key);
+    return doomed.length;
   }
 
   private async deleteVersionObjects(model: string, entry: RefEntry): Promise<void> {

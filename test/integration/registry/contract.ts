@@ -24,7 +24,8 @@ function modelName(tag: string): string {
   return `c-${tag}-${process.pid}-${counter}`;
 }
 
-function recurring(parent: ModelVersion, from: number, to: number): ManifestFieldsInput {
+/** Manifest fields of a recurring version trained on offsets [from, to) of partition 0. */
+export function recurring(parent: ModelVersion, from: number, to: number): ManifestFieldsInput {
   return {
     parent,
     phase: 'recurring',

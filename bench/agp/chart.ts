@@ -20,6 +20,12 @@ export function frontierSpec(points: FrontierPoint[], title: string): Record<str
     hi: p.ne + p.neStd,
     seeds: p.seeds.length,
   }));
+  // One explicit NE range for every layer, so no error bar runs off the plot (the shared scale
+  // was fitted to the points and clipped the widest bars).
+  const lo = Math.min(...values.map((v) => v.lo));
+  const hi = Math.max(...values.map((v) => v.hi));
+  const pad = (hi - lo) * 0.04;
+  const yScale = { zero: false, nice: false, domain: [lo - pad, hi + pad] };
   const x = {
     field: 'flops',
     type: 'quantitative',
@@ -47,11 +53,21 @@ export function frontierSpec(points: FrontierPoint[], title: string): Record<str
     layer: [
       {
         mark: { type: 'line', opacity: 0.5 },
-        encoding: { x, y: { field: 'ne', type: 'quantitative' }, color, order: { field: 'flops' } },
+        encoding: {
+          x,
+          y: { field: 'ne', type: 'quantitative', scale: yScale },
+          color,
+          order: { field: 'flops' },
+        },
       },
       {
         mark: { type: 'rule' },
-        encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color },
+        encoding: {
+          x,
+          y: { field: 'lo', type: 'quantitative', scale: yScale },
+          y2: { field: 'hi' },
+          color,
+        },
       },
       {
         mark: { type: 'point', filled: true, size: 80 },
@@ -61,7 +77,7 @@ export function frontierSpec(points: FrontierPoint[], title: string): Record<str
             field: 'ne',
             type: 'quantitative',
             title: 'test NE (lower is better)',
-            scale: { zero: false },
+            scale: yScale,
             axis: { format: '.4f' },
           },
           color,
@@ -70,7 +86,11 @@ export function frontierSpec(points: FrontierPoint[], title: string): Record<str
       },
       {
         mark: { type: 'text', dx: 6, dy: -8, align: 'left', fontSize: 9 },
-        encoding: { x, y: { field: 'ne', type: 'quantitative' }, text: { field: 'label' } },
+        encoding: {
+          x,
+          y: { field: 'ne', type: 'quantitative', scale: yScale },
+          text: { field: 'label' },
+        },
       },
     ],
   };

@@ -7,7 +7,7 @@ import { openFsRegistry, type FsRegistryStore } from '../../../src/registry/fs-s
 import { getObject } from '../../../src/registry/s3-client';
 import { openS3Registry, type S3RegistryStore } from '../../../src/registry/s3-store';
 import { registryContract } from './contract';
-import { startPrivateS3 } from './private-s3';
+import { startPrivateS3 } from '../../../infra/private-s3';
 
 describe('registry contract: filesystem store', () => {
   let root: string;

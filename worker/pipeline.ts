@@ -21,6 +21,7 @@ import { isKafkaOutage } from '../src/stream/kafka-outage';
 import { createReplayProducer, replay, type ReplayResult } from '../src/stream/replay';
 import { offlineTraining, recurringTraining } from '../workflows';
 import { createWorker, installQuietRuntime } from './create-worker';
+import { demoTrainConfig } from './demo-train-config';
 import { isTemporalOutage } from './temporal-outage';
 import { runMain, topLevelMessage } from '../src/cli/run-main';
 import { temporalConnectionOptions } from '../src/config/temporal-connection';
@@ -118,32 +119,6 @@ function median(xs: number[]): number | undefined {
   return s.length % 2 ? s[mid] : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-/** The offline training config of the demo: synthetic capacity-bound clicks. */
-function trainConfig(flags: Flags): Record<string, unknown> {
-  return {
-    name: flags.model,
-    data: {
-      train: {
-        kind: 'synthetic',
-        preset: 'capacity-bound',
-        seed: 1,
-        split: 'train',
-        rows: flags.rows,
-      },
-      test: {
-        kind: 'synthetic',
-        preset: 'capacity-bound',
-        seed: 1,
-        split: 'test',
-        rows: flags.testRows,
-      },
-    },
-    evalPoints: 4,
-    evalRows: Math.min(2_000, flags.testRows),
-    seed: 1,
-  };
-}
-
 async function main(argv: string[]): Promise<number> {
   const flags = parseFlags(argv);
   const config = parseInfraConfig();
@@ -214,7 +189,16 @@ async function main(argv: string[]): Promise<number> {
         .start(offlineTraining, {
           taskQueue: config.taskQueue,
           workflowId: offlineId,
-          args: [{ model: flags.model, trainConfig: trainConfig(flags) }],
+          args: [
+            {
+              model: flags.model,
+              trainConfig: demoTrainConfig({
+                model: flags.model,
+                rows: flags.rows,
+                testRows: flags.testRows,
+              }),
+            },
+          ],
         })
         .catch((error: unknown) => {
           // An attempt whose reply was lost in the outage did start it.

@@ -24,8 +24,8 @@ import { createReplayProducer, type RawRow } from '../../src/stream/replay';
 import { offlineTraining, recurringTraining } from '../../workflows';
 import { statusQuery } from '../../workflows/messages';
 import { badInputs, type BadInput } from './bad-inputs';
-import { startPrivateStack, type PrivateStack } from './private-stack';
-import { startWorker, type WorkerProcess } from './worker-process';
+import { startPrivateStack, type PrivateStack } from '../../infra/private-stack';
+import { startWorker, type WorkerProcess } from '../../infra/worker-process';
 import { sleep, within } from './deadlines';
 
 /**

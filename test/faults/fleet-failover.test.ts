@@ -1,26 +1,32 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { Kafka, Message, Producer } from 'kafkajs';
-import type { ClickEvent } from '../../schemas/click-event';
-import type { Manifest } from '../../schemas/manifest';
 import { REFERENCE_OPTIMIZERS } from '../../schemas/model-config';
 import type { RecurringState } from '../../schemas/workflow-io';
-import { syntheticEventRows } from '../../src/pipeline/synthetic-events';
-import { openRegistry, registryLocationFromEnv } from '../../src/registry';
 import { auditChain, type ChainAudit } from '../../src/registry/audit';
 import type { RegistryStore } from '../../src/registry/store';
 import { createTopicsReady } from '../../src/stream/create-topics';
 import { createKafka } from '../../src/stream/kafka-client';
 import { createReplayProducer } from '../../src/stream/replay';
 import { offlineTraining, recurringTraining } from '../../workflows';
-import { startPrivateS3 } from '../integration/registry/private-s3';
-import { FLEET_PORTS, startPrivateStack, type PrivateStack } from './private-stack';
-import { startWorker, type WorkerProcess } from './worker-process';
+import { duplicatedAndLost, recurringManifests } from '../../infra/fleet/audit';
+import { clickMessages } from '../../infra/fleet/click-stream';
+import {
+  identityOf,
+  pollUntil,
+  recurringVersions,
+  runningWindow,
+  type RecurringHandle,
+  type RunningWindow,
+} from '../../infra/fleet/windows';
+import { openPrivateS3Registry, startPrivateS3 } from '../../infra/private-s3';
+import { FLEET_PORTS, startPrivateStack, type PrivateStack } from '../../infra/private-stack';
+import { startWorker, type WorkerProcess } from '../../infra/worker-process';
 import { sleep, within } from './deadlines';
 
 /**
@@ -52,8 +58,6 @@ const RATE = 40;
 /** How long a silent window is trusted (the product's default is 60 s). */
 const HEARTBEAT_TIMEOUT_SECONDS = 10;
 
-type Handle = WorkflowHandle<typeof recurringTraining>;
-
 interface Failover {
   round: number;
   model: string;
@@ -68,26 +72,6 @@ interface Failover {
 }
 
 const say = (line: string): void => void process.stdout.write(`# fleet: ${line}\n`);
-/** The worker identity the Temporal SDK reports by default (`<pid>@<hostname>`). */
-const identityOf = (w: WorkerProcess): string => `${w.pid}@${hostname()}`;
-/** `temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED`. */
-const PENDING_ACTIVITY_STARTED = 2;
-
-/** Polls `check` until it returns a value, or fails with `diagnose()`'s account. */
-async function until<T>(
-  check: () => Promise<T | undefined>,
-  ms: number,
-  what: string,
-  diagnose: () => Promise<string>,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms\n${await diagnose()}`);
-    await sleep(500);
-  }
-}
 
 /** Sends `messages` at `RATE` per second (kept apart from the training: it is the live stream). */
 async function paced(producer: Producer, topic: string, messages: Message[]): Promise<void> {
@@ -98,84 +82,6 @@ async function paced(producer: Producer, topic: string, messages: Message[]): Pr
     if (due > Date.now()) await sleep(due - Date.now());
     await producer.send({ topic, messages: messages.slice(i, i + chunk) });
   }
-}
-
-/** The model's stream: valid click events from its offline data's teacher. */
-function streamOf(seed: number, count: number): Message[] {
-  const { rows } = syntheticEventRows({
-    preset: 'capacity-bound',
-    seed: seed + 1,
-    teacherSeed: seed,
-    split: 'train',
-    rows: count,
-  });
-  const now = Date.now();
-  return [...rows].slice(0, count).map((row, i) => {
-    const event: ClickEvent = { v: 1, eventId: `fleet-${seed}-${i}`, eventTime: now, ...row };
-    return { key: event.eventId, value: JSON.stringify(event) };
-  });
-}
-
-/** Recurring versions of `model` (served and held) with their publish times, oldest first. */
-async function recurringVersions(
-  registry: RegistryStore,
-  model: string,
-): Promise<{ version: string; at: number }[]> {
-  const [listing] = await registry.list(model).catch(() => []);
-  return (listing?.versions ?? [])
-    .filter((v) => v.phase === 'recurring')
-    .map((v) => ({ version: v.version, at: Date.parse(v.createdAt) }));
-}
-
-/** The attempt of the model's window that is running now (state STARTED), if one is. */
-interface RunningWindow {
-  identity: string;
-  attempt: number;
-  /** When the server handed this attempt to its worker, ms since the epoch. */
-  startedAt: number;
-}
-
-async function runningWindow(handle: Handle): Promise<RunningWindow | undefined> {
-  const d = await handle.describe();
-  const a = (d.raw.pendingActivities ?? []).find(
-    (p) =>
-      p.activityType?.name === 'trainRecurringWindow' &&
-      Number(p.state) === PENDING_ACTIVITY_STARTED,
-  );
-  if (!a?.lastWorkerIdentity) return undefined;
-  const t = a.lastStartedTime;
-  return {
-    identity: a.lastWorkerIdentity,
-    attempt: a.attempt ?? 1,
-    startedAt: t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : NaN,
-  };
-}
-
-/**
- * Offsets trained twice (in more than one version) and offsets up to the topic's end that no
- * version trained, counted over every partition from the manifests themselves.
- */
-function duplicatedAndLost(
-  manifests: readonly Manifest[],
-  topic: string,
-  ends: ReadonlyMap<number, number>,
-): { duplicated: number; lost: number } {
-  let duplicated = 0;
-  let lost = 0;
-  for (const [partition, end] of ends) {
-    const seen = new Uint8Array(end);
-    for (const m of manifests) {
-      if (m.dataRange.kind !== 'recurring') continue;
-      const from = Number(m.dataRange.fromOffsets[topic]?.[String(partition)] ?? 0);
-      const to = Number(m.dataRange.toOffsets[topic]?.[String(partition)] ?? from);
-      for (let o = from; o < Math.min(to, end); o++) {
-        if (seen[o] === 1) duplicated++;
-        seen[o] = 1;
-      }
-    }
-    lost += seen.reduce((n, s) => n + (s === 0 ? 1 : 0), 0);
-  }
-  return { duplicated, lost };
 }
 
 void describe('a fleet of workers: a SIGKILLed worker’s windows move to another', () => {
@@ -213,11 +119,8 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
     if (privateStack.status === 'rejected') throw privateStack.reason;
     if (privateS3.status === 'rejected') throw privateS3.reason;
     testDir = await mkdtemp(path.join(tmpdir(), 'agp-fleet-test-'));
-    // The location as the workers read it from the same variables; the credentials explicitly,
-    // as the SDK's default chain reads this process's environment, not `s3.env`.
-    const location = registryLocationFromEnv(testDir, s3.env);
-    assert.equal(location.kind, 's3');
-    registry = await openRegistry({ ...location, credentials: s3.credentials });
+    // The location as the workers read it from the same variables.
+    registry = await openPrivateS3Registry(s3, testDir);
     const [a, b] = [await addWorker(), await addWorker()];
     await Promise.all([a.ready(), b.ready()]);
     connection = await Connection.connect({ address: stack.config.temporal.address });
@@ -241,7 +144,7 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
     { timeout: 600_000 },
     async () => {
       const started = Date.now();
-      const handles = new Map<string, Handle>();
+      const handles = new Map<string, RecurringHandle>();
       const diagnose = async (): Promise<string> => {
         const lines: string[] = [];
         for (const { name } of MODELS) {
@@ -341,7 +244,9 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
       const producer = createReplayProducer(kafka);
       await producer.connect();
       const producing = Promise.all(
-        MODELS.map(({ name, seed }) => paced(producer, topicOf(name), streamOf(seed, total))),
+        MODELS.map(({ name, seed }) =>
+          paced(producer, topicOf(name), clickMessages(seed, total, 'fleet')),
+        ),
       );
       for (const [i, { name }] of MODELS.entries()) {
         handles.set(
@@ -364,7 +269,7 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
           }),
         );
       }
-      const handleOf = (model: string): Handle => {
+      const handleOf = (model: string): RecurringHandle => {
         const h = handles.get(model);
         assert.ok(h, `no workflow for ${model}`);
         return h;
@@ -376,7 +281,7 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
       const pending = (): string[] =>
         MODELS.map((m) => m.name).filter((m) => !failovers.some((f) => f.model === m));
 
-      await until(
+      await pollUntil(
         async () => {
           for (const { name } of MODELS) {
             if ((await recurringVersions(registry, name)).length === 0) return undefined;
@@ -392,7 +297,7 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
         assert.ok(round <= 2 * MODELS.length, `no failover of ${pending().join(', ')}`);
         // A window of a model that has not failed over yet, running on a live worker.
         const live = workers.filter((w) => w.exit() === null);
-        const victim = await until(
+        const victim = await pollUntil(
           async () => {
             for (const m of pending()) {
               const identity = (await runningWindow(handleOf(m)))?.identity;
@@ -436,7 +341,7 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
         // (a window can publish and end between two looks), and the first version after the kill.
         const retried = new Map<string, RunningWindow>();
         const next = new Map<string, { version: string; at: number }>();
-        await until(
+        await pollUntil(
           async () => {
             for (const name of struck) {
               const w = await runningWindow(handleOf(name));
@@ -499,11 +404,7 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
       const audits = new Map<string, ChainAudit & { duplicated: number; lost: number }>();
       try {
         for (const { name } of MODELS) {
-          const [listing] = await registry.list(name);
-          const manifests: Manifest[] = [];
-          for (const v of listing?.versions ?? []) {
-            if (v.phase === 'recurring') manifests.push(await registry.get(name, v.version));
-          }
+          const manifests = await recurringManifests(registry, name);
           const topic = topicOf(name);
           const ends = new Map(
             (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]),

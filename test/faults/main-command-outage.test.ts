@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Manifest } from '../../schemas/manifest';
 import { openFsRegistry } from '../../src/registry';
 import { auditChain } from '../../src/registry/audit';
-import { OTHER_PORTS, startPrivateStack, type PrivateStack } from './private-stack';
+import { OTHER_PORTS, startPrivateStack, type PrivateStack } from '../../infra/private-stack';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -21,9 +21,13 @@ import { createTopicsReady } from '../../src/stream/create-topics';
 import { createKafka } from '../../src/stream/kafka-client';
 import { createReplayProducer } from '../../src/stream/replay';
 import { offlineTraining, recurringTraining } from '../../workflows';
-import { startPrivateS3 } from '../integration/registry/private-s3';
-import { OFFLINE_FAILOVER_PORTS, startPrivateStack, type PrivateStack } from './private-stack';
-import { startWorker, type WorkerProcess } from './worker-process';
+import { startPrivateS3 } from '../../infra/private-s3';
+import {
+  OFFLINE_FAILOVER_PORTS,
+  startPrivateStack,
+  type PrivateStack,
+} from '../../infra/private-stack';
+import { startWorker, type WorkerProcess } from '../../infra/worker-process';
 import { sleep, within } from './deadlines';
 
 /**

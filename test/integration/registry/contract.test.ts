@@ -9,7 +9,7 @@ import { getObject, listKeys } from '../../../src/registry/s3-client';
 import { openS3Registry, type S3RegistryStore } from '../../../src/registry/s3-store';
 import { offlineFields, smallFiles } from '../../unit/registry/helpers';
 import { recurring, registryContract } from './contract';
-import { startPrivateS3 } from './private-s3';
+import { startPrivateS3 } from '../../../infra/private-s3';
 
 describe('registry contract: filesystem store', () => {
   let root: string;

@@ -1,16 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureInfra, stopInfra, type Component } from '../../infra/stack';
-import { statePaths } from '../../infra/paths';
-import { readPid, sleep } from '../../infra/process';
-import type { InfraConfig } from '../../schemas/infra-config';
-import { parseInfraConfig } from '../../src/config/env';
+import { ensureInfra, stopInfra, type Component } from './stack';
+import { statePaths } from './paths';
+import { readPid, sleep } from './process';
+import type { InfraConfig } from '../schemas/infra-config';
+import { parseInfraConfig } from '../src/config/env';
 
 /**
- * A Temporal dev server and a Kafka broker of the fault suite's own, on ports and in a data
- * directory no other test uses, so the suite can SIGKILL and restart them without disturbing
- * the shared servers `npm test` runs the other integration tests against.
+ * A Temporal dev server and a Kafka broker of a caller's own (the fault suite, the fleet test,
+ * `npm run bench:fleet`), on ports and in a data directory nobody else uses, so the caller can
+ * SIGKILL and restart them without disturbing the shared servers `npm test` runs the other
+ * integration tests against, or another engineer's run of a different caller.
  */
 export interface PrivateStack {
   config: InfraConfig;
@@ -56,14 +57,27 @@ export const OFFLINE_FAILOVER_PORTS = {
   AGP_KAFKA_CONTROLLER_PORT: '59093',
 } as const;
 
+/** Ports of the fleet benchmark (bench/fleet/run.ts), so it can run beside the fault tests. */
+export const BENCH_FLEET_PORTS = {
+  AGP_TEMPORAL_PORT: '45233',
+  AGP_TEMPORAL_UI_PORT: '46233',
+  AGP_KAFKA_PORT: '45092',
+  AGP_KAFKA_CONTROLLER_PORT: '45093',
+} as const;
+
+/**
+ * Starts the servers in a fresh temporary data directory.
+ * @param label prefixes the infra log lines and the data directory's name. @default 'faults'
+ */
 export async function startPrivateStack(
   taskQueue: string,
   ports: Record<keyof typeof PORTS, string> = PORTS,
+  label = 'faults',
 ): Promise<PrivateStack> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'agp-faults-'));
+  const dataDir = await mkdtemp(path.join(tmpdir(), `agp-${label}-`));
   const env = { ...ports, AGP_DATA_DIR: dataDir, AGP_TASK_QUEUE: taskQueue };
   const config = parseInfraConfig(env);
-  const log = (line: string): void => void process.stdout.write(`# faults infra: ${line}\n`);
+  const log = (line: string): void => void process.stdout.write(`# ${label} infra: ${line}\n`);
   await ensureInfra(config, log);
   const paths = statePaths(dataDir);
   const childEnv: NodeJS.ProcessEnv = {

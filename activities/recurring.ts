@@ -6,6 +6,7 @@ import type { RecurringHeartbeat } from '../schemas/workflow-io';
 import { RecurringWindowInput, type RecurringWindowResult } from '../schemas/workflow-io';
 import { publishStagingRoot } from '../src/pipeline/publish-staging';
 import { runRecurringWindow } from '../src/pipeline/recurring-window';
+import { TrainerCache } from '../src/pipeline/trainer-cache';
 import { resumePoint, type ResumePoint } from '../src/registry/lineage';
 import type { RegistryStore } from '../src/registry/store';
 import { toFailure } from './failure';
@@ -22,6 +23,8 @@ export interface RecurringDeps {
 
 /** Activities of the recurring phase. */
 export function createRecurringActivities(deps: RecurringDeps) {
+  // A window that ends cleanly hands its trainer to the model's next window on this worker.
+  const trainers = new TrainerCache();
   return {
     /**
      * Trains one window from a version and publishes up to `versions` versions (a version the
@@ -73,6 +76,7 @@ export function createRecurringActivities(deps: RecurringDeps) {
           versions: input.versions - before.versions.length,
           publishEverySeconds: input.publishEverySeconds,
           workDir: publishStagingRoot(deps.dataDir),
+          trainers,
           ...(startOffsets === undefined ? {} : { startOffsets }),
           ...(input.gate === undefined ? {} : { gate: input.gate }),
           ...(input.eventValidation === undefined

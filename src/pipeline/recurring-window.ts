@@ -21,6 +21,7 @@ import type { ProgressiveMetrics, PublishRequest } from '../stream/training-loop
 import { loadTrainerFromVersion, towerWidths } from './model-version';
 import { finiteMetrics } from './publish-offline';
 import { publishStagingDir } from './publish-staging';
+import type { TrainerCache } from './trainer-cache';
 import { pairedComparison } from '../metrics/paired-comparison';
 import type { HeldBackConfig } from '../stream/held-back-slice';
 import { eventsToBatch } from '../stream/event-codec';
@@ -86,6 +87,12 @@ export interface RecurringWindowOptions {
   gate?: GateTolerances & { holdBack?: HeldBackConfig | undefined };
   /** Event-time bounds and optional de-duplication (schemas/event-validation.ts). */
   eventValidation?: EventValidationInput;
+  /**
+   * Trainers kept between windows (a worker's): the window starts from the kept trainer when it
+   * holds exactly `fromVersion`, and hands its trainer back when it ends cleanly right after
+   * publishing a served version. Unset: load from the registry, dispose at the end.
+   */
+  trainers?: TrainerCache;
   /**
    * Test mode (the exactly-once test): every version also carries `trained-ids.json`, the ids
    * of the events it trained since its parent, in training order. @default false
@@ -208,12 +215,13 @@ export async function runRecurringWindow(
 ): Promise<RecurringWindowOutcome> {
   const { registry } = deps;
   const { model } = options;
-  const loaded = await loadTrainerFromVersion(
-    registry,
-    model,
-    parseOrThrow(ModelVersion, options.fromVersion, 'fromVersion'),
-  );
+  const from = parseOrThrow(ModelVersion, options.fromVersion, 'fromVersion');
+  const loaded =
+    options.trainers?.take(model, from) ?? (await loadTrainerFromVersion(registry, model, from));
   const { trainer, manifest: base } = loaded;
+  // The newest served version this window published: the trainer holds exactly its state
+  // while nothing was consumed after it (see `trainers`).
+  let lastServed: Manifest | null = null;
   const ownOffsets = base.dataRange.kind === 'recurring' ? base.dataRange.toOffsets : {};
   const startOffsets = options.startOffsets ?? ownOffsets;
   let parent = base.version;
@@ -336,6 +344,7 @@ export async function runRecurringWindow(
         parent = published.version;
         skipped = [];
         baseline = gateBaseline(published);
+        lastServed = published;
       }
       options.onPublished?.(published);
     } finally {
@@ -343,6 +352,7 @@ export async function runRecurringWindow(
     }
   };
 
+  let handedOver = false;
   try {
     const result = await runWindow(
       {
@@ -368,6 +378,20 @@ export async function runRecurringWindow(
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       },
     );
+    // Clean end right after a served version (no held version after it, nothing consumed
+    // since): the trainer is that version, so the model's next window may start from it.
+    // (Assigned in publishVersion's closure, which TypeScript's narrowing does not see.)
+    const served = lastServed as Manifest | null;
+    if (
+      options.trainers !== undefined &&
+      !result.dirty &&
+      held.length === 0 &&
+      served !== null &&
+      served.version === parent
+    ) {
+      options.trainers.keep(model, { trainer, spec: loaded.spec, manifest: served });
+      handedOver = true;
+    }
     return {
       lastVersion: parent,
       versions,
@@ -383,6 +407,6 @@ export async function runRecurringWindow(
       widths: towerWidths(trainer),
     };
   } finally {
-    trainer.dispose();
+    if (!handedOver) trainer.dispose();
   }
 }

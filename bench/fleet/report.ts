@@ -45,6 +45,15 @@ export interface FleetReport {
     lastWindowEventsPerSecond: number;
     intervalSeconds: number;
     backlogLimited: boolean;
+    /** The same with fewer, larger versions and several per window. */
+    atCadence: {
+      eventsPerVersion: number;
+      windowVersions: number;
+      recurringEventsPerSecond: number;
+      ratio: number;
+      intervalSeconds: number;
+      backlogLimited: boolean;
+    };
   };
 }
 
@@ -89,6 +98,8 @@ export function summaryTable(r: FleetReport): string {
     `recurring vs offline (batch ${v.batchSize}, one worker): recurring ${n0(v.recurringEventsPerSecond)} events/s ` +
       `(last window ${n0(v.lastWindowEventsPerSecond)}), offline ${n0(v.offlineSamplesPerSecond)} samples/s ` +
       `(${v.offlineSchedule}), ratio ${v.ratio.toFixed(2)}`,
+    `  at ${n0(v.atCadence.eventsPerVersion)} events per version, ${v.atCadence.windowVersions} per window: ` +
+      `recurring ${n0(v.atCadence.recurringEventsPerSecond)} events/s, ratio ${v.atCadence.ratio.toFixed(2)}`,
     '',
     `total ${(r.totalSeconds / 60).toFixed(1)} min`,
   );

@@ -21,7 +21,7 @@ export type Phase = (typeof PHASES)[number];
 
 /** What each phase covers, for the table's legend. */
 export const PHASE_LEGEND: Record<Phase, string> = {
-  gather: '(a) embeddings.gather: JS row copy into the slab + its tfjs tensor',
+  gather: '(a) embeddings.gather(Into): JS row copy into the slab',
   feeds: '(b) binding.createTensor: JS typed arrays handed to TensorFlow (slab, dense, labels, lr)',
   session: '(c) binding.runSavedModel: the graph run (TF kernels, executor, output handles)',
   fetch: '(d) binding.tensorDataSync: loss, slab gradient (and probes) copied into JS',
@@ -101,7 +101,11 @@ export function createPhaseClock(backend: { binding: object }): PhaseClock {
   return {
     watch(embeddings) {
       const store = embeddings as Record<string, unknown>;
-      store['gather'] = timed(store['gather'], store, 'gather', current);
+      // gatherInto where the store has it: the trainer gathers into its own buffer.
+      for (const key of ['gather', 'gatherInto']) {
+        if (typeof store[key] === 'function')
+          store[key] = timed(store[key], store, 'gather', current);
+      }
       store['applyGradients'] = timed(store['applyGradients'], store, 'update', current);
     },
     reset() {

@@ -241,6 +241,7 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
 
     dispose() {
       backprop.dispose();
+      denseOptimizer.dispose();
       tf.dispose(flatten(trainer.towers));
       for (const t of TOWERS) trainer.slots[t].forEach((s) => tf.dispose([...s.w, ...s.b]));
     },

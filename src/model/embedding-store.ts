@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingOptimizerConfig } from '../../schemas/model-config';
 import { DataError } from '../errors';
 import type { Rng } from '../rng';
+import { createRowSlots } from './row-slots';
 
 /**
  * DLRM's sparse arch: the embedding tables, kept in plain Float32Arrays outside the autodiff
@@ -93,9 +94,9 @@ export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingS
     ? (options.accumulators ?? tableSizes.map((rows) => new Float32Array(rows)))
     : null;
 
-  // Scratch space reused across steps: unique-row gradient sums of one table.
+  // Scratch space reused across steps: unique-row gradient sums of one table, and their slots.
   let scratch = new Float32Array(0);
-  const slotOf = new Map<number, number>();
+  const rowSlots = createRowSlots();
 
   function checkShape(sparse: Int32Array, batchSize: number): void {
     if (sparse.length !== batchSize * numTables) {
@@ -184,44 +185,49 @@ export function createEmbeddingStore(options: EmbeddingStoreOptions): EmbeddingS
         return;
       }
       if (scratch.length < batchSize * dim) scratch = new Float32Array(batchSize * dim);
+      let touched = 0;
       for (let f = 0; f < numTables; f++) {
         const table = tables[f] as Float32Array;
-        const acc = accumulators?.[f];
-        slotOf.clear();
-        const rowsInOrder: number[] = [];
+        const acc = accumulators[f] as Float32Array;
+        const distinct = rowSlots.assign(sparse, f, numTables, batchSize);
+        const { slot, rows } = rowSlots;
+        // Rows and accumulators into cache first, as in gather.
+        for (let i = 0; i < distinct; i++) {
+          const row = rows[i] as number;
+          touched +=
+            (table[row * dim] as number) +
+            (table[row * dim + dim - 1] as number) +
+            (acc[row] as number);
+        }
+        // Each distinct row's gradient sum, in batch order; slots are numbered by first
+        // occurrence, so a slot equal to the count seen so far is a row's first occurrence.
+        let seen = 0;
         for (let b = 0; b < batchSize; b++) {
-          const k = b * numTables + f;
-          const row = sparse[k] as number;
-          let slot = slotOf.get(row);
-          const g = k * dim;
-          if (slot === undefined) {
-            slot = rowsInOrder.length;
-            slotOf.set(row, slot);
-            rowsInOrder.push(row);
-            const s = slot * dim;
+          const s = (slot[b] as number) * dim;
+          const g = (b * numTables + f) * dim;
+          if (slot[b] === seen) {
+            seen++;
             for (let d = 0; d < dim; d++) scratch[s + d] = gradSlab[g + d] as number;
           } else {
-            const s = slot * dim;
             for (let d = 0; d < dim; d++)
               scratch[s + d] = (scratch[s + d] as number) + (gradSlab[g + d] as number);
           }
         }
-        rowsInOrder.forEach((row, slot) => {
-          const s = slot * dim;
+        for (let i = 0; i < distinct; i++) {
+          const row = rows[i] as number;
+          const s = i * dim;
           const r = row * dim;
-          let step = lr;
-          if (acc !== undefined) {
-            // Row-wise Adagrad (FBGEMM): one accumulator per row, the mean of g² over the row.
-            let sq = 0;
-            for (let d = 0; d < dim; d++) sq += (scratch[s + d] as number) ** 2;
-            acc[row] = (acc[row] as number) + sq / dim;
-            // Read back the stored float32 so a resumed run computes the very same step.
-            step = lr / (Math.sqrt(acc[row] as number) + optimizer.eps);
-          }
+          // Row-wise Adagrad (FBGEMM): one accumulator per row, the mean of g² over the row.
+          let sq = 0;
+          for (let d = 0; d < dim; d++) sq += (scratch[s + d] as number) ** 2;
+          acc[row] = (acc[row] as number) + sq / dim;
+          // Read back the stored float32 so a resumed run computes the very same step.
+          const step = lr / (Math.sqrt(acc[row] as number) + optimizer.eps);
           for (let d = 0; d < dim; d++)
             table[r + d] = (table[r + d] as number) - step * (scratch[s + d] as number);
-        });
+        }
       }
+      _touchSink += touched;
     },
   };
 }

@@ -12,6 +12,7 @@ export const PHASES = [
   'gather',
   'feeds',
   'session',
+  'eager',
   'fetch',
   'update',
   'dispose',
@@ -24,6 +25,7 @@ export const PHASE_LEGEND: Record<Phase, string> = {
   gather: '(a) embeddings.gather(Into): JS row copy into the slab',
   feeds: '(b) binding.createTensor: JS typed arrays handed to TensorFlow (slab, dense, labels, lr)',
   session: '(c) binding.runSavedModel: the graph run (TF kernels, executor, output handles)',
+  eager: "(c') binding.executeOp: eager TensorFlow ops (e.g. an eager dense optimizer)",
   fetch: '(d) binding.tensorDataSync: loss, slab gradient (and probes) copied into JS',
   update: '(e) embeddings.applyGradients: JS sparse SGD row update',
   dispose: '(f) binding.deleteTensor: replaced weights, fetched outputs, fed tensors freed',
@@ -85,6 +87,7 @@ export function createPhaseClock(backend: { binding: object }): PhaseClock {
   const calls: Array<[string, Phase]> = [
     ['createTensor', 'feeds'],
     ['runSavedModel', 'session'],
+    ['executeOp', 'eager'],
     ['tensorDataSync', 'fetch'],
     ['deleteTensor', 'dispose'],
   ];

@@ -2,7 +2,7 @@
  * Where one training step's time goes on the `tensorflow` backend:
  *
  *   npm run bench:profile -- [--batches 128,2048] [--rows 100000] [--steps 300] [--rounds 3]
- *     [--widths full,pruned] [--peak <GFLOP/s>]
+ *     [--widths full,pruned] [--optimizers sgd|default] [--peak <GFLOP/s>]
  *
  * Builds the throughput benchmark's DLRM (bench/throughput/workload.ts) at full width and at
  * AGP's widths for pruning ratio 0.35 (those of bench/step-time.ts), one trainer per
@@ -14,7 +14,9 @@
  * Inside the session run TensorFlow gives no per-op times through tfjs-node's binding, so the
  * table sets the run against the step's FLOPs: its achieved GFLOP/s and the time the same FLOPs
  * take at the GEMM peak (`--peak`, by default bench/results/throughput.json's gemmPeakGflops).
- * Prints figures; a benchmark, not a test.
+ * `--optimizers default` trains with the product's default optimizers (Adam for the dense
+ * weights, a second session run; row-wise Adagrad for the embeddings) as `npm run bench:step`
+ * does, instead of the throughput benchmark's SGD. Prints figures; a benchmark, not a test.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '300' },
     rounds: { type: 'string', default: '3' },
     widths: { type: 'string', default: 'full,pruned' },
+    optimizers: { type: 'string', default: 'sgd' },
     peak: { type: 'string' },
   },
 });
@@ -86,6 +89,7 @@ function printTable(configs: readonly Config[], peak: number, rows: number): voi
   const col = (s: string): string => s.padStart(17);
   out(
     `\nms per step (mean over timed steps) and share of the step; tables ${NUM_TABLES}×${rows}, ` +
+      `optimizers ${values.optimizers}, ` +
       `dim ${EMBEDDING_DIM}, GEMM peak ${peak.toFixed(0)} GFLOP/s`,
   );
   out(`${''.padEnd(24)}${configs.map((c) => col(c.label)).join('')}`);
@@ -162,6 +166,9 @@ function printTable(configs: readonly Config[], peak: number, rows: number): voi
 }
 
 async function main(): Promise<void> {
+  if (values.optimizers !== 'sgd' && values.optimizers !== 'default') {
+    throw new Error(`--optimizers: '${values.optimizers}' (use sgd, default)`);
+  }
   const rows = Number(values.rows);
   const steps = Number(values.steps);
   const rounds = Number(values.rounds);
@@ -187,8 +194,12 @@ async function main(): Promise<void> {
           embeddingDim: EMBEDDING_DIM,
           bottom,
           top,
-          denseOptimizer: { kind: 'sgd', lr: LR },
-          embeddingOptimizer: { kind: 'sgd', lr: LR },
+          ...(values.optimizers === 'default'
+            ? {}
+            : {
+                denseOptimizer: { kind: 'sgd', lr: LR },
+                embeddingOptimizer: { kind: 'sgd', lr: LR },
+              }),
           seed: 1,
         }),
         { rng },

@@ -17,6 +17,12 @@ async function registerTensorflow(): Promise<boolean> {
   // TensorFlow's INFO lines (one per graph session loaded, see graph-session.ts) are noise in a
   // training log; warnings and errors still show. Read by TensorFlow once, at its first log line.
   process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
+  // One inter-op thread unless the user says otherwise, read by TensorFlow when it starts. The
+  // training step is one graph whose ops form a chain (each op still splits its work over the
+  // intra-op threads, one per core by default); TensorFlow's default of one inter-op thread per
+  // core only adds threads that compete with them. On 2 cores, batch 128, a step took 4.7 ms
+  // with one and 5.7-6.2 ms with two (bench:profile, alternate runs on a shared machine).
+  process.env['TF_NUM_INTEROP_THREADS'] ??= '1';
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       await import(/* webpackIgnore: true */ pkg);

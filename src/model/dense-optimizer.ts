@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DenseOptimizerConfig } from '../../schemas/model-config';
+import { createGraphOptimizerUpdate } from './graph-optimizer';
 import type { DenseLayer, DenseTowers, LayerSlots, Mlp, TowerName, TowerSlots } from './params';
 
 /** Gradients of the towers, shaped exactly like DenseTowers. Owned (and disposed) by the caller. */
@@ -27,6 +28,8 @@ export interface DenseOptimizer {
     step: number,
     lrScale?: number,
   ): void;
+  /** Frees what the optimizer holds besides the slots (the graph update's TensorFlow sessions). */
+  dispose(): void;
 }
 
 const TOWERS: readonly TowerName[] = ['bottom', 'top'];
@@ -74,6 +77,9 @@ function ruleFor(cfg: DenseOptimizerConfig): { slotCount: number; rule: ParamRul
 /** Creates the dense optimizer described by `cfg`. */
 export function createDenseOptimizer(cfg: DenseOptimizerConfig): DenseOptimizer {
   const { slotCount, rule } = ruleFor(cfg);
+  // On tensorflow, momentum and Adam update every parameter in one graph run with the same ops
+  // (graph-optimizer.ts); the eager rules below are the reference and the other backends' path.
+  const graph = createGraphOptimizerUpdate(cfg);
 
   function updateLayer(
     layer: DenseLayer,
@@ -103,6 +109,7 @@ export function createDenseOptimizer(cfg: DenseOptimizerConfig): DenseOptimizer 
       return { bottom: zeros(towers.bottom), top: zeros(towers.top) };
     },
     apply(towers, grads, slots, step, lrScale = 1) {
+      if (graph?.apply(towers, grads, slots, step, lrScale) === true) return;
       for (const tower of TOWERS) {
         towers[tower].forEach((layer, i) => {
           const grad = grads[tower][i];
@@ -113,6 +120,9 @@ export function createDenseOptimizer(cfg: DenseOptimizerConfig): DenseOptimizer 
           updateLayer(layer, grad, layerSlots, step, lrScale);
         });
       }
+    },
+    dispose() {
+      graph?.dispose();
     },
   };
 }

@@ -158,6 +158,15 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
       dim: config.embeddingDim,
     }) ?? createBackprop();
   const numTables = config.tableSizes.length;
+  // The step's gathered rows, reused from step to step (see EmbeddingStore.gatherInto): the slab
+  // tensor made from it is disposed before the step returns, and no result aliases it.
+  let slabBuffer = new Float32Array(0);
+  const gatherSlab = (batch: ColumnarBatch): tf.Tensor3D => {
+    const floats = batch.sparse.length * config.embeddingDim;
+    if (slabBuffer.length !== floats) slabBuffer = new Float32Array(floats);
+    trainer.embeddings.gatherInto(batch.sparse, batch.size, slabBuffer);
+    return tf.tensor3d(slabBuffer, [batch.size, numTables, config.embeddingDim]);
+  };
 
   const trainer: Trainer = {
     config,
@@ -169,13 +178,12 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
 
     step(batch, opts) {
       checkBatch(config, batch);
-      const B = batch.size;
       const towers = trainer.towers;
       // Plain SGD folds its learning rate into the backward pass: its update is then w − g.
       const lrScale = opts?.lrScale ?? 1;
       const sgdLr =
         config.denseOptimizer.kind === 'sgd' ? config.denseOptimizer.lr * lrScale : undefined;
-      const slab = trainer.embeddings.gather(batch.sparse, B);
+      const slab = gatherSlab(batch);
       const dense = bottomInput(batch);
       const probe = opts?.probeActivations === true;
       const guard = opts?.guard;
@@ -266,6 +274,7 @@ export function trainerFromState(config: ModelConfig, state: TrainerState): Trai
 
     dispose() {
       backprop.dispose();
+      denseOptimizer.dispose();
       tf.dispose(flatten(trainer.towers));
       for (const t of TOWERS) trainer.slots[t].forEach((s) => tf.dispose([...s.w, ...s.b]));
     },

@@ -25,27 +25,42 @@ export function createGraphOps(g: GraphBuilder) {
         transpose_a: { bool: transposeA },
         transpose_b: { bool: transposeB },
       }),
-    batchMatMul: (a: string, b: string, adjointB = false): string =>
-      g.node('BatchMatMulV2', [a, b], { ...T, adj_x: { bool: false }, adj_y: { bool: adjointB } }),
+    batchMatMul: (a: string, b: string, adjointB = false, adjointA = false): string =>
+      g.node('BatchMatMulV2', [a, b], {
+        ...T,
+        adj_x: { bool: adjointA },
+        adj_y: { bool: adjointB },
+      }),
     slice: (x: string, begin: number[], size: number[]): string =>
       g.node('Slice', [x, g.int32(begin), g.int32(size)], { ...T, Index: I32 }),
     reshape: (x: string, dims: number[]): string =>
       g.node('Reshape', [x, g.int32(dims)], { ...T, Tshape: I32 }),
     expandDims: (x: string, axis: number): string =>
       g.node('ExpandDims', [x, g.int32([axis], [])], { ...T, Tdim: I32 }),
+    /** Concatenation along `axis`; a single input is returned as it is (ConcatV2 needs two). */
     concat: (xs: string[], axis: number): string =>
-      g.node('ConcatV2', [...xs, g.int32([axis], [])], { ...T, N: { int: xs.length }, Tidx: I32 }),
+      xs.length === 1
+        ? (xs[0] as string)
+        : g.node('ConcatV2', [...xs, g.int32([axis], [])], {
+            ...T,
+            N: { int: xs.length },
+            Tidx: I32,
+          }),
     /** Zero padding of a 2-D tensor: `after` columns appended. */
     padColumns: (x: string, after: number): string =>
       g.node('Pad', [x, g.int32([0, 0, 0, after], [2, 2])], { ...T, Tpaddings: I32 }),
-    /** Columns `indices` of a 2-D tensor (GatherV2 along axis 1). */
-    gatherColumns: (x: string, indices: number[]): string =>
-      g.node('GatherV2', [x, g.int32(indices), g.int32([1], [])], {
-        Tparams: { type: DT_FLOAT },
-        Tindices: I32,
-        Taxis: I32,
-        batch_dims: { int: 0 },
-      }),
+    /**
+     * A 2-D tensor cut into consecutive column blocks of `sizes` (SplitV along axis 1): one
+     * output name per block, in order. Each block is a contiguous copy per row.
+     */
+    splitColumns: (x: string, sizes: number[]): string[] => {
+      const node = g.node('SplitV', [x, g.int32(sizes), g.int32([1], [])], {
+        ...T,
+        Tlen: I32,
+        num_split: { int: sizes.length },
+      });
+      return sizes.map((_, k) => (k === 0 ? node : `${node}:${k}`));
+    },
     /** The elementwise sum of same-shaped tensors. */
     addN: (xs: string[], name?: string): string =>
       g.node('AddN', xs, { ...T, N: { int: xs.length } }, name),

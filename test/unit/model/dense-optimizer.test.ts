@@ -96,3 +96,55 @@ describe('dense optimizers', () => {
     assert.equal(tf.memory().numTensors, before);
   });
 });
+
+describe('dense optimizers on tensorflow: one graph run for every parameter', () => {
+  /** Three updates (lr scales 1, 0.5, 2) from the same start; every weight and slot after them. */
+  function threeSteps(cfg: DenseOptimizerConfig, eager: boolean): Float32Array[] {
+    const previous = process.env['AGP_TF_STEP'];
+    if (eager) process.env['AGP_TF_STEP'] = 'eager';
+    const opt = createDenseOptimizer(cfg);
+    if (eager) {
+      if (previous === undefined) delete process.env['AGP_TF_STEP'];
+      else process.env['AGP_TF_STEP'] = previous;
+    }
+    const t = towers();
+    const slots = opt.initSlots(t);
+    [1, 0.5, 2].forEach((lrScale, k) => {
+      const g = grads(k + 1);
+      opt.apply(t, g, slots, k + 1, lrScale);
+      tf.dispose([...g.bottom, ...g.top].flatMap((l) => [l.w, l.b]));
+    });
+    const all = [
+      ...[...t.bottom, ...t.top].flatMap((l) => [l.w, l.b]),
+      ...[...slots.bottom, ...slots.top].flatMap((s) => [...s.w, ...s.b]),
+    ];
+    const out = all.map((x) => Float32Array.from(x.dataSync()));
+    tf.dispose(all);
+    opt.dispose();
+    return out;
+  }
+
+  it('gives exactly the eager rules’ weights and slots (momentum, Adam) and leaks no tensors', async (t) => {
+    const available = await initBackend('tensorflow').then(
+      () => true,
+      () => false,
+    );
+    if (!available) {
+      t.skip('@tensorflow/tfjs-node is not installed');
+      return;
+    }
+    try {
+      const before = tf.memory().numTensors;
+      for (const cfg of [
+        { kind: 'momentum', lr: 0.1, momentum: 0.9 },
+        { kind: 'adam', lr: 0.01 },
+      ]) {
+        const parsed = DenseOptimizerConfig.parse(cfg);
+        assert.deepEqual(threeSteps(parsed, false), threeSteps(parsed, true), parsed.kind);
+      }
+      assert.equal(tf.memory().numTensors, before);
+    } finally {
+      await initBackend('cpu');
+    }
+  });
+});

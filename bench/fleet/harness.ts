@@ -5,9 +5,10 @@ import { Client, Connection } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import { ModelVersion } from '../../schemas/manifest';
 import { clickMessages } from '../../infra/fleet/click-stream';
-import { identityOf, type RecurringHandle } from '../../infra/fleet/windows';
-import { openPrivateS3Registry, startPrivateS3, type PrivateS3 } from '../../infra/private-s3';
-import { BENCH_FLEET_PORTS, startPrivateStack, type PrivateStack } from '../../infra/private-stack';
+import { startFleetServers } from '../../infra/fleet/servers';
+import { workerNames, type RecurringHandle } from '../../infra/fleet/windows';
+import { openPrivateS3Registry, type PrivateS3 } from '../../infra/private-s3';
+import { BENCH_FLEET_PORTS } from '../../infra/private-stack';
 import { startWorker, type WorkerProcess } from '../../infra/worker-process';
 import type { RegistryStore } from '../../src/registry/store';
 import { createTopicsReady } from '../../src/stream/create-topics';
@@ -47,25 +48,14 @@ export interface RecurringSettings {
 
 export async function startFleet(tag: string): Promise<Fleet> {
   const taskQueue = `agp-bench-fleet-${tag}`;
-  const [stackStart, s3Start] = await Promise.allSettled([
-    startPrivateStack(taskQueue, BENCH_FLEET_PORTS, 'bench-fleet'),
-    startPrivateS3(),
-  ]);
-  // Whichever started is stopped again if the other did not.
-  if (stackStart.status === 'rejected' || s3Start.status === 'rejected') {
-    if (stackStart.status === 'fulfilled') await stackStart.value.dispose();
-    if (s3Start.status === 'fulfilled') await s3Start.value.dispose();
-    throw [stackStart, s3Start].find((r) => r.status === 'rejected')?.reason;
-  }
-  const stack: PrivateStack = stackStart.value;
-  const s3 = s3Start.value;
+  const { stack, s3 } = await startFleetServers(taskQueue, BENCH_FLEET_PORTS, 'bench-fleet');
   const workDir = await mkdtemp(path.join(tmpdir(), 'agp-bench-fleet-'));
   const registry = await openPrivateS3Registry(s3, workDir);
   const connection = await Connection.connect({ address: stack.config.temporal.address });
   const client = new Client({ connection, namespace: stack.config.temporal.namespace });
   const kafka = createKafka(stack.config.kafka, { clientId: 'agp-bench-fleet' });
   const workers: WorkerProcess[] = [];
-  const names = new Map<string, string>();
+  const names = workerNames();
   const live = (): WorkerProcess[] => workers.filter((w) => w.exit() === null);
   return {
     client,
@@ -75,7 +65,7 @@ export async function startFleet(tag: string): Promise<Fleet> {
     taskQueue,
     tag,
     live,
-    nameOf: (identity) => (identity === undefined ? 'none' : (names.get(identity) ?? identity)),
+    nameOf: names.nameOf,
     async ensureWorkers(count) {
       const started: WorkerProcess[] = [];
       while (live().length + started.length < count) {
@@ -83,7 +73,7 @@ export async function startFleet(tag: string): Promise<Fleet> {
         const w = startWorker({ ...stack.childEnv, ...s3.env, AGP_DATA_DIR: dataDir });
         workers.push(w);
         started.push(w);
-        names.set(identityOf(w), String.fromCharCode(64 + workers.length));
+        names.add(w);
       }
       await Promise.all(started.map((w) => w.ready()));
       for (const extra of live().slice(count).reverse()) await extra.kill('SIGTERM');

@@ -16,6 +16,21 @@ export type RecurringHandle = WorkflowHandle<typeof recurringTraining>;
 /** The worker identity the Temporal SDK reports by default (`<pid>@<hostname>`). */
 export const identityOf = (w: WorkerProcess): string => `${w.pid}@${hostname()}`;
 
+/**
+ * Short names of a fleet's workers for messages (A, B, C… in the order they were started),
+ * looked up by the identity Temporal reports; `none` for no worker.
+ */
+export function workerNames(): {
+  add(w: WorkerProcess): void;
+  nameOf(identity: string | undefined): string;
+} {
+  const names = new Map<string, string>();
+  return {
+    add: (w) => void names.set(identityOf(w), String.fromCharCode(65 + names.size)),
+    nameOf: (identity) => (identity === undefined ? 'none' : (names.get(identity) ?? identity)),
+  };
+}
+
 /** `temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED`. */
 const PENDING_ACTIVITY_STARTED = 2;
 
@@ -62,18 +77,19 @@ export async function recurringVersions(
     .map((v) => ({ version: v.version, at: Date.parse(v.createdAt) }));
 }
 
-/** Polls `check` every 500 ms until it returns a value, or fails with `diagnose()`'s account. */
+/** Polls `check` every `everyMs` until it returns a value, or fails with `diagnose()`'s account. */
 export async function pollUntil<T>(
   check: () => Promise<T | undefined>,
   ms: number,
   what: string,
   diagnose: () => Promise<string>,
+  everyMs = 500,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms\n${await diagnose()}`);
-    await sleep(500);
+    await sleep(everyMs);
   }
 }

@@ -20,12 +20,14 @@ import {
   identityOf,
   pollUntil,
   recurringVersions,
+  workerNames,
   runningWindow,
   type RecurringHandle,
   type RunningWindow,
 } from '../../infra/fleet/windows';
-import { openPrivateS3Registry, startPrivateS3 } from '../../infra/private-s3';
-import { FLEET_PORTS, startPrivateStack, type PrivateStack } from '../../infra/private-stack';
+import { startFleetServers } from '../../infra/fleet/servers';
+import { openPrivateS3Registry, type PrivateS3 } from '../../infra/private-s3';
+import { FLEET_PORTS, type PrivateStack } from '../../infra/private-stack';
 import { startWorker, type WorkerProcess } from '../../infra/worker-process';
 import { sleep, within } from './deadlines';
 
@@ -86,14 +88,15 @@ async function paced(producer: Producer, topic: string, messages: Message[]): Pr
 
 void describe('a fleet of workers: a SIGKILLed worker’s windows move to another', () => {
   let stack: PrivateStack;
-  let s3: Awaited<ReturnType<typeof startPrivateS3>>;
+  let s3: PrivateS3;
   let connection: Connection;
   let client: Client;
   let kafka: Kafka;
   let registry: RegistryStore;
   let testDir: string;
   const workers: WorkerProcess[] = [];
-  const names = new Map<string, string>();
+  const names = workerNames();
+  const { nameOf } = names;
   const workerDirs: string[] = [];
 
   /** A worker on a host of its own: its own data directory, the shared S3 registry. */
@@ -102,22 +105,12 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
     workerDirs.push(dataDir);
     const w = startWorker({ ...stack.childEnv, ...s3.env, AGP_DATA_DIR: dataDir });
     workers.push(w);
-    names.set(identityOf(w), String.fromCharCode(64 + workers.length));
+    names.add(w);
     return w;
   };
-  const nameOf = (identity: string | undefined): string =>
-    identity === undefined ? 'none' : (names.get(identity) ?? identity);
 
   before(async () => {
-    // Both at once, but whichever started is kept for `after` to stop if the other failed.
-    const [privateStack, privateS3] = await Promise.allSettled([
-      startPrivateStack(TASK_QUEUE, FLEET_PORTS),
-      startPrivateS3(),
-    ]);
-    if (privateStack.status === 'fulfilled') stack = privateStack.value;
-    if (privateS3.status === 'fulfilled') s3 = privateS3.value;
-    if (privateStack.status === 'rejected') throw privateStack.reason;
-    if (privateS3.status === 'rejected') throw privateS3.reason;
+    ({ stack, s3 } = await startFleetServers(TASK_QUEUE, FLEET_PORTS));
     testDir = await mkdtemp(path.join(tmpdir(), 'agp-fleet-test-'));
     // The location as the workers read it from the same variables.
     registry = await openPrivateS3Registry(s3, testDir);

@@ -15,20 +15,17 @@ import { REFERENCE_OPTIMIZERS } from '../../schemas/model-config';
 import { OfflineHeartbeat } from '../../schemas/workflow-io';
 import { publishStagingRoot } from '../../src/pipeline/publish-staging';
 import { syntheticEventRows } from '../../src/pipeline/synthetic-events';
-import { openRegistry, registryLocationFromEnv } from '../../src/registry';
 import type { RegistryStore } from '../../src/registry/store';
 import { createTopicsReady } from '../../src/stream/create-topics';
 import { createKafka } from '../../src/stream/kafka-client';
 import { createReplayProducer } from '../../src/stream/replay';
 import { offlineTraining, recurringTraining } from '../../workflows';
-import { startPrivateS3 } from '../../infra/private-s3';
-import {
-  OFFLINE_FAILOVER_PORTS,
-  startPrivateStack,
-  type PrivateStack,
-} from '../../infra/private-stack';
+import { startFleetServers } from '../../infra/fleet/servers';
+import { identityOf, pollUntil, workerNames } from '../../infra/fleet/windows';
+import { openPrivateS3Registry, type PrivateS3 } from '../../infra/private-s3';
+import { OFFLINE_FAILOVER_PORTS, type PrivateStack } from '../../infra/private-stack';
 import { startWorker, type WorkerProcess } from '../../infra/worker-process';
-import { sleep, within } from './deadlines';
+import { within } from './deadlines';
 
 /**
  * Issue 15 item 3, the offline phase: two `npm run worker` processes that share only Temporal,
@@ -55,8 +52,6 @@ const RECURRING_VERSIONS = 2;
 type OfflineHandle = WorkflowHandle<typeof offlineTraining>;
 
 const say = (line: string): void => void process.stdout.write(`# offline-failover: ${line}\n`);
-/** The worker identity the Temporal SDK reports by default (`<pid>@<hostname>`). */
-const identityOf = (w: WorkerProcess): string => `${w.pid}@${hostname()}`;
 /** `temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED`. */
 const PENDING_ACTIVITY_STARTED = 2;
 
@@ -92,22 +87,6 @@ async function runningAttempt(handle: OfflineHandle): Promise<RunningAttempt | u
 }
 
 /** Polls `check` until it returns a value, or fails with `diagnose()`'s account. */
-async function until<T>(
-  check: () => Promise<T | undefined>,
-  ms: number,
-  what: string,
-  diagnose: () => Promise<string>,
-  everyMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms\n${await diagnose()}`);
-    await sleep(everyMs);
-  }
-}
-
 /** A pid that was a process of this host a moment ago and is not any more. */
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
@@ -134,7 +113,7 @@ function streamOf(count: number): Message[] {
 
 void describe('a worker SIGKILLed mid-offline-run: the run moves to another worker', () => {
   let stack: PrivateStack;
-  let s3: Awaited<ReturnType<typeof startPrivateS3>>;
+  let s3: PrivateS3;
   let connection: Connection;
   let client: Client;
   let kafka: Kafka;
@@ -142,7 +121,8 @@ void describe('a worker SIGKILLed mid-offline-run: the run moves to another work
   let testDir: string;
   const workers: WorkerProcess[] = [];
   const dataDirs = new Map<WorkerProcess, string>();
-  const names = new Map<string, string>();
+  const names = workerNames();
+  const { nameOf } = names;
   /** Staging a dead process left in each worker's data directory before it started. */
   const planted: string[] = [];
 
@@ -158,25 +138,15 @@ void describe('a worker SIGKILLed mid-offline-run: the run moves to another work
     const w = startWorker({ ...stack.childEnv, ...s3.env, AGP_DATA_DIR: dataDir });
     workers.push(w);
     dataDirs.set(w, dataDir);
-    names.set(identityOf(w), String.fromCharCode(64 + workers.length));
+    names.add(w);
     return w;
   };
-  const nameOf = (identity: string | undefined): string =>
-    identity === undefined ? 'none' : (names.get(identity) ?? identity);
 
   before(async () => {
-    const [privateStack, privateS3] = await Promise.allSettled([
-      startPrivateStack(TASK_QUEUE, OFFLINE_FAILOVER_PORTS),
-      startPrivateS3(),
-    ]);
-    if (privateStack.status === 'fulfilled') stack = privateStack.value;
-    if (privateS3.status === 'fulfilled') s3 = privateS3.value;
-    if (privateStack.status === 'rejected') throw privateStack.reason;
-    if (privateS3.status === 'rejected') throw privateS3.reason;
+    ({ stack, s3 } = await startFleetServers(TASK_QUEUE, OFFLINE_FAILOVER_PORTS));
     testDir = await mkdtemp(path.join(tmpdir(), 'agp-offline-failover-test-'));
-    const location = registryLocationFromEnv(testDir, s3.env);
-    assert.equal(location.kind, 's3');
-    registry = await openRegistry({ ...location, credentials: s3.credentials });
+    // The location as the workers read it from the same variables.
+    registry = await openPrivateS3Registry(s3, testDir);
     const [a, b] = [await addWorker(), await addWorker()];
     await Promise.all([a.ready(), b.ready()]);
     connection = await Connection.connect({ address: stack.config.temporal.address });
@@ -264,7 +234,7 @@ void describe('a worker SIGKILLed mid-offline-run: the run moves to another work
       };
 
       // The kill lands only once the server holds a heartbeat with progress (not during start-up).
-      const victimAttempt = await until(
+      const victimAttempt = await pollUntil(
         async () => {
           const a = await runningAttempt(handle);
           return a !== undefined && a.step > 0 ? a : undefined;
@@ -286,7 +256,7 @@ void describe('a worker SIGKILLed mid-offline-run: the run moves to another work
           `(attempt ${victimAttempt.attempt}), heartbeat timeout ${HEARTBEAT_TIMEOUT_SECONDS} s`,
       );
 
-      const retry = await until(
+      const retry = await pollUntil(
         async () => {
           const a = await runningAttempt(handle);
           return a !== undefined && a.identity !== victimAttempt.identity ? a : undefined;

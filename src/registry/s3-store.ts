@@ -67,7 +67,8 @@ export interface S3RegistryStore extends RegistryStore {
   key(model: string, rest: string): string;
   /**
    * Deletes what crashed publishes left (uploads and claimed manifests no ref lists) once it is
-   * older than `olderThanMs`; returns how many objects went. Publish runs it after each commit.
+   * older than `olderThanMs`; returns how many objects went. A publish runs it after its commit
+   * (at most every 10 minutes per model).
    */
   sweepOrphans(model: string, olderThanMs?: number): Promise<number>;
 }
@@ -77,6 +78,8 @@ export interface S3RegistryStore extends RegistryStore {
  * longer than any publish takes, so an upload still under way is never taken for one.
  */
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
+/** How often a publish also sweeps orphans (per model and process). */
+const ORPHAN_SWEEP_EVERY_MS = 10 * 60 * 1000;
 
 const MAX_HISTORY = 1000;
 /** Bound on compare-and-set rounds lost in a row before giving up (retriable). */
@@ -108,6 +111,8 @@ class S3Registry implements S3RegistryStore {
   readonly keep: number;
   private readonly cacheDir: string;
   private readonly now: () => Date;
+  /** When each model's orphans were last swept by a publish of this process (epoch ms). */
+  private readonly lastSweep = new Map<string, number>();
 
   constructor(
     config: S3RegistryConfig,
@@ -328,7 +333,13 @@ class S3Registry implements S3RegistryStore {
         await this.deleteVersionObjects(model, gone).catch(() => undefined);
       }
       // A worker killed mid-publish (SIGKILL, a lost host) left objects no ref will ever list.
-      await this.sweepOrphans(model).catch(() => undefined);
+      // Two LISTs a publish would be wasted on objects that only count once an hour old: at
+      // most one sweep per model per ORPHAN_SWEEP_EVERY_MS from this process.
+      const now = this.now().getTime();
+      if (now - (this.lastSweep.get(model) ?? -Infinity) >= ORPHAN_SWEEP_EVERY_MS) {
+        this.lastSweep.set(model, now);
+        await this.sweepOrphans(model).catch(() => undefined);
+      }
       return manifest;
     }
     throw new InfraError(

@@ -382,13 +382,7 @@ export async function runRecurringWindow(
     // since): the trainer is that version, so the model's next window may start from it.
     // (Assigned in publishVersion's closure, which TypeScript's narrowing does not see.)
     const served = lastServed as Manifest | null;
-    if (
-      options.trainers !== undefined &&
-      !result.dirty &&
-      held.length === 0 &&
-      served !== null &&
-      served.version === parent
-    ) {
+    if (options.trainers !== undefined && !result.dirty && held.length === 0 && served !== null) {
       options.trainers.keep(model, { trainer, spec: loaded.spec, manifest: served });
       handedOver = true;
     }

@@ -10,7 +10,7 @@ import { initTowers } from '../../../src/model/init';
 import { bceWithLogits } from '../../../src/model/loss';
 import type { DenseTowers, Mlp } from '../../../src/model/params';
 import { createRng } from '../../../src/rng';
-import { assertClose, randomDenseAndSlab, tinyConfig } from './helpers';
+import { assertClose, randomDenseAndSlab, tinyConfig, useBackendOrSkip } from './helpers';
 
 const B = 6;
 const config = tinyConfig();
@@ -86,14 +86,7 @@ describe('hand-written DLRM backward', () => {
   });
 
   it('matches autodiff on tensorflow (native-op path)', async (t) => {
-    const available = await initBackend('tensorflow').then(
-      () => true,
-      () => false,
-    );
-    if (!available) {
-      t.skip('@tensorflow/tfjs-node is not installed');
-      return;
-    }
+    if (!(await useBackendOrSkip(t))) return;
     await check('tensorflow', 0.1);
   });
 
@@ -109,21 +102,13 @@ describe('hand-written DLRM backward', () => {
       if (b === undefined) throw new Error('no graph step on the tensorflow backend');
       return b;
     };
-    const onTensorflow = async (t: { skip(m: string): void }): Promise<boolean> => {
-      const ok = await initBackend('tensorflow').then(
-        () => true,
-        () => false,
-      );
-      if (!ok) t.skip('@tensorflow/tfjs-node is not installed');
-      return ok;
-    };
 
     it('matches autodiff: loss, scaled weight gradients, slab gradient and logits', async (t) => {
-      if (await onTensorflow(t)) await check('tensorflow', 0.1, graph);
+      if (await useBackendOrSkip(t)) await check('tensorflow', 0.1, graph);
     });
 
     it('serves pruned widths with the same graph; its SGD step and Taylor probes match the eager step', async (t) => {
-      if (!(await onTensorflow(t))) return;
+      if (!(await useBackendOrSkip(t))) return;
       const eager = createBackprop();
       const fused = graph();
       const before = tf.memory().numTensors;

@@ -5,7 +5,7 @@ import { DenseOptimizerConfig } from '../../../schemas/model-config';
 import { initBackend } from '../../../src/model/backend';
 import { createDenseOptimizer } from '../../../src/model/dense-optimizer';
 import type { DenseTowers } from '../../../src/model/params';
-import { assertClose } from './helpers';
+import { assertClose, useBackendOrSkip } from './helpers';
 
 /** One bottom layer w = [[1, 2]], b = [0.5, −0.5] and one top layer w = [[3]], b = [1]. */
 function towers(): DenseTowers {
@@ -125,14 +125,7 @@ describe('dense optimizers on tensorflow: one graph run for every parameter', ()
   }
 
   it('gives exactly the eager rules’ weights and slots (momentum, Adam) and leaks no tensors', async (t) => {
-    const available = await initBackend('tensorflow').then(
-      () => true,
-      () => false,
-    );
-    if (!available) {
-      t.skip('@tensorflow/tfjs-node is not installed');
-      return;
-    }
+    if (!(await useBackendOrSkip(t))) return;
     try {
       const before = tf.memory().numTensors;
       for (const cfg of [

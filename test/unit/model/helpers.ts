@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelConfig } from '../../../schemas/model-config';
 import type { ColumnarBatch } from '../../../src/data/batch';
+import { initBackend, type BackendName } from '../../../src/model/backend';
 import { createRng, type Rng } from '../../../src/rng';
 
 /** A tiny DLRM: 3 dense, 3 tables, dim 4, bottom 3-8-6-4, top 10-8-5-1. */
@@ -69,4 +70,21 @@ export function assertClose(
       throw new Error(`${what}[${i}]: ${a} is not close to ${e}`);
     }
   }
+}
+
+/**
+ * Switches to `backend` and returns true; when it cannot be loaded (the optional tfjs-node
+ * binding is missing), marks the test skipped and returns false.
+ */
+export async function useBackendOrSkip(
+  t: { skip(message: string): void },
+  backend: BackendName = 'tensorflow',
+): Promise<boolean> {
+  const ok = await initBackend(backend).then(
+    () => true,
+    () => false,
+  );
+  if (!ok)
+    t.skip(`the ${backend} backend is not available (@tensorflow/tfjs-node is not installed)`);
+  return ok;
 }

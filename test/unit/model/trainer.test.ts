@@ -9,7 +9,7 @@ import { mlpForward } from '../../../src/model/mlp';
 import type { DenseLayer } from '../../../src/model/params';
 import { createStepGuard } from '../../../src/model/step-guard';
 import { createTrainer } from '../../../src/model/trainer';
-import { assertClose, randomBatch, tinyConfig } from './helpers';
+import { assertClose, randomBatch, tinyConfig, useBackendOrSkip } from './helpers';
 
 describe('trainer', () => {
   before(async () => {
@@ -166,15 +166,7 @@ describe('trainer step predictions (the recurring trainer scores with the step)'
 
   for (const backend of ['cpu', 'tensorflow'] as const) {
     it(`${backend}: equal predict() just before the step, for the fused and the plain update`, async (t) => {
-      if (
-        !(await initBackend(backend).then(
-          () => true,
-          () => false,
-        ))
-      ) {
-        t.skip('@tensorflow/tfjs-node is not installed');
-        return;
-      }
+      if (!(await useBackendOrSkip(t, backend))) return;
       for (const kind of ['sgd', 'adam'] as const) {
         const trainer = createTrainer(tinyConfig({ denseOptimizer: { kind } }));
         const guard = createStepGuard();

@@ -31,9 +31,18 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '3' },
   },
 });
-const EVENTS = Number(values.events);
-const BATCH = Number(values.batch);
-const REPEATS = Number(values.repeats);
+/** A flag's value as a positive integer, or exit naming the flag. */
+function positiveInt(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`bench:recurring-loop: --${flag} must be a positive integer, got '${value}'`);
+    process.exit(2);
+  }
+  return n;
+}
+const EVENTS = positiveInt('events', values.events);
+const BATCH = positiveInt('batch', values.batch);
+const REPEATS = positiveInt('repeats', values.repeats);
 const TOPIC = 'bench.clicks';
 const PARTITIONS = 3;
 

@@ -98,6 +98,15 @@ export const GateVerdict = z.object({
   reasons: z.array(z.string()),
   /** The version it was compared with (the served parent). */
   comparedWith: ModelVersion.nullable(),
+  /**
+   * The versions it was scored against on shared held-back events (the served parent and the
+   * offline root of its chain); absent when the held-back check did not run.
+   */
+  judgedOn: z.array(ModelVersion).optional(),
+  /** Held-back events the paired comparison used. */
+  heldBackEvents: z.number().int().min(0).optional(),
+  /** The offline version this chain descends from (the gate's second reference). */
+  anchor: ModelVersion.nullable().optional(),
 });
 export type GateVerdict = z.infer<typeof GateVerdict>;
 

@@ -106,6 +106,23 @@ export const PublishGate = z.object({
   holdBackFraction: z.number().min(0).max(0.5).default(0.02),
   /** The paired comparison uses the most recent this many held-back events. @default 2000 */
   holdBackEvents: z.number().int().min(1).max(100_000).default(2000),
+  /**
+   * Held-back events needed to judge a version. The slice is stored with every version, so
+   * only the first window after an offline hand-over starts without one: it holds back every
+   * valid event until it has this many, and publishes nothing before. @default 500
+   */
+  minHeldBackEvents: z.number().int().min(100).max(100_000).default(500),
+  /**
+   * The relative NE loss on the held-back events that a candidate may have against the last
+   * served version or the offline version its chain descends from before the paired test
+   * counts it as a regression. @default 0.005 (chosen by `npm run bench:gate`)
+   */
+  heldBackNe: z.number().min(0).max(1).default(0.005),
+  /**
+   * The held-back test's false-alarm rate: the chance that a candidate exactly `heldBackNe`
+   * worse than its references is held (split evenly over the two references). @default 0.01
+   */
+  falseAlarmRate: z.number().gt(0).lt(0.5).default(0.01),
 });
 export type PublishGate = z.input<typeof PublishGate>;
 
@@ -178,6 +195,9 @@ export const RecurringTrainingInput = z.object({
     maxConsecutiveHolds: 3,
     holdBackFraction: 0.02,
     holdBackEvents: 2000,
+    minHeldBackEvents: 500,
+    heldBackNe: 0.005,
+    falseAlarmRate: 0.01,
   }),
   /**
    * Heartbeat timeout of a window: a silent attempt is retried after it, and an attempt that
@@ -216,9 +236,16 @@ export const RecurringWindowInput = z.object({
     .object({
       ne: z.number().min(0),
       calibration: z.number().min(0),
+      /** The held-back paired test's tolerance and false-alarm rate (PublishGate). */
+      heldBackNe: z.number().min(0).max(1).optional(),
+      falseAlarmRate: z.number().gt(0).lt(0.5).optional(),
       /** Events set aside for the paired comparison; absent: none. */
       holdBack: z
-        .object({ fraction: z.number().gt(0).max(0.5), capacity: z.number().int().min(1) })
+        .object({
+          fraction: z.number().gt(0).max(0.5),
+          capacity: z.number().int().min(1),
+          minEvents: z.number().int().min(0).optional(),
+        })
         .optional(),
     })
     .optional(),

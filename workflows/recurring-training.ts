@@ -228,11 +228,14 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
             gate: {
               ne: input.gate.ne,
               calibration: input.gate.calibration,
+              heldBackNe: input.gate.heldBackNe,
+              falseAlarmRate: input.gate.falseAlarmRate,
               ...(input.gate.holdBackFraction > 0
                 ? {
                     holdBack: {
                       fraction: input.gate.holdBackFraction,
                       capacity: input.gate.holdBackEvents,
+                      minEvents: Math.min(input.gate.minHeldBackEvents, input.gate.holdBackEvents),
                     },
                   }
                 : {}),

@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HELD_BACK_SLICE_FILE, parseHeldBack, type HeldBackEntry } from '../stream/held-back-slice';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import type { Manifest, TowerWidths } from '../../schemas/manifest';
 import { loadCheckpoint } from '../model/checkpoint';
@@ -10,6 +13,8 @@ export interface LoadedVersion {
   trainer: Trainer;
   spec: FeatureSpec;
   manifest: Manifest;
+  /** The held-back slice the version stored (recurring versions with a gate); else empty. */
+  heldBack: HeldBackEntry[];
 }
 
 /**
@@ -23,8 +28,14 @@ export async function loadTrainerFromVersion(
 ): Promise<LoadedVersion> {
   const { dir, manifest } = await registry.fetch(model, version);
   const spec = featureSpecOfManifest(manifest);
+  const heldBack = manifest.files.some((f) => f.path === HELD_BACK_SLICE_FILE)
+    ? parseHeldBack(
+        await readFile(join(dir, HELD_BACK_SLICE_FILE), 'utf8'),
+        `${model} ${manifest.version}: ${HELD_BACK_SLICE_FILE}`,
+      )
+    : [];
   const { trainer } = await loadCheckpoint(dir);
-  return { trainer, spec, manifest };
+  return { trainer, spec, manifest, heldBack };
 }
 
 /** Output width of every layer of the trainer's towers, as manifests record them. */

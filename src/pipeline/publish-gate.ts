@@ -1,12 +1,24 @@
 import type { GateVerdict, ModelVersion } from '../../schemas/manifest';
+import { normalQuantile } from '../metrics/normal-quantile';
 import type { PairedComparison } from '../metrics/paired-comparison';
 
 /** Tolerances of the publish gate (schemas/workflow-io.ts `PublishGate` documents the defaults). */
 export interface GateTolerances {
-  /** Hold when NE > baseline NE × (1 + ne). */
+  /** Own-event check: hold when NE > baseline NE × (1 + ne) beyond noise. */
   ne: number;
   /** Hold when |calibration − 1| exceeds the baseline's by more than this. */
   calibration: number;
+  /**
+   * Held-back check: the relative NE loss a candidate may have against a reference on the same
+   * held-back events before the paired test counts it as a regression. @default 0
+   */
+  heldBackNe?: number | undefined;
+  /**
+   * Held-back check: the chance that a candidate exactly `heldBackNe` worse than its references
+   * is held anyway (the paired one-sided test's size, split evenly over the references).
+   * @default 0.01
+   */
+  falseAlarmRate?: number | undefined;
 }
 
 /** What the gate compares against: the last served version's progressive metrics. */
@@ -16,17 +28,47 @@ export interface GateBaseline {
 }
 
 /**
- * The candidate and the served parent scored on the same held-back events (recent events neither
- * trained on, src/stream/held-back-slice.ts): a paired comparison, so a damaged model shows on
- * clean recent events even when its own progressive figures were diluted or also noisy.
+ * The candidate and a reference version scored on the same held-back events (recent events no
+ * version of the chain trained on, src/stream/held-back-slice.ts): a paired comparison, so a
+ * damaged model shows on clean recent events even when its own progressive figures were diluted
+ * or also noisy.
  */
 export interface GateSlice extends PairedComparison {
-  /** The version scored as the baseline (the served parent, also an offline one). */
+  /** The version scored as the reference. */
   version: ModelVersion;
+  /** `served`: the last served version (the candidate's parent); `offline`: the chain's root. */
+  role: 'served' | 'offline';
 }
 
 /** Fewer held-back events than this are too few to judge a model by; the slice check passes. */
 export const MIN_HELD_BACK_EVENTS = 100;
+
+/** @see GateTolerances.falseAlarmRate */
+export const DEFAULT_FALSE_ALARM_RATE = 0.01;
+
+/**
+ * The paired one-sided test of the held-back check: the z statistic of "the candidate's NE
+ * exceeds the reference's by more than `tolerance` × the reference's" and its critical value at
+ * `alpha`. The candidate fails when `z > critical`. With no spread in the per-event differences
+ * (identical predictions) z is ±Infinity or 0.
+ */
+export function pairedRegressionTest(
+  slice: PairedComparison,
+  tolerance: number,
+  alpha: number,
+): { z: number; critical: number; failed: boolean } {
+  const excess = slice.diff - tolerance * slice.baselineNe;
+  const z =
+    slice.diffStdErr > 0
+      ? excess / slice.diffStdErr
+      : excess > 0
+        ? Infinity
+        : excess < 0
+          ? -Infinity
+          : 0;
+  const critical = normalQuantile(1 - alpha);
+  return { z, critical, failed: z > critical };
+}
 
 /**
  * How much further from 1 the candidate's calibration is than the baseline's, at the true click
@@ -68,28 +110,37 @@ function noiseMargin(...errors: (number | undefined)[]): number {
  * A missing figure on either side (an offline parent has test metrics, not progressive ones,
  * so it is no baseline) passes: the gate refuses only a regression it can measure.
  *
- * With a `slice` of at least {@link MIN_HELD_BACK_EVENTS} events it also holds a candidate whose
- * NE on the held-back events exceeds the parent's there by the NE tolerance plus
- * {@link GATE_STD_ERRS} standard errors of the paired difference, or whose calibration there
- * drifts from 1 by the calibration tolerance (plus noise) more than the parent's; these checks
- * work with an offline parent too.
+ * With `slices` (the candidate and each reference — the last served version, and the offline
+ * version the chain descends from — scored on at least {@link MIN_HELD_BACK_EVENTS} shared
+ * held-back events) it also holds a candidate that the paired one-sided test
+ * ({@link pairedRegressionTest}) finds more than `heldBackNe` worse than any reference, at a
+ * false-alarm rate of `falseAlarmRate` in all (split evenly over the references), or whose
+ * calibration there drifts from 1 by the calibration tolerance (plus noise) more than the served
+ * reference's.
  */
 export function judgeVersion(
   candidate: Record<string, number>,
   baseline: GateBaseline | null,
   tolerances: GateTolerances,
-  slice?: GateSlice | null,
+  slices: readonly GateSlice[] = [],
 ): GateVerdict {
   const reasons: string[] = [];
-  if (slice != null && slice.count >= MIN_HELD_BACK_EVENTS) {
-    const allowed = tolerances.ne * slice.baselineNe + GATE_STD_ERRS * slice.diffStdErr;
-    if (slice.diff > allowed) {
+  const judged = slices.filter((s) => s.count >= MIN_HELD_BACK_EVENTS);
+  const alpha =
+    (tolerances.falseAlarmRate ?? DEFAULT_FALSE_ALARM_RATE) / Math.max(1, judged.length);
+  const delta = tolerances.heldBackNe ?? 0;
+  for (const slice of judged) {
+    const test = pairedRegressionTest(slice, delta, alpha);
+    if (test.failed) {
       reasons.push(
-        `NE ${slice.candidateNe.toFixed(5)} on ${slice.count} held-back events > ` +
-          `${slice.baselineNe.toFixed(5)} of ${slice.version} there × (1 + ${tolerances.ne}) + ` +
-          `${GATE_STD_ERRS} standard errors of the paired difference (${(GATE_STD_ERRS * slice.diffStdErr).toFixed(5)})`,
+        `NE ${slice.candidateNe.toFixed(5)} on ${slice.count} held-back events vs ` +
+          `${slice.baselineNe.toFixed(5)} of the ${slice.role} version ${slice.version}: ` +
+          `${((slice.diff / slice.baselineNe) * 100).toFixed(2)}% worse, z = ${test.z.toFixed(2)} > ` +
+          `${test.critical.toFixed(2)} for a tolerance of ${(delta * 100).toFixed(2)}% at a ` +
+          `false-alarm rate of ${alpha.toPrecision(2)}`,
       );
     }
+    if (slice.role !== 'served') continue;
     const drift = leastCalibrationDrift(
       slice.candidateCalibration,
       slice.baselineCalibration,
@@ -129,6 +180,8 @@ export function judgeVersion(
   return {
     held: reasons.length > 0,
     reasons,
-    comparedWith: baseline?.version ?? slice?.version ?? null,
+    comparedWith: baseline?.version ?? slices.find((s) => s.role === 'served')?.version ?? null,
+    ...(judged.length === 0 ? {} : { judgedOn: judged.map((s) => s.version) }),
+    heldBackEvents: Math.max(0, ...slices.map((s) => s.count)),
   };
 }

@@ -18,14 +18,19 @@ import type { RegistryStore } from '../registry/store';
 import type { TopicOffsets } from '../stream/offsets';
 import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
 import type { ProgressiveMetrics, PublishRequest } from '../stream/training-loop';
-import { loadTrainerFromVersion, towerWidths } from './model-version';
+import { loadTrainerFromVersion, towerWidths, type LoadedVersion } from './model-version';
+import type { Trainer } from '../model/trainer';
 import { finiteMetrics } from './publish-offline';
 import { publishStagingDir } from './publish-staging';
 import type { TrainerCache } from './trainer-cache';
 import { pairedComparison } from '../metrics/paired-comparison';
-import type { HeldBackConfig } from '../stream/held-back-slice';
+import {
+  HELD_BACK_SLICE_FILE,
+  serializeHeldBack,
+  type HeldBackConfig,
+  type HeldBackEntry,
+} from '../stream/held-back-slice';
 import { eventsToBatch } from '../stream/event-codec';
-import type { ClickEvent } from '../../schemas/click-event';
 import {
   judgeVersion,
   MIN_HELD_BACK_EVENTS,
@@ -85,6 +90,12 @@ export interface RecurringWindowOptions {
    * of them (a paired comparison, see publish-gate.ts). Unset: no gate.
    */
   gate?: GateTolerances & { holdBack?: HeldBackConfig | undefined };
+  /**
+   * The offline version this chain descends from (the gate's second reference). @default read
+   * from `fromVersion`'s manifest (itself when offline, else its gate's `anchor`, else its
+   * lineage walked back to the offline root)
+   */
+  anchor?: string;
   /** Event-time bounds and optional de-duplication (schemas/event-validation.ts). */
   eventValidation?: EventValidationInput;
   /**
@@ -244,26 +255,50 @@ export async function runRecurringWindow(
     options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
   let seq = 0;
 
+  // The offline root of this chain: the gate's second reference (a chain of versions each a bit
+  // worse than its parent must not drift far below where it started).
+  const anchor: ModelVersion | null =
+    options.gate === undefined
+      ? null
+      : options.anchor !== undefined
+        ? parseOrThrow(ModelVersion, options.anchor, 'anchor')
+        : await offlineRoot(registry, model, base);
+  // References are loaded from the registry when first needed; the anchor stays loaded for the
+  // window (it is the reference of every publish), a served parent only for its publish.
+  let anchorModel: LoadedVersion | null = null;
+  let lastSlice: HeldBackEntry[] = loaded.heldBack;
+
   /**
-   * The candidate (the live trainer) and the served parent (loaded from the registry for the
-   * occasion: its weights are no longer in memory) scored on the held-back events. Null when
-   * there are too few to judge by.
+   * The candidate (the live trainer) and each reference — the served parent, and the offline
+   * anchor when it is another version — scored on the held-back events. Empty when there are too
+   * few to judge by.
    */
   const scoreHeldBack = async (
-    events: ClickEvent[],
-    against: ModelVersion,
-  ): Promise<GateSlice | null> => {
-    if (events.length < MIN_HELD_BACK_EVENTS) return null;
-    const batch = eventsToBatch(events, loaded.spec);
+    entries: HeldBackEntry[],
+    parentVersion: ModelVersion,
+  ): Promise<GateSlice[]> => {
+    if (entries.length < MIN_HELD_BACK_EVENTS) return [];
+    const batch = eventsToBatch(
+      entries.map((e) => e.event),
+      loaded.spec,
+    );
     const candidatePreds = await trainer.predict(batch);
-    const parentModel = await loadTrainerFromVersion(registry, model, against);
+    const slices: GateSlice[] = [];
+    const compare = async (ref: Trainer, version: ModelVersion, role: GateSlice['role']) => {
+      const paired = pairedComparison(candidatePreds, await ref.predict(batch), batch.labels);
+      if (paired !== null) slices.push({ ...paired, version, role });
+    };
+    const parentModel = await loadTrainerFromVersion(registry, model, parentVersion);
     try {
-      const parentPreds = await parentModel.trainer.predict(batch);
-      const paired = pairedComparison(candidatePreds, parentPreds, batch.labels);
-      return paired === null ? null : { ...paired, version: against };
+      await compare(parentModel.trainer, parentVersion, 'served');
     } finally {
       parentModel.trainer.dispose();
     }
+    if (anchor !== null && anchor !== parentVersion) {
+      anchorModel ??= await loadTrainerFromVersion(registry, model, anchor);
+      await compare(anchorModel.trainer, anchor, 'offline');
+    }
+    return slices;
   };
 
   const publishVersion = async (request: PublishRequest): Promise<void> => {
@@ -278,13 +313,20 @@ export async function runRecurringWindow(
       if (request.heldBackEventIds !== undefined) {
         await writeFile(join(dir, HELD_BACK_IDS_FILE), JSON.stringify(request.heldBackEventIds));
       }
+      if (options.gate?.holdBack !== undefined) {
+        await writeFile(join(dir, HELD_BACK_SLICE_FILE), serializeHeldBack(request.heldBack));
+      }
       const range = request.eventTimeRange;
       const freshnessSeconds = range === null ? Number.NaN : (Date.now() - range.max) / 1000;
       const own = metrics.sinceVersion();
-      const slice =
-        options.gate === undefined ? null : await scoreHeldBack(request.heldBack, parent);
+      const slices =
+        options.gate === undefined ? [] : await scoreHeldBack(request.heldBack, parent);
       const verdict =
-        options.gate === undefined ? undefined : judgeVersion(own, baseline, options.gate, slice);
+        options.gate === undefined
+          ? undefined
+          : { ...judgeVersion(own, baseline, options.gate, slices), anchor };
+      const slice = slices.find((s) => s.role === 'served') ?? null;
+      const anchorSlice = slices.find((s) => s.role === 'offline') ?? null;
       await options.beforePublish?.();
       const published = await registry.publish(
         model,
@@ -312,6 +354,12 @@ export async function runRecurringWindow(
                   heldBackNeDiffStdErr: slice.diffStdErr,
                   heldBackCalibration: slice.candidateCalibration,
                   heldBackParentCalibration: slice.baselineCalibration,
+                }),
+            ...(anchorSlice === null
+              ? {}
+              : {
+                  heldBackAnchorNe: anchorSlice.baselineNe,
+                  heldBackAnchorNeDiffStdErr: anchorSlice.diffStdErr,
                 }),
             freshnessSeconds,
             checkpointSeconds,
@@ -345,6 +393,7 @@ export async function runRecurringWindow(
         skipped = [];
         baseline = gateBaseline(published);
         lastServed = published;
+        lastSlice = request.heldBack;
       }
       options.onPublished?.(published);
     } finally {
@@ -370,7 +419,9 @@ export async function runRecurringWindow(
         publishEverySeconds: options.publishEverySeconds ?? 60,
         versions: options.versions,
         recordTrainedIds: options.recordTrainedIds ?? false,
-        ...(options.gate?.holdBack === undefined ? {} : { holdBack: options.gate.holdBack }),
+        ...(options.gate?.holdBack === undefined
+          ? {}
+          : { holdBack: options.gate.holdBack, initialHeldBack: loaded.heldBack }),
         ...(options.eventValidation === undefined
           ? {}
           : { eventValidation: options.eventValidation }),
@@ -383,7 +434,12 @@ export async function runRecurringWindow(
     // (Assigned in publishVersion's closure, which TypeScript's narrowing does not see.)
     const served = lastServed as Manifest | null;
     if (options.trainers !== undefined && !result.dirty && held.length === 0 && served !== null) {
-      options.trainers.keep(model, { trainer, spec: loaded.spec, manifest: served });
+      options.trainers.keep(model, {
+        trainer,
+        spec: loaded.spec,
+        manifest: served,
+        heldBack: lastSlice,
+      });
       handedOver = true;
     }
     return {
@@ -402,5 +458,26 @@ export async function runRecurringWindow(
     };
   } finally {
     if (!handedOver) trainer.dispose();
+    (anchorModel as LoadedVersion | null)?.trainer.dispose();
   }
+}
+
+/**
+ * The offline version `base`'s chain descends from: `base` itself when offline, the anchor its
+ * gate verdict recorded, else found by walking its parents (versions published before verdicts
+ * named one). Null when the walk finds no offline root (a pruned history).
+ */
+async function offlineRoot(
+  registry: RegistryStore,
+  model: string,
+  base: Manifest,
+): Promise<ModelVersion | null> {
+  let at: Manifest | null = base;
+  for (let hops = 0; at !== null && hops < 10_000; hops++) {
+    if (at.phase !== 'recurring') return at.version;
+    if (at.gate?.anchor !== undefined) return at.gate.anchor;
+    if (at.parent === null) return null;
+    at = await registry.get(model, at.parent).catch(() => null);
+  }
+  return null;
 }

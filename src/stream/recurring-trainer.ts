@@ -5,7 +5,7 @@ import { parseOrThrow } from '../../schemas/zod-errors';
 import { InfraError } from '../errors';
 import { createDeadLetterSink, defaultDeadLetterTopic } from './dead-letter';
 import { computeLag, parseOffset, type TopicOffsets } from './offsets';
-import type { HeldBackConfig } from './held-back-slice';
+import type { HeldBackConfig, HeldBackEntry } from './held-back-slice';
 import {
   createTrainingLoop,
   type ProgressiveMetrics,
@@ -75,6 +75,8 @@ export interface WindowOptions {
   eventValidation?: EventValidationInput;
   /** Events set aside for the publish gate (src/stream/held-back-slice.ts). Unset: none. */
   holdBack?: HeldBackConfig;
+  /** The slice the starting version stored. @default [] */
+  initialHeldBack?: readonly HeldBackEntry[];
   /** Ends the window early (no publish of the partial version). */
   signal?: AbortSignal;
   /** Called every `progressEveryMs`, also while the topic is idle (heartbeats). */
@@ -293,6 +295,9 @@ export async function runWindow(
       recordTrainedIds: options.recordTrainedIds ?? false,
       validation,
       ...(options.holdBack === undefined ? {} : { holdBack: options.holdBack }),
+      ...(options.initialHeldBack === undefined
+        ? {}
+        : { initialHeldBack: options.initialHeldBack }),
     });
     const finished = await consume(consumer, loop, deadLetters.flush, {
       ...options,

@@ -13,7 +13,12 @@ import {
 import type { DeadLetterSink } from './dead-letter';
 import { createEventIdDedupe } from './dedupe';
 import { createEventDecoder, eventsToBatch } from './event-codec';
-import { HeldBackSlice, isHeldBack, type HeldBackConfig } from './held-back-slice';
+import {
+  HeldBackSlice,
+  isHeldBack,
+  type HeldBackConfig,
+  type HeldBackEntry,
+} from './held-back-slice';
 import { createMicroBatcher } from './micro-batcher';
 import { createOffsetTracker, type TopicOffsets } from './offsets';
 
@@ -76,9 +81,10 @@ export interface PublishRequest {
   trainedEventIds?: string[];
   /**
    * The most recent held-back events (none trained by this version or its parents), for the
-   * publish gate's paired comparison; empty without `holdBack`.
+   * publish gate's paired comparison, with their positions; empty without `holdBack`. The
+   * version stores them, so the next window starts with this slice.
    */
-  heldBack: ClickEvent[];
+  heldBack: HeldBackEntry[];
   /** Events held back since the previous version (in this version's offsets, not trained). */
   heldBackEvents: number;
   /** Ids of the events held back since the previous version (test mode only). */
@@ -124,6 +130,8 @@ export interface TrainingLoopOptions {
    * (src/stream/held-back-slice.ts). Unset: every valid event is trained.
    */
   holdBack?: HeldBackConfig;
+  /** The slice the starting version stored (its most recent held-back events). @default [] */
+  initialHeldBack?: readonly HeldBackEntry[];
 }
 
 /** Running totals of a loop. */
@@ -191,7 +199,13 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     heldBack: 0,
   };
   const holdBack = options.holdBack;
-  const slice = holdBack === undefined ? undefined : new HeldBackSlice(holdBack.capacity);
+  const slice =
+    holdBack === undefined
+      ? undefined
+      : new HeldBackSlice(holdBack.capacity, options.initialHeldBack ?? []);
+  const minHeldBack = Math.min(holdBack?.minEvents ?? 0, holdBack?.capacity ?? 0);
+  /** A version can be judged (and so published) once the slice holds `minEvents`. */
+  const judgeable = (): boolean => slice === undefined || slice.size >= minHeldBack;
   let heldBackBase = 0;
   let heldBackIds: string[] = [];
   const guard = options.guard === false ? undefined : createStepGuard(options.guard ?? {});
@@ -254,9 +268,16 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
       }
       if (
         slice !== undefined &&
-        isHeldBack(message.topic, message.partition, message.offset, holdBack?.fraction ?? 0)
+        // Warm-up: until the slice can judge a version, every valid event is held back.
+        (slice.size < minHeldBack ||
+          isHeldBack(message.topic, message.partition, message.offset, holdBack?.fraction ?? 0))
       ) {
-        slice.push(decoded.ok);
+        slice.push({
+          topic: message.topic,
+          partition: message.partition,
+          offset: message.offset,
+          event: decoded.ok,
+        });
         stats.heldBack++;
         if (options.recordTrainedIds) heldBackIds.push(decoded.ok.eventId);
         return;
@@ -264,9 +285,9 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
       const full = batcher.push({ event: decoded.ok, message });
       if (full) await train(full);
     },
-    publishDue: () => stats.sinceVersion >= options.publishEveryEvents,
+    publishDue: () => stats.sinceVersion >= options.publishEveryEvents && judgeable(),
     async publish() {
-      if (stats.sinceVersion === 0) return false;
+      if (stats.sinceVersion === 0 || !judgeable()) return false;
       // Flush first, so the published weights contain exactly the events below `offsets`.
       await train(batcher.drain());
       await options.deadLetters.flush();
@@ -286,7 +307,7 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
         trainedEvents: trainedSince,
         deadLettered: options.deadLetters.count - deadLetteredBase,
         ...(options.recordTrainedIds ? { trainedEventIds: trainedIds } : {}),
-        heldBack: slice?.events() ?? [],
+        heldBack: slice?.entries() ?? [],
         heldBackEvents: stats.heldBack - heldBackBase,
         ...(options.recordTrainedIds && slice !== undefined
           ? { heldBackEventIds: heldBackIds }

@@ -7,7 +7,9 @@ import {
   judgeVersion,
   leastCalibrationDrift,
   MIN_HELD_BACK_EVENTS,
+  pairedRegressionTest,
 } from '../../../src/pipeline/publish-gate';
+import { createRng } from '../../../src/rng';
 
 const good = { version: ModelVersion.parse('v000002'), metrics: { ne: 0.9, calibration: 1.01 } };
 const tolerances = { ne: 0.03, calibration: 0.15 };
@@ -73,8 +75,16 @@ describe('publish gate', () => {
 });
 
 describe('publish gate on the held-back slice', () => {
-  const slice = (candidateNe: number, diffStdErr: number, count = 500, calibration = 1) => ({
-    version: ModelVersion.parse('v000001'),
+  const slice = (
+    candidateNe: number,
+    diffStdErr: number,
+    count = 500,
+    calibration = 1,
+    role: 'served' | 'offline' = 'served',
+    version = 'v000001',
+  ) => ({
+    version: ModelVersion.parse(version),
+    role,
     count,
     candidateNe,
     baselineNe: 0.9,
@@ -84,24 +94,66 @@ describe('publish gate on the held-back slice', () => {
     baselineCalibration: 1.02,
     labelMeanRelStdErr: 0.05,
   });
+  const paired = { ...tolerances, heldBackNe: 0.01, falseAlarmRate: 0.01 };
 
-  it('holds a candidate worse than its parent on the same held-back events, also with an offline parent', () => {
-    // Allowed: 0.03 × 0.9 + 2 × 0.005 = 0.037 above 0.9.
-    const verdict = judgeVersion({}, null, tolerances, slice(0.94, 0.005));
+  it('holds a candidate significantly worse than its parent on the same held-back events', () => {
+    // Allowed at α = 0.01: 0.01 × 0.9 + 2.326 × 0.005 = 0.0206 above 0.9.
+    const verdict = judgeVersion({}, null, paired, [slice(0.922, 0.005)]);
     assert.equal(verdict.held, true);
-    assert.match(verdict.reasons[0] ?? '', /on 500 held-back events > 0\.90000 of v000001/);
+    assert.match(
+      verdict.reasons[0] ?? '',
+      /on 500 held-back events vs 0\.90000 of the served version v000001/,
+    );
+    assert.match(verdict.reasons[0] ?? '', /z = 2\.60 > 2\.33/);
     assert.equal(verdict.comparedWith, 'v000001');
-    assert.equal(judgeVersion({}, null, tolerances, slice(0.935, 0.005)).held, false);
-    assert.equal(judgeVersion({}, null, tolerances, slice(0.94, 0.01)).held, false, 'noise');
+    assert.deepEqual(verdict.judgedOn, ['v000001']);
+    assert.equal(verdict.heldBackEvents, 500);
+    assert.equal(judgeVersion({}, null, paired, [slice(0.919, 0.005)]).held, false);
+    assert.equal(judgeVersion({}, null, paired, [slice(0.922, 0.01)]).held, false, 'noise');
+  });
+
+  it('compares with the offline root too, splitting the false-alarm rate between references', () => {
+    // Better than the parent, but 3% worse than the offline version the chain started from.
+    const verdict = judgeVersion({}, null, paired, [
+      slice(0.9, 0.004),
+      slice(0.927, 0.004, 500, 1, 'offline', 'v000000'),
+    ]);
+    assert.equal(verdict.held, true);
+    assert.equal(verdict.reasons.length, 1);
+    assert.match(verdict.reasons[0] ?? '', /offline version v000000/);
+    // Two references: each at α/2, so the critical value is Φ⁻¹(0.995) = 2.58.
+    assert.match(verdict.reasons[0] ?? '', /> 2\.58 /);
+    // z = (0.0200 − 0.009) / 0.0045 = 2.44: held with one reference, not with two.
+    assert.equal(judgeVersion({}, null, paired, [slice(0.92, 0.0045)]).held, true);
+    assert.equal(
+      judgeVersion({}, null, paired, [
+        slice(0.92, 0.0045),
+        slice(0.9, 0.0045, 500, 1, 'offline', 'v000000'),
+      ]).held,
+      false,
+    );
+  });
+
+  it('the paired test holds a clean candidate at about the stated false-alarm rate', () => {
+    // A candidate exactly at the tolerance: its observed excess is the noise alone.
+    const rng = createRng(7);
+    let held = 0;
+    const trials = 20_000;
+    for (let t = 0; t < trials; t++) {
+      const z = rng.normal();
+      const s = { ...slice(0.9 * 1.01 + z * 0.005, 0.005) };
+      if (pairedRegressionTest(s, 0.01, 0.01).failed) held++;
+    }
+    assert.ok(Math.abs(held / trials - 0.01) < 0.003, `${held} of ${trials}`);
   });
 
   it('holds calibration drift on the held-back events beyond tolerance and noise', () => {
     // Against 1.02 with the click rate ±10%: 0.6 drifts at least |0.6/0.9 − 1| − |1.02/0.9 − 1|
     // ≈ 0.20 > 0.15 (held); 0.7 at least ≈ 0.10 (passes).
-    const verdict = judgeVersion({}, null, tolerances, slice(0.9, 0.005, 500, 0.6));
+    const verdict = judgeVersion({}, null, paired, [slice(0.9, 0.005, 500, 0.6)]);
     assert.equal(verdict.held, true);
     assert.match(verdict.reasons[0] ?? '', /calibration 0\.6000 on 500 held-back events/);
-    assert.equal(judgeVersion({}, null, tolerances, slice(0.9, 0.005, 500, 0.7)).held, false);
+    assert.equal(judgeVersion({}, null, paired, [slice(0.9, 0.005, 500, 0.7)]).held, false);
   });
 
   it('takes the least drift over the plausible click rates', () => {
@@ -114,7 +166,7 @@ describe('publish gate on the held-back slice', () => {
   });
 
   it('does not judge by fewer held-back events than the minimum', () => {
-    assert.equal(judgeVersion({}, null, tolerances, slice(2, 0.001, 99)).held, false);
+    assert.equal(judgeVersion({}, null, paired, [slice(2, 0.001, 99)]).held, false);
     assert.equal(MIN_HELD_BACK_EVENTS, 100);
   });
 });

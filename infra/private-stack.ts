@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureInfra, stopInfra, type Component } from './stack';
@@ -21,8 +21,11 @@ export interface PrivateStack {
   kill(component: Component): Promise<void>;
   /** Starts a killed server again on the same data, and waits until it is healthy. */
   restart(): Promise<void>;
-  /** Stops both servers and deletes the data directory. */
-  dispose(): Promise<void>;
+  /**
+   * Stops both servers and deletes the data directory, or with `keepAt` moves it there instead
+   * (a failed test's artefacts: the registry, Kafka's log of every event, Temporal's database).
+   */
+  dispose(options?: { keepAt?: string }): Promise<void>;
 }
 
 /** Ports of the fault suite (the shared servers use 7233/8233 and 9092/9093). */
@@ -107,8 +110,12 @@ export async function startPrivateStack(
     async restart() {
       await ensureInfra(config, log);
     },
-    async dispose() {
+    async dispose(options) {
       await stopInfra(config).catch(() => undefined);
+      if (options?.keepAt !== undefined) {
+        await mkdir(path.dirname(options.keepAt), { recursive: true });
+        await cp(dataDir, options.keepAt, { recursive: true });
+      }
       await rm(dataDir, { recursive: true, force: true });
     },
   };

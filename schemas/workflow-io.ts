@@ -109,7 +109,8 @@ export const PublishGate = z.object({
   /**
    * Held-back events needed to judge a version. The slice is stored with every version, so
    * only the first window after an offline hand-over starts without one: it holds back every
-   * valid event until it has this many, and publishes nothing before. @default 500
+   * valid event until it has this many (at most half a version, at least 100), and publishes
+   * nothing before. @default 500
    */
   minHeldBackEvents: z.number().int().min(100).max(100_000).default(500),
   /**
@@ -216,6 +217,7 @@ export const RecurringTrainingInput = z.object({
   state: RecurringState.optional(),
 });
 export type RecurringTrainingInput = z.input<typeof RecurringTrainingInput>;
+export type RecurringTrainingInputParsed = z.output<typeof RecurringTrainingInput>;
 
 /** Input of the `trainRecurringWindow` activity. */
 export const RecurringWindowInput = z.object({

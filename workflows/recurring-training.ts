@@ -14,6 +14,7 @@ import type { RegistryActivities } from '../activities/registry';
 import type { KafkaOffsets } from '../schemas/manifest';
 import {
   RecurringTrainingInput,
+  type RecurringTrainingInputParsed,
   type RecurringState,
   type RecurringStatus,
   type RecurringTrainingInput as RecurringTrainingInputType,
@@ -235,7 +236,7 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
                     holdBack: {
                       fraction: input.gate.holdBackFraction,
                       capacity: input.gate.holdBackEvents,
-                      minEvents: Math.min(input.gate.minHeldBackEvents, input.gate.holdBackEvents),
+                      minEvents: warmUpEvents(input),
                     },
                   }
                 : {}),
@@ -279,6 +280,16 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
   activity = 'done';
   await condition(allHandlersFinished);
   return state;
+}
+
+/**
+ * Events the first window after a hand-over holds back before its first version can be judged:
+ * `minHeldBackEvents`, but at most half a version (at least the 100 the gate needs to judge at
+ * all), so a small version still trains on most of its events.
+ */
+function warmUpEvents(input: RecurringTrainingInputParsed): number {
+  const halfVersion = Math.max(100, Math.floor(input.eventsPerVersion / 2));
+  return Math.min(input.gate.minHeldBackEvents, input.gate.holdBackEvents, halfVersion);
 }
 
 /** Folds a window's result into the state. */

@@ -10,7 +10,7 @@ export interface GateTolerances {
   calibration: number;
   /**
    * Held-back check: the relative NE loss a candidate may have against a reference on the same
-   * held-back events before the paired test counts it as a regression. @default 0
+   * held-back events before the paired test counts it as a regression. @default 0.005
    */
   heldBackNe?: number | undefined;
   /**
@@ -45,6 +45,8 @@ export const MIN_HELD_BACK_EVENTS = 100;
 
 /** @see GateTolerances.falseAlarmRate */
 export const DEFAULT_FALSE_ALARM_RATE = 0.01;
+/** @see GateTolerances.heldBackNe */
+export const DEFAULT_HELD_BACK_NE = 0.005;
 
 /**
  * The paired one-sided test of the held-back check: the z statistic of "the candidate's NE
@@ -128,13 +130,13 @@ export function judgeVersion(
   const judged = slices.filter((s) => s.count >= MIN_HELD_BACK_EVENTS);
   const alpha =
     (tolerances.falseAlarmRate ?? DEFAULT_FALSE_ALARM_RATE) / Math.max(1, judged.length);
-  const delta = tolerances.heldBackNe ?? 0;
+  const delta = tolerances.heldBackNe ?? DEFAULT_HELD_BACK_NE;
   for (const slice of judged) {
     const test = pairedRegressionTest(slice, delta, alpha);
     if (test.failed) {
       reasons.push(
         `NE ${slice.candidateNe.toFixed(5)} on ${slice.count} held-back events vs ` +
-          `${slice.baselineNe.toFixed(5)} of the ${slice.role} version ${slice.version}: ` +
+          `${slice.baselineNe.toFixed(5)} of ${slice.version} (the ${slice.role} version): ` +
           `${((slice.diff / slice.baselineNe) * 100).toFixed(2)}% worse, z = ${test.z.toFixed(2)} > ` +
           `${test.critical.toFixed(2)} for a tolerance of ${(delta * 100).toFixed(2)}% at a ` +
           `false-alarm rate of ${alpha.toPrecision(2)}`,

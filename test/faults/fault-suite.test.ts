@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -188,6 +188,8 @@ void describe('fault suite: outages and bad inputs against the running product',
   let kafka: Kafka;
   let registry: FsRegistryStore;
   const workers: WorkerProcess[] = [];
+  /** Set at the end of the test: anything else keeps the run's artefacts. */
+  let passed = false;
 
   before(async () => {
     stack = await startPrivateStack(TASK_QUEUE);
@@ -204,7 +206,22 @@ void describe('fault suite: outages and bad inputs against the running product',
   after(async () => {
     for (const w of workers) await w.kill('SIGTERM').catch(() => undefined);
     await connection?.close();
-    await stack?.dispose();
+    if (passed) {
+      await stack?.dispose();
+      return;
+    }
+    // A failed run keeps what it takes to find the cause: the registry, Kafka's log of every
+    // event (the stream as consumed), Temporal's database and each worker's output.
+    const keepAt = path.resolve(
+      process.env['AGP_ARTIFACTS_DIR'] ?? path.join('.data', 'artifacts'),
+      `fault-suite-${MODEL}`,
+    );
+    await stack?.dispose({ keepAt });
+    await mkdir(keepAt, { recursive: true });
+    for (const [i, w] of workers.entries()) {
+      await writeFile(path.join(keepAt, `worker-${i}.log`), w.output());
+    }
+    say(`FAILED: artefacts kept in ${keepAt}`);
   });
 
   void it(
@@ -476,10 +493,12 @@ void describe('fault suite: outages and bad inputs against the running product',
             groupId: `faults-clean-${MODEL}`,
             eventsPerVersion: goodMessages.length,
             versions: 1,
+            // No gate, but the same events held back as the faulted run (its warm-up included).
             gate: {
               ne: Infinity,
               calibration: Infinity,
-              holdBack: { fraction: HOLD_BACK, capacity: 2000 },
+              heldBackNe: Infinity,
+              holdBack: { fraction: HOLD_BACK, capacity: 2000, minEvents: EVENTS_PER_VERSION / 2 },
             },
           },
         );
@@ -516,6 +535,7 @@ void describe('fault suite: outages and bad inputs against the running product',
           `${row.fault} | ${row.outcome} | ${row.recoverySeconds === null ? '—' : row.recoverySeconds.toFixed(1)}`,
         );
       }
+      passed = true;
     },
   );
 });

@@ -102,7 +102,7 @@ describe('publish gate on the held-back slice', () => {
     assert.equal(verdict.held, true);
     assert.match(
       verdict.reasons[0] ?? '',
-      /on 500 held-back events vs 0\.90000 of the served version v000001/,
+      /on 500 held-back events vs 0\.90000 of v000001 \(the served version\)/,
     );
     assert.match(verdict.reasons[0] ?? '', /z = 2\.60 > 2\.33/);
     assert.equal(verdict.comparedWith, 'v000001');
@@ -120,7 +120,7 @@ describe('publish gate on the held-back slice', () => {
     ]);
     assert.equal(verdict.held, true);
     assert.equal(verdict.reasons.length, 1);
-    assert.match(verdict.reasons[0] ?? '', /offline version v000000/);
+    assert.match(verdict.reasons[0] ?? '', /v000000 \(the offline version\)/);
     // Two references: each at α/2, so the critical value is Φ⁻¹(0.995) = 2.58.
     assert.match(verdict.reasons[0] ?? '', /> 2\.58 /);
     // z = (0.0200 − 0.009) / 0.0045 = 2.44: held with one reference, not with two.

@@ -277,57 +277,69 @@ async function main(): Promise<number> {
       await admin.connect();
       await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
       await admin.disconnect();
+      await writeResult(runs, offline, offlineNe, started, runs.length < plan.length);
     }
-    const poisoned = runs.filter((r) => r.scenario !== 'clean');
-    const allVersions = runs.flatMap((r) => r.versions);
-    const cleanVersions = allVersions.filter((v) => v.harmfulTrained === 0);
-    const result = {
-      generatedAt: new Date().toISOString(),
-      command: `npm run bench:gate -- ${process.argv.slice(2).join(' ')}`.trim(),
-      machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
-      seconds: (Date.now() - started) / 1000,
-      settings: {
-        eventsPerVersion: PER_VERSION,
-        versions: VERSIONS,
-        gate: GATE,
-        heldOutRows: HELD_OUT_ROWS,
-        optimizers: 'product defaults (Adam 0.001 + row-wise Adagrad 0.05)',
-      },
-      offline: {
-        version: offline.manifest.version,
-        heldOutNe: offlineNe,
-        summary: offline.summary,
-      },
-      summary: {
-        poisonedRuns: poisoned.length,
-        poisonedRunsLatestEverOver2Pct: poisoned.filter((r) => r.worstRegressionPct > 2).length,
-        cleanRuns: runs.length - poisoned.length,
-        cleanRunsLatestEverOver2Pct: runs.filter(
-          (r) => r.scenario === 'clean' && r.worstRegressionPct > 2,
-        ).length,
-        cleanVersions: cleanVersions.length,
-        cleanVersionsHeld: cleanVersions.filter((v) => v.held).length,
-        cleanHeldRate:
-          cleanVersions.length === 0
-            ? null
-            : cleanVersions.filter((v) => v.held).length / cleanVersions.length,
-        harmfulVersions: allVersions.length - cleanVersions.length,
-        harmfulVersionsHeld: allVersions.filter((v) => v.harmfulTrained > 0 && v.held).length,
-        eventsBeforeFirstJudgement: GATE.holdBack.minEvents,
-        medianHeldBackScored: median(
-          allVersions.map((v) => v.heldBackScored).filter((n): n is number => n !== null),
-        ),
-      },
-      runs,
-    };
-    await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
-    say(`summary: ${JSON.stringify(result.summary)}`);
     say(`wrote ${values.out}`);
     return 0;
   } finally {
     await producer.disconnect().catch(() => undefined);
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** Writes the file (after every run, so an interrupted run leaves what it measured). */
+async function writeResult(
+  runs: RunRow[],
+  offline: { manifest: Manifest; summary: string },
+  offlineNe: number,
+  started: number,
+  partial: boolean,
+): Promise<void> {
+  const poisoned = runs.filter((r) => r.scenario !== 'clean');
+  const allVersions = runs.flatMap((r) => r.versions);
+  const cleanVersions = allVersions.filter((v) => v.harmfulTrained === 0);
+  const result = {
+    generatedAt: new Date().toISOString(),
+    ...(partial ? { partial: true } : {}),
+    command: `npm run bench:gate -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+    seconds: (Date.now() - started) / 1000,
+    settings: {
+      eventsPerVersion: PER_VERSION,
+      versions: VERSIONS,
+      gate: GATE,
+      heldOutRows: HELD_OUT_ROWS,
+      optimizers: 'product defaults (Adam 0.001 + row-wise Adagrad 0.05)',
+    },
+    offline: {
+      version: offline.manifest.version,
+      heldOutNe: offlineNe,
+      summary: offline.summary,
+    },
+    summary: {
+      poisonedRuns: poisoned.length,
+      poisonedRunsLatestEverOver2Pct: poisoned.filter((r) => r.worstRegressionPct > 2).length,
+      cleanRuns: runs.length - poisoned.length,
+      cleanRunsLatestEverOver2Pct: runs.filter(
+        (r) => r.scenario === 'clean' && r.worstRegressionPct > 2,
+      ).length,
+      cleanVersions: cleanVersions.length,
+      cleanVersionsHeld: cleanVersions.filter((v) => v.held).length,
+      cleanHeldRate:
+        cleanVersions.length === 0
+          ? null
+          : cleanVersions.filter((v) => v.held).length / cleanVersions.length,
+      harmfulVersions: allVersions.length - cleanVersions.length,
+      harmfulVersionsHeld: allVersions.filter((v) => v.harmfulTrained > 0 && v.held).length,
+      eventsBeforeFirstJudgement: GATE.holdBack.minEvents,
+      medianHeldBackScored: median(
+        allVersions.map((v) => v.heldBackScored).filter((n): n is number => n !== null),
+      ),
+    },
+    runs,
+  };
+  await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
+  say(`summary: ${JSON.stringify(result.summary)}`);
 }
 
 function median(xs: number[]): number | null {

@@ -104,6 +104,7 @@ export function createRecurringActivities(deps: RecurringDeps) {
           versions: [...before.versions, ...outcome.versions],
           held: outcome.held,
           head: outcome.head,
+          ...(outcome.reverted === undefined ? {} : { reverted: outcome.reverted }),
           offsets: outcome.offsets,
           consumed: before.trained + before.deadLettered + outcome.consumed,
           trained: before.trained + outcome.trained,

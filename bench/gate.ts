@@ -96,6 +96,9 @@ interface VersionRow {
   reasons: string[];
   harmfulTrained: number;
   heldBackScored: number | null;
+  /** The paired test's figures against the served parent: relative NE difference and its s.e. */
+  heldBackDiffPct: number | null;
+  heldBackDiffStdErrPct: number | null;
   heldOutNe: number | null;
 }
 
@@ -250,6 +253,7 @@ async function main(): Promise<number> {
           reasons: m.gate?.reasons ?? [],
           harmfulTrained,
           heldBackScored: m.metrics['heldBackScored'] ?? null,
+          ...pairedFigures(m.metrics),
           heldOutNe: ne,
         });
       }
@@ -340,6 +344,23 @@ async function writeResult(
   };
   await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
   say(`summary: ${JSON.stringify(result.summary)}`);
+}
+
+/** The held-back comparison with the parent, relative to the parent's NE, in percent. */
+function pairedFigures(m: Record<string, number>): {
+  heldBackDiffPct: number | null;
+  heldBackDiffStdErrPct: number | null;
+} {
+  const ne = m['heldBackNe'];
+  const parent = m['heldBackParentNe'];
+  const se = m['heldBackNeDiffStdErr'];
+  if (ne === undefined || parent === undefined || se === undefined) {
+    return { heldBackDiffPct: null, heldBackDiffStdErrPct: null };
+  }
+  return {
+    heldBackDiffPct: ((ne - parent) / parent) * 100,
+    heldBackDiffStdErrPct: (se / parent) * 100,
+  };
 }
 
 function median(xs: number[]): number | null {

@@ -110,6 +110,14 @@ export const GateVerdict = z.object({
 });
 export type GateVerdict = z.infer<typeof GateVerdict>;
 
+/** Why a version restores an earlier one's weights (see `ManifestFields.revert`). */
+export const RevertRecord = z.object({
+  of: ModelVersion,
+  restores: ModelVersion,
+  reason: z.string().min(1),
+});
+export type RevertRecord = z.infer<typeof RevertRecord>;
+
 /** One file of a version, relative to the version directory. */
 export const ManifestFile = z.object({
   path: z.string().min(1),
@@ -163,6 +171,12 @@ export const ManifestFields = z
      * a worker died between its publish and reporting it (src/pipeline/offline-run.ts).
      */
     runId: RunId.optional(),
+    /**
+     * A revert: the weights of `restores` (the version `of` replaced), published as the child of
+     * `of` because the watch found `of` significantly worse than `restores` on held-back events
+     * newer than `of`. `latest` moves back to the better weights without rewriting the chain.
+     */
+    revert: RevertRecord.optional(),
   })
   .superRefine((fields, ctx) => {
     if (fields.dataRange.kind !== fields.phase) {
@@ -196,6 +210,7 @@ export const ManifestV1 = z.object({
   gate: GateVerdict.optional(),
   window: ResolvedWindow.optional(),
   runId: RunId.optional(),
+  revert: RevertRecord.optional(),
 });
 
 /** The immutable manifest of a version, discriminated on its format version `v`. */

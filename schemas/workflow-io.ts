@@ -157,6 +157,8 @@ export const RecurringState = z.object({
   held: z.array(HeldVersion).default([]),
   /** Held versions in a row since the last served one. */
   consecutiveHolds: z.number().int().min(0).default(0),
+  /** The last revert the watch published, with why (shown in the memo). */
+  reverted: z.string().optional(),
   /**
    * The served version a pending hand-over replaces, until the new lineage has published (the
    * hand-over's compare-and-set expects it).
@@ -265,6 +267,13 @@ export const RecurringWindowResult = z.object({
   held: z.array(HeldVersion).default([]),
   /** The newest version of the lineage, held ones included. */
   head: Version.optional(),
+  /**
+   * A revert the watch published: the served version `of` fell significantly behind the one it
+   * replaced (`restores`) on later held-back events, so `version` serves `restores`' weights.
+   */
+  reverted: z
+    .object({ version: Version, of: Version, restores: Version, reason: z.string() })
+    .optional(),
   /** Offsets of the last published version. */
   offsets: KafkaOffsets,
   consumed: z.number().int().min(0),

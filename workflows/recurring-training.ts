@@ -296,6 +296,9 @@ function warmUpEvents(input: RecurringTrainingInputParsed): number {
 function apply(state: RecurringState, result: RecurringWindowResult, known: Set<string>): void {
   state.version = result.lastVersion;
   if (result.head !== undefined) state.head = result.head;
+  if (result.reverted !== undefined) {
+    state.reverted = `${result.reverted.version} restores ${result.reverted.restores}: ${result.reverted.reason}`;
+  }
   if (result.versions.length > 0) state.offsets = result.offsets;
   // Held versions in a row: a served version resets the count.
   const held = new Set(result.held.map((h) => h.version));
@@ -313,7 +316,7 @@ function apply(state: RecurringState, result: RecurringWindowResult, known: Set<
   state.lag = result.lag;
 }
 
-/** Shows held versions and a self-pause in the Temporal UI (memo: `held`, `pausedReason`). */
+/** Shows held versions and a self-pause in the Temporal UI (memo: `held`, `pausedReason`, `reverted`). */
 function tagGate(state: RecurringState): void {
   upsertMemo(gateMemo(state));
 }
@@ -322,13 +325,20 @@ function gateMemo(state: RecurringState) {
   return {
     held: state.held.map((h) => `${h.version}: ${h.reasons.join('; ')}`).join(' | ') || null,
     pausedReason: state.pausedReason,
+    ...(state.reverted === undefined ? {} : { reverted: state.reverted }),
   };
 }
 
 /** Shows the newest served version, NE and widths in the Temporal UI. */
 function tag(state: RecurringState, result?: RecurringWindowResult): void {
   const gate =
-    state.paused && state.pausedReason ? 'paused' : state.consecutiveHolds > 0 ? 'held' : 'ok';
+    state.paused && state.pausedReason
+      ? 'paused'
+      : result?.reverted !== undefined
+        ? 'reverted'
+        : state.consecutiveHolds > 0
+          ? 'held'
+          : 'ok';
   const updates: SearchAttributeUpdatePair[] = [
     { key: AgpVersion, value: state.version },
     { key: AgpGate, value: gate },

@@ -31,7 +31,11 @@ import {
   type HeldBackEntry,
 } from '../stream/held-back-slice';
 import { eventsToBatch } from '../stream/event-codec';
+import { publishRevert } from './publish-revert';
+import { watchTarget, watchVerdict } from './watch-served';
 import {
+  DEFAULT_FALSE_ALARM_RATE,
+  DEFAULT_HELD_BACK_NE,
   judgeVersion,
   MIN_HELD_BACK_EVENTS,
   type GateBaseline,
@@ -126,6 +130,8 @@ export interface RecurringWindowOutcome {
   held: { version: string; reasons: string[] }[];
   /** The newest version of the lineage, held ones included (what the next publish expects). */
   head: string;
+  /** A revert the watch published (`latest` back to the weights `of` replaced), if any. */
+  reverted?: { version: string; of: string; restores: string; reason: string } | undefined;
   offsets: KafkaOffsets;
   consumed: number;
   trained: number;
@@ -267,6 +273,9 @@ export async function runRecurringWindow(
   // window (it is the reference of every publish), a served parent only for its publish.
   let anchorModel: LoadedVersion | null = null;
   let lastSlice: HeldBackEntry[] = loaded.heldBack;
+  // The served parent's manifest (the watch's subject) and a revert this window published.
+  let parentManifest: Manifest = base;
+  let reverted: RecurringWindowOutcome['reverted'];
 
   /**
    * The candidate (the live trainer) and each reference — the served parent, and the offline
@@ -301,6 +310,46 @@ export async function runRecurringWindow(
     return slices;
   };
 
+  /**
+   * The watch after serving (src/pipeline/watch-served.ts) on the served parent: the version to
+   * restore and why when it fell significantly behind the one it replaced; else null.
+   */
+  const watchParent = async (
+    served: Manifest,
+    entries: HeldBackEntry[],
+  ): Promise<{ restores: ModelVersion; reason: string } | null> => {
+    const gate = options.gate;
+    const target = gate === undefined ? null : watchTarget(served, entries);
+    if (gate === undefined || target === null) return null;
+    const batch = eventsToBatch(
+      target.entries.map((e) => e.event),
+      loaded.spec,
+    );
+    const [servedPreds, replacedPreds] = await Promise.all(
+      [target.served, target.replaced].map(async (v) => {
+        const m = await loadTrainerFromVersion(registry, model, v);
+        try {
+          return await m.trainer.predict(batch);
+        } finally {
+          m.trainer.dispose();
+        }
+      }),
+    );
+    const comparison = pairedComparison(
+      servedPreds as Float32Array,
+      replacedPreds as Float32Array,
+      batch.labels,
+    );
+    if (comparison === null) return null;
+    const reason = watchVerdict(
+      target,
+      comparison,
+      gate.heldBackNe ?? DEFAULT_HELD_BACK_NE,
+      gate.falseAlarmRate ?? DEFAULT_FALSE_ALARM_RATE,
+    );
+    return reason === null ? null : { restores: target.replaced, reason };
+  };
+
   const publishVersion = async (request: PublishRequest): Promise<void> => {
     const dir = publishStagingDir(options.workDir ?? tmpdir(), model, seq++);
     try {
@@ -321,10 +370,21 @@ export async function runRecurringWindow(
       const own = metrics.sinceVersion();
       const slices =
         options.gate === undefined ? [] : await scoreHeldBack(request.heldBack, parent);
+      // The watch: the served parent against the version it replaced, on events after it. A
+      // parent that fell behind is reverted, and this candidate (trained from it) is held.
+      const fellBehind =
+        options.gate === undefined ? null : await watchParent(parentManifest, request.heldBack);
       const verdict =
         options.gate === undefined
           ? undefined
-          : { ...judgeVersion(own, baseline, options.gate, slices), anchor };
+          : fellBehind !== null
+            ? {
+                held: true,
+                reasons: [`trained from a reverted version: ${fellBehind.reason}`],
+                comparedWith: parent,
+                anchor,
+              }
+            : { ...judgeVersion(own, baseline, options.gate, slices), anchor };
       const slice = slices.find((s) => s.role === 'served') ?? null;
       const anchorSlice = slices.find((s) => s.role === 'offline') ?? null;
       await options.beforePublish?.();
@@ -390,12 +450,38 @@ export async function runRecurringWindow(
         stop.abort(new Error(`${published.version} held by the publish gate`));
       } else {
         parent = published.version;
+        parentManifest = published;
         skipped = [];
         baseline = gateBaseline(published);
         lastServed = published;
         lastSlice = request.heldBack;
       }
       options.onPublished?.(published);
+      if (fellBehind !== null && published.dataRange.kind === 'recurring') {
+        const revert = await publishRevert(registry, {
+          model,
+          of: parentManifest,
+          restores: fellBehind.restores,
+          reason: fellBehind.reason,
+          offsets: published.dataRange.toOffsets,
+          skipped,
+          expect: published.version,
+          heldBack: request.heldBack,
+          stagingDir: publishStagingDir(options.workDir ?? tmpdir(), model, seq++),
+        });
+        reverted = {
+          version: revert.version,
+          of: parent,
+          restores: fellBehind.restores,
+          reason: fellBehind.reason,
+        };
+        head = revert.version;
+        parent = revert.version;
+        parentManifest = revert;
+        skipped = [];
+        versions.push(revert.version);
+        options.onPublished?.(revert);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -447,6 +533,7 @@ export async function runRecurringWindow(
       versions,
       held,
       head: head ?? parent,
+      ...(reverted === undefined ? {} : { reverted }),
       offsets: toManifestOffsets(result.offsets),
       consumed: result.stats.consumed,
       trained: result.stats.trained,

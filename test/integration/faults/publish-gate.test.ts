@@ -154,7 +154,9 @@ describe('publish gate (real model, real Kafka)', { timeout: 300_000 }, () => {
     // baseline; before the held-back slice the first recurring version was never judged.
     const sliceTopic = `${topic}-slice`;
     const holdBack = { fraction: 0.3, capacity: 1000 };
-    const events = 2000;
+    // Enough trained events for the flipped labels to do clear damage, and a slice (~1,200
+    // events) that measures it well beyond the paired test's noise.
+    const events = 4000;
     const sliceRows = [
       ...syntheticEventRows({ preset: 'capacity-bound', seed: 5, teacherSeed: 1, rows: 2 * events })
         .rows,

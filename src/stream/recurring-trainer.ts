@@ -75,6 +75,8 @@ export interface WindowOptions {
   eventValidation?: EventValidationInput;
   /** Events set aside for the publish gate (src/stream/held-back-slice.ts). Unset: none. */
   holdBack?: HeldBackConfig;
+  /** The lr factor of each step (`recurring.optimizer`). Unset: the configured rates. */
+  lrScale?: () => number;
   /** Ends the window early (no publish of the partial version). */
   signal?: AbortSignal;
   /** Called every `progressEveryMs`, also while the topic is idle (heartbeats). */
@@ -293,6 +295,7 @@ export async function runWindow(
       recordTrainedIds: options.recordTrainedIds ?? false,
       validation,
       ...(options.holdBack === undefined ? {} : { holdBack: options.holdBack }),
+      ...(options.lrScale === undefined ? {} : { lrScale: options.lrScale }),
     });
     const finished = await consume(consumer, loop, deadLetters.flush, {
       ...options,

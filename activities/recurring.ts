@@ -82,6 +82,7 @@ export function createRecurringActivities(deps: RecurringDeps) {
           ...(input.eventValidation === undefined
             ? {}
             : { eventValidation: input.eventValidation }),
+          ...(input.optimizer === undefined ? {} : { recurringOptimizer: input.optimizer }),
           signal: ctx.cancellationSignal,
           beforePublish: () => confirmHeartbeat(ctx, beat),
           onProgress: () => ctx.heartbeat(beat),

@@ -12,6 +12,32 @@ export type SyntheticPreset = z.infer<typeof SyntheticPreset>;
 export const SyntheticSplit = z.enum(['train', 'test']);
 export type SyntheticSplit = z.infer<typeof SyntheticSplit>;
 
+/**
+ * Drift of the rows at and after `startRow` (the recurring stage's stream; rows before it are
+ * exactly the undrifted rows). Amounts grow with d = (row − startRow) / 100k, row by row
+ * (src/data/SYNTHETIC.md, "Drift").
+ */
+export const SyntheticDrift = z.object({
+  /** First drifting row (the end of the offline range). */
+  startRow: z.number().int().min(0),
+  /** Rotation of the teacher's dense input weights, radians per 100k rows. @default 0.15 */
+  rotationPer100k: z.number().min(0).default(0.15),
+  /** New values per categorical feature entering the Zipf head, per 100k rows. @default 10 */
+  newValuesPer100k: z.number().min(0).default(10),
+  /** Each new value takes the frequency of this Zipf rank (1 = the most frequent). @default 5 */
+  newValueRank: z.number().min(1).default(5),
+  /** At most this share of a feature's values are new ones. @default 0.5 */
+  newValueMaxShare: z.number().min(0).max(1).default(0.5),
+  /** Rows after `startRow` at which a new teacher component turns on. @default 500_000 */
+  componentAfterRows: z.number().int().min(0).default(500_000),
+  /** The new component's share of `logitStd²` (its std is √share·logitStd). @default 0.15 */
+  componentShare: z.number().min(0).max(1).default(0.15),
+  /** Shift of the teacher's bias (logit units) per 100k rows: a base-rate drift. @default 0.02 */
+  baseRateShiftPer100k: z.number().default(0.02),
+});
+export type SyntheticDrift = z.infer<typeof SyntheticDrift>;
+export type SyntheticDriftInput = z.input<typeof SyntheticDrift>;
+
 /** Every knob of the generator, fully resolved (a preset plus overrides). */
 export const SyntheticResolved = z
   .object({
@@ -56,6 +82,8 @@ export const SyntheticResolved = z
     countLogScale: z.number().positive().max(4),
     /** Hash buckets per distinct value (embedding rows = ceil(cardinality × this)). */
     bucketsPerCategory: z.number().min(1),
+    /** Drift of the rows after the offline range; absent: a stationary stream. */
+    drift: SyntheticDrift.optional(),
   })
   .superRefine((c, ctx) => {
     if (c.cardinalities.length !== c.numSparse) {
@@ -96,6 +124,8 @@ export const SyntheticOptions = z.object({
   missingRate: z.number().min(0).lt(1).optional(),
   countLogScale: z.number().positive().max(4).optional(),
   bucketsPerCategory: z.number().min(1).optional(),
+  /** Drift of the rows from `drift.startRow` on; absent: no drift (the rows of every earlier run). */
+  drift: SyntheticDrift.optional(),
 });
 export type SyntheticOptions = z.infer<typeof SyntheticOptions>;
 export type SyntheticOptionsInput = z.input<typeof SyntheticOptions>;

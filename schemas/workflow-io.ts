@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EventValidation } from './event-validation';
 import { KafkaOffsets, ModelName, ModelVersion, TowerWidths } from './manifest';
+import { RecurringOptimizer } from './recurring-optimizer';
 import { ResolvedWindow, TrainingWindow } from './training-window';
 
 /**
@@ -215,6 +216,11 @@ export const RecurringTrainingInput = z.object({
    * @default future skew 1 hour, no lower bound, no de-duplication
    */
   eventValidation: EventValidation.optional(),
+  /**
+   * `recurring.optimizer`: the recurring phase's learning rates (schemas/recurring-optimizer.ts).
+   * @default DEFAULT_RECURRING_OPTIMIZER
+   */
+  optimizer: RecurringOptimizer.optional(),
   /** Carried over by continueAsNew. */
   state: RecurringState.optional(),
 });
@@ -254,6 +260,8 @@ export const RecurringWindowInput = z.object({
     })
     .optional(),
   eventValidation: EventValidation.optional(),
+  /** The recurring phase's lr policy; absent: DEFAULT_RECURRING_OPTIMIZER. */
+  optimizer: RecurringOptimizer.optional(),
 });
 export type RecurringWindowInput = z.input<typeof RecurringWindowInput>;
 

@@ -244,6 +244,7 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
           }
         : {}),
       ...(input.eventValidation === undefined ? {} : { eventValidation: input.eventValidation }),
+      ...(input.optimizer === undefined ? {} : { optimizer: input.optimizer }),
     });
     apply(state, result, known);
     if (result.versions.length > 0) startOffsets = undefined;

@@ -77,7 +77,11 @@ export async function publishRevert(
           eventTime: null,
           events: 0,
         },
-        metrics: {},
+        // The restored weights' lr-schedule origin (src/train/recurring-lr.ts) comes with them.
+        metrics:
+          restored.manifest.metrics['handoverStep'] === undefined
+            ? {}
+            : { handoverStep: restored.manifest.metrics['handoverStep'] },
         ...(restored.manifest.widths === undefined ? {} : { widths: restored.manifest.widths }),
         ...(restored.manifest.backend === undefined ? {} : { backend: restored.manifest.backend }),
         config: restored.manifest.config,

@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { EventValidationInput } from '../../schemas/event-validation';
 import {
+  DEFAULT_RECURRING_OPTIMIZER,
+  type RecurringOptimizer,
+} from '../../schemas/recurring-optimizer';
+import {
   ModelVersion,
   type KafkaOffsets,
   type Manifest,
@@ -17,6 +21,7 @@ import { saveCheckpoint } from '../model/checkpoint';
 import type { RegistryStore } from '../registry/store';
 import type { TopicOffsets } from '../stream/offsets';
 import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
+import { handoverStepOf, offlineFinalFactorOf, recurringLrScale } from '../train/recurring-lr';
 import type { ProgressiveMetrics, PublishRequest } from '../stream/training-loop';
 import { loadTrainerFromVersion, towerWidths, type LoadedVersion } from './model-version';
 import type { Trainer } from '../model/trainer';
@@ -113,6 +118,8 @@ export interface RecurringWindowOptions {
    * of the events it trained since its parent, in training order. @default false
    */
   recordTrainedIds?: boolean;
+  /** The recurring phase's lr policy (schemas/recurring-optimizer.ts). @default DEFAULT_RECURRING_OPTIMIZER */
+  recurringOptimizer?: RecurringOptimizer;
 }
 
 /** The file a version carries when {@link RecurringWindowOptions.recordTrainedIds} is on. */
@@ -252,6 +259,13 @@ export async function runRecurringWindow(
   // The gate's baseline is the served parent's progressive metrics (an offline one has none).
   let baseline: GateBaseline | null = base.phase === 'recurring' ? gateBaseline(base) : null;
   const metrics = progressiveMetrics(options.metricsWindow ?? 10_000);
+  // Steps since the hand-over survive windows: the step count is checkpointed, its origin is
+  // in every recurring manifest (`handoverStep`).
+  const handoverStep = handoverStepOf(base, trainer.stepCount);
+  const lrAt = recurringLrScale(options.recurringOptimizer ?? DEFAULT_RECURRING_OPTIMIZER, {
+    configuredLr: trainer.config.denseOptimizer.lr,
+    offlineFinalFactor: offlineFinalFactorOf(base.config),
+  });
   const versions: string[] = [];
   const held: RecurringWindowOutcome['held'] = [];
   // A held version ends the window: the trainer holds its weights, and the next window reloads
@@ -423,6 +437,7 @@ export async function runRecurringWindow(
                 }),
             freshnessSeconds,
             checkpointSeconds,
+            handoverStep,
           }),
           widths: towerWidths(trainer),
           // The backend this process trained on, not the parent's: they differ when a worker
@@ -505,6 +520,7 @@ export async function runRecurringWindow(
         publishEverySeconds: options.publishEverySeconds ?? 60,
         versions: options.versions,
         recordTrainedIds: options.recordTrainedIds ?? false,
+        lrScale: () => lrAt(trainer.stepCount - handoverStep),
         ...(options.gate?.holdBack === undefined
           ? {}
           : { holdBack: options.gate.holdBack, initialHeldBack: loaded.heldBack }),

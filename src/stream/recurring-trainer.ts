@@ -77,6 +77,8 @@ export interface WindowOptions {
   holdBack?: HeldBackConfig;
   /** The slice the starting version stored. @default [] */
   initialHeldBack?: readonly HeldBackEntry[];
+  /** The lr factor of each step (`recurring.optimizer`). Unset: the configured rates. */
+  lrScale?: () => number;
   /** Ends the window early (no publish of the partial version). */
   signal?: AbortSignal;
   /** Called every `progressEveryMs`, also while the topic is idle (heartbeats). */
@@ -298,6 +300,7 @@ export async function runWindow(
       ...(options.initialHeldBack === undefined
         ? {}
         : { initialHeldBack: options.initialHeldBack }),
+      ...(options.lrScale === undefined ? {} : { lrScale: options.lrScale }),
     });
     const finished = await consume(consumer, loop, deadLetters.flush, {
       ...options,

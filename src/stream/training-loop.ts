@@ -37,7 +37,7 @@ export interface StreamTrainer {
    */
   step(
     batch: ColumnarBatch,
-    opts: { guard?: StepGuard; predictions: true },
+    opts: { guard?: StepGuard; predictions: true; lrScale?: number },
   ): StepOutcome | Promise<StepOutcome>;
 }
 
@@ -132,6 +132,11 @@ export interface TrainingLoopOptions {
   holdBack?: HeldBackConfig;
   /** The slice the starting version stored (its most recent held-back events). @default [] */
   initialHeldBack?: readonly HeldBackEntry[];
+  /**
+   * The learning-rate factor of the next step (`recurring.optimizer`, src/train/recurring-lr.ts),
+   * asked before every step. Unset: the configured rates.
+   */
+  lrScale?: () => number;
 }
 
 /** Running totals of a loop. */
@@ -226,7 +231,11 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     const batch = eventsToBatch(events, options.spec);
     // Progressive validation: the step's forward pass scores the batch before its update, so
     // the model has not seen these labels.
-    const outcome = await options.trainer.step(batch, stepOptions);
+    const lrScale = options.lrScale;
+    const outcome = await options.trainer.step(
+      batch,
+      lrScale === undefined ? stepOptions : { ...stepOptions, lrScale: lrScale() },
+    );
     if (outcome.skipped !== undefined) {
       // Not trained, so not scored either: the events go to the DLQ with the guard's reason.
       const reason = skipReasonText(outcome.skipped);

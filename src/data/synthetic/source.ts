@@ -26,6 +26,17 @@ export interface SyntheticSource extends BatchSource {
    * probabilities on the drawn labels (what no model can beat on this set, up to noise).
    */
   bayes(): BinaryMetrics;
+  /**
+   * Bayes-optimal metrics of every `segmentRows`-row segment of rows [startRow, end of the
+   * split): how much is learnable at each point of a drifting stream.
+   */
+  bayesBySegment(segmentRows: number, startRow?: number): SegmentBayes[];
+}
+
+/** Bayes-optimal metrics of one segment of a split. */
+export interface SegmentBayes extends BinaryMetrics {
+  startRow: number;
+  rows: number;
 }
 
 /**
@@ -106,6 +117,33 @@ export function createSyntheticSource(
         bayesCache = evaluateBinary(probs, labels);
       }
       return bayesCache;
+    },
+    bayesBySegment(segmentRows, startRow = 0) {
+      if (!Number.isInteger(segmentRows) || segmentRows < 1) {
+        throw new ConfigError(
+          `bayesBySegment: segmentRows must be a positive integer, got ${segmentRows}`,
+        );
+      }
+      const out: SegmentBayes[] = [];
+      for (let from = startRow; from < cfg.rows; from += segmentRows) {
+        const rows = Math.min(segmentRows, cfg.rows - from);
+        const probs = new Float32Array(rows);
+        const labels = new Float32Array(rows);
+        for (
+          let b = Math.floor(from / SYNTHETIC_BLOCK_ROWS);
+          b * SYNTHETIC_BLOCK_ROWS < from + rows;
+          b++
+        ) {
+          const { raw, probs: p } = block(b);
+          const b0 = b * SYNTHETIC_BLOCK_ROWS;
+          const lo = Math.max(from, b0);
+          const hi = Math.min(from + rows, b0 + p.length);
+          probs.set(p.subarray(lo - b0, hi - b0), lo - from);
+          labels.set((raw.labels as Float32Array).subarray(lo - b0, hi - b0), lo - from);
+        }
+        out.push({ startRow: from, rows, ...evaluateBinary(probs, labels) });
+      }
+      return out;
     },
   };
 }

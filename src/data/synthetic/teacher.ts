@@ -1,5 +1,6 @@
 import type { SyntheticResolved } from '../../../schemas/synthetic';
 import { createRng, type Rng } from '../../rng';
+import type { NewValueEffects } from './drift';
 import { mixSeed } from './seed';
 import {
   calibrateTeacherBiases,
@@ -109,7 +110,11 @@ export function drawFeatures(teacher: Teacher, rng: Rng, s: RowScratch): void {
 }
 
 /** First-order and pairwise embedding effects (raw, unscaled) of the categories in `s`. */
-function embeddingParts(teacher: Teacher, s: RowScratch): [first: number, pair: number] {
+function embeddingParts(
+  teacher: Teacher,
+  s: RowScratch,
+  extra?: NewValueEffects,
+): [first: number, pair: number] {
   const cats = s.cats;
   const m = cats.length;
   const k = teacher.cfg.interactionDim;
@@ -117,7 +122,14 @@ function embeddingParts(teacher: Teacher, s: RowScratch): [first: number, pair: 
   let first = 0;
   for (let j = 0; j < m; j++) {
     const c = cats[j] as number;
-    first += (teacher.first[j] as Float64Array)[c] as number;
+    const table = teacher.first[j] as Float64Array;
+    if (c >= table.length && extra !== undefined) {
+      // A value that entered with drift (src/data/synthetic/drift.ts).
+      first += extra.first(j, c);
+      flat.set(extra.vector(j, c), j * k);
+      continue;
+    }
+    first += table[c] as number;
     const v = teacher.vectors[j] as Float64Array;
     for (let d = 0; d < k; d++) flat[j * k + d] = v[c * k + d] as number;
   }
@@ -158,10 +170,10 @@ function combine(
   );
 }
 
-/** The teacher's logit for the features in `s`. */
-export function teacherLogit(teacher: Teacher, s: RowScratch): number {
+/** The teacher's logit for the features in `s` (`extra`: effects of values drift added). */
+export function teacherLogit(teacher: Teacher, s: RowScratch, extra?: NewValueEffects): number {
   const y = forwardTeacherMlp(teacher.mlp, s.t);
-  const [first, pair] = embeddingParts(teacher, s);
+  const [first, pair] = embeddingParts(teacher, s, extra);
   return combine(teacher, y, linearPart(teacher, s.t), first, pair);
 }
 
@@ -169,7 +181,8 @@ const cache = new Map<string, Teacher>();
 
 /** Builds (or reuses: train and test sources share one) the teacher of a configuration. */
 export function getTeacher(cfg: SyntheticResolved): Teacher {
-  const { seed: _s, split: _p, rows: _r, ...teacherKnobs } = cfg;
+  // Drift changes rows, not the teacher: a drifting and a stationary stream share one.
+  const { seed: _s, split: _p, rows: _r, drift: _d, ...teacherKnobs } = cfg;
   const key = JSON.stringify(teacherKnobs);
   let t = cache.get(key);
   if (t === undefined) {

@@ -182,6 +182,12 @@ describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
     assert.equal(state.eventsTrained + state.deadLettered + heldBack(v1) + heldBack(v2), 600);
     assert.equal(v1.parent, offline.version);
     assert.equal(v2.parent, v1.version);
+    // The first version after the hand-over is judged too: the window held back its first
+    // events (half a version here) and compared it with the offline version on them.
+    assert.deepEqual(v1.gate?.judgedOn, [offline.version]);
+    assert.ok((v1.gate?.heldBackEvents ?? 0) >= 150, `${v1.gate?.heldBackEvents} held-back events`);
+    assert.equal(v1.gate?.anchor, offline.version);
+    assert.deepEqual(v2.gate?.judgedOn, [v1.version, offline.version], 'parent and offline root');
     assert.deepEqual(offsetsOf(v2)?.fromOffsets, offsetsOf(v1)?.toOffsets, 'no gap, no overlap');
     assert.ok((v1.metrics['freshnessSeconds'] ?? -1) >= 0);
     assert.ok(Number.isFinite(v2.metrics['ne']));

@@ -26,6 +26,10 @@ import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { ensureInfra } from '../infra/stack';
 import { ModelVersion, type Manifest } from '../schemas/manifest';
+import {
+  DEFAULT_RECURRING_OPTIMIZER,
+  type RecurringOptimizer,
+} from '../schemas/recurring-optimizer';
 import { parseInfraConfig } from '../src/config/env';
 import { evaluateBinary } from '../src/metrics';
 import { initBackend } from '../src/model/backend';
@@ -52,6 +56,8 @@ const { values } = parseArgs({
     'held-back-ne': { type: 'string', default: '0.005' },
     alpha: { type: 'string', default: '0.01' },
     'min-held-back': { type: 'string', default: '500' },
+    /** A constant recurring lr factor instead of the product's default `recurring.optimizer`. */
+    'recurring-lr-scale': { type: 'string' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/gate.json' },
   },
@@ -87,6 +93,10 @@ const GATE = {
   holdBack: { fraction: 0.02, capacity: 2000, minEvents: num('min-held-back', 0, 100_000) },
 };
 const HELD_OUT_ROWS = 5_000;
+const RECURRING: RecurringOptimizer | undefined =
+  values['recurring-lr-scale'] === undefined
+    ? undefined
+    : { schedule: 'constant', scale: num('recurring-lr-scale', 0, 10, false) };
 
 const say = (line: string): void => void process.stdout.write(`bench:gate: ${line}\n`);
 
@@ -100,6 +110,8 @@ interface VersionRow {
   heldBackDiffPct: number | null;
   heldBackDiffStdErrPct: number | null;
   heldOutNe: number | null;
+  /** Clean held-out NE against the parent's, relative, in percent. */
+  vsParentPct: number | null;
 }
 
 interface RunRow {
@@ -225,6 +237,7 @@ async function main(): Promise<number> {
             publishEverySeconds: 3600,
             gate: GATE,
             recordTrainedIds: true,
+            ...(RECURRING === undefined ? {} : { recurringOptimizer: RECURRING }),
           },
         );
         first = false;
@@ -235,6 +248,7 @@ async function main(): Promise<number> {
       const [listing] = await registry.list(model);
       const versions: VersionRow[] = [];
       const servedNe = [offlineNe];
+      const neOf = new Map<string, number>([[start.version, offlineNe]]);
       for (const v of listing?.versions ?? []) {
         if (v.phase !== 'recurring') continue;
         const m: Manifest = await registry.get(model, v.version);
@@ -246,8 +260,12 @@ async function main(): Promise<number> {
           scenario.harmful.has(Number(id.slice(prefix.length + 1))),
         ).length;
         const held = m.gate?.held === true;
-        const ne = held ? null : await heldOutNe(registry, model, v.version, heldOut);
-        if (ne !== null) servedNe.push(ne);
+        // Held versions are scored too: a held version no worse than its parent on clean
+        // held-out events is a false alarm, whatever it trained on.
+        const ne = await heldOutNe(registry, model, v.version, heldOut);
+        neOf.set(v.version, ne);
+        if (!held) servedNe.push(ne);
+        const parentNe = m.parent === null ? undefined : neOf.get(m.parent);
         versions.push({
           version: v.version,
           held,
@@ -256,6 +274,7 @@ async function main(): Promise<number> {
           heldBackScored: m.metrics['heldBackScored'] ?? null,
           ...pairedFigures(m.metrics),
           heldOutNe: ne,
+          vsParentPct: parentNe === undefined ? null : ((ne - parentNe) / parentNe) * 100,
         });
       }
       const run: RunRow = {
@@ -303,6 +322,9 @@ async function writeResult(
   const poisoned = runs.filter((r) => r.scenario !== 'clean');
   const allVersions = runs.flatMap((r) => r.versions);
   const cleanVersions = allVersions.filter((v) => v.harmfulTrained === 0);
+  const judgedVersions = allVersions.filter((v) => v.vsParentPct !== null);
+  const notWorse = judgedVersions.filter((v) => (v.vsParentPct ?? 0) <= GATE.heldBackNe * 100);
+  const worse = judgedVersions.filter((v) => (v.vsParentPct ?? 0) > GATE.heldBackNe * 100);
   const result = {
     generatedAt: new Date().toISOString(),
     ...(partial ? { partial: true } : {}),
@@ -315,6 +337,7 @@ async function writeResult(
       gate: GATE,
       heldOutRows: HELD_OUT_ROWS,
       optimizers: 'product defaults (Adam 0.001 + row-wise Adagrad 0.05)',
+      recurringOptimizer: RECURRING ?? DEFAULT_RECURRING_OPTIMIZER,
     },
     offline: {
       version: offline.manifest.version,
@@ -334,6 +357,14 @@ async function writeResult(
         cleanVersions.length === 0
           ? null
           : cleanVersions.filter((v) => v.held).length / cleanVersions.length,
+      // The gate's own terms: a version more than its tolerance worse than its parent on
+      // clean held-out events should be held; one that is not should pass.
+      versionsNotWorse: notWorse.length,
+      versionsNotWorseHeld: notWorse.filter((v) => v.held).length,
+      falseAlarmRate:
+        notWorse.length === 0 ? null : notWorse.filter((v) => v.held).length / notWorse.length,
+      versionsWorse: worse.length,
+      versionsWorseServed: worse.filter((v) => !v.held).length,
       harmfulVersions: allVersions.length - cleanVersions.length,
       harmfulVersionsHeld: allVersions.filter((v) => v.harmfulTrained > 0 && v.held).length,
       eventsBeforeFirstJudgement: GATE.holdBack.minEvents,

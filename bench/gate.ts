@@ -15,7 +15,8 @@
  * none is a false alarm; goal ≤ 5%).
  *
  * Usage: npm run bench:gate -- [--poisoned 30] [--clean 10] [--events-per-version 1000]
- *        [--versions 6] [--held-back-ne 0.005] [--alpha 0.01] [--quick] [--out FILE]
+ *        [--versions 6] [--held-back-ne 0.005] [--alpha 0.01] [--min-held-back 2000]
+ *        [--recurring-lr-scale F] [--quick] [--out FILE]
  * Needs a Kafka broker: reuses a running one (KAFKA_BROKERS or the embedded default) or starts
  * the embedded one.
  */
@@ -55,7 +56,7 @@ const { values } = parseArgs({
     versions: { type: 'string', default: '6' },
     'held-back-ne': { type: 'string', default: '0.005' },
     alpha: { type: 'string', default: '0.01' },
-    'min-held-back': { type: 'string', default: '500' },
+    'min-held-back': { type: 'string', default: '2000' },
     /** A constant recurring lr factor instead of the product's default `recurring.optimizer`. */
     'recurring-lr-scale': { type: 'string' },
     quick: { type: 'boolean', default: false },

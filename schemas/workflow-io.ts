@@ -111,9 +111,11 @@ export const PublishGate = z.object({
    * Held-back events needed to judge a version. The slice is stored with every version, so
    * only the first window after an offline hand-over starts without one: it holds back every
    * valid event until it has this many (at most half a version, at least 100), and publishes
-   * nothing before. @default 500
+   * nothing before. 2,000 (the whole slice) rather than 500: at 1,000-event versions the
+   * gate let 11 of 30 poisoned streams serve a version > 2% worse than the best before it with
+   * 500, 4 of 20 with 2,000 (`npm run bench:gate`, bench/results/gate*.json). @default 2000
    */
-  minHeldBackEvents: z.number().int().min(100).max(100_000).default(500),
+  minHeldBackEvents: z.number().int().min(100).max(100_000).default(2000),
   /**
    * The relative NE loss on the held-back events that a candidate may have against the last
    * served version or the offline version its chain descends from before the paired test
@@ -199,7 +201,7 @@ export const RecurringTrainingInput = z.object({
     maxConsecutiveHolds: 3,
     holdBackFraction: 0.02,
     holdBackEvents: 2000,
-    minHeldBackEvents: 500,
+    minHeldBackEvents: 2000,
     heldBackNe: 0.005,
     falseAlarmRate: 0.01,
   }),

@@ -62,7 +62,7 @@ export type Derive = z.infer<typeof Derive>;
 const From = z.string().min(1).optional();
 
 /** One dense (numeric) feature. */
-export const DenseFeature = z.object({
+export const DenseFeature = z.strictObject({
   name: z.string().min(1),
   /** Source column in the file (or event). @default the feature's name */
   from: From,
@@ -89,7 +89,7 @@ export type DenseFeature = z.infer<typeof DenseFeature>;
  * the spec (its value after `derive`, e.g. an hour) or else a file column, and the crossed value
  * is the pair (missing when either is missing).
  */
-export const SparseFeature = z.object({
+export const SparseFeature = z.strictObject({
   name: z.string().min(1),
   buckets: z.number().int().positive(),
   /** Source column in the file (or event). @default the feature's name */
@@ -104,7 +104,7 @@ export type SparseFeature = z.infer<typeof SparseFeature>;
  * Either list may be empty (an all-categorical or all-dense model), not both.
  */
 export const FeatureSpec = z
-  .object({
+  .strictObject({
     label: z.string().min(1).default('label'),
     dense: z.array(DenseFeature),
     sparse: z.array(SparseFeature),

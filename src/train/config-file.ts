@@ -33,7 +33,11 @@ export async function readTrainConfigFile(
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${file}: a training config is a JSON object`);
   }
-  const config = parseTrainConfig(edit(raw as Record<string, unknown>), `training config ${file}`);
+  const config = parseTrainConfig(
+    edit(raw as Record<string, unknown>),
+    `training config ${file}`,
+    file,
+  );
   return resolveConfigPaths(config, file);
 }
 

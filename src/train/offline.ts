@@ -106,7 +106,9 @@ export async function runOfflineTraining(
     ['model'],
   );
   const batchSize = fullModel.batchSize;
-  const rowsPerEpoch = await countRows(data.train);
+  const { rows: rowsPerEpoch, positives } = await countRows(data.train);
+  // The standard NE divides by the entropy of the training base rate (README "Metrics").
+  const trainBaseRate = positives / rowsPerEpoch;
   if (rowsPerEpoch === 0) throw new DataError(`training data is empty: ${data.train.describe()}`);
   const stepsPerEpoch = Math.ceil(rowsPerEpoch / batchSize);
   const totalSteps = stepsPerEpoch * config.epochs;
@@ -242,7 +244,7 @@ export async function runOfflineTraining(
         }
         if (evalPoints.has(step)) {
           const tEval = performance.now();
-          const m = await evaluateOn(trainer, data.test, { rows: config.evalRows });
+          const m = await evaluateOn(trainer, data.test, { rows: config.evalRows, trainBaseRate });
           curves.eval.push({
             step,
             ne: m.ne,
@@ -281,7 +283,7 @@ export async function runOfflineTraining(
       );
     }
     await checkpoint();
-    const test = await evaluateOn(trainer, data.test);
+    const test = await evaluateOn(trainer, data.test, { trainBaseRate });
     // The held-out curve ends at the final evaluation, so the report's test NE is on it.
     if (config.evalPoints > 0 && curves.eval[curves.eval.length - 1]?.step !== step) {
       const { ne, logloss, auc, calibration } = test;
@@ -316,6 +318,9 @@ export async function runOfflineTraining(
       test: {
         logloss: test.logloss,
         ne: test.ne,
+        ...(Number.isFinite(test.neTestRate) ? { neTestRate: test.neTestRate } : {}),
+        trainBaseRate,
+        testBaseRate: test.baseRate,
         auc: test.auc,
         calibration: test.calibration,
         rows: test.count,

@@ -189,3 +189,30 @@ describe('agp train --dry-run', { timeout: 60_000 }, () => {
     );
   });
 });
+
+describe('dryRun refuses a source with no rows', () => {
+  it('a header-only CSV fails the dry run instead of the training after it', async () => {
+    const dir = await tmp();
+    await writeFile(join(dir, 'head.csv'), 'click,x,c\n');
+    await writeFile(join(dir, 'rows.csv'), 'click,x,c\n1,2,a\n0,3,b\n');
+    const file = join(dir, 'train.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        data: {
+          train: { kind: 'csv', path: 'rows.csv' },
+          test: { kind: 'csv', path: 'head.csv' },
+          features: { label: 'click', ...spec },
+        },
+      }),
+    );
+    const config = await readTrainConfigFile(file);
+    await assert.rejects(dryRun(config, { rows: 10 }), (e: Error) => {
+      assert.match(
+        e.message,
+        /^data\.test: .*head\.csv.*: no rows \(an empty file, a header-only CSV/,
+      );
+      return true;
+    });
+  });
+});

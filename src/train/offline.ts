@@ -18,6 +18,7 @@ import { createRng } from '../rng';
 import { createAgpDriver } from './agp-driver';
 import { countRows, evaluateOn } from './evaluate';
 import { createEventLoopYield } from './event-loop-yield';
+import { createLossGuard } from './loss-guard';
 import { lrFactorOf } from './lr-schedule';
 import { OfflineCheckpointState } from './offline-state';
 import { openTrainingData } from './open-data';
@@ -181,6 +182,10 @@ export async function runOfflineTraining(
       Math.round(((k + 1) * totalSteps) / (config.evalPoints + 1)),
     ),
   );
+  const lossGuard = createLossGuard({
+    denseNames: data.spec.dense.map((f) => f.name),
+    ranges: () => ranges.snapshot(),
+  });
   const t0 = performance.now();
   const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
   let samplesThisProcess = 0;
@@ -231,6 +236,7 @@ export async function runOfflineTraining(
           ? result.loss
           : 0.98 * runningLoss + 0.02 * result.loss;
         step++;
+        lossGuard.check(step, result.loss, runningLoss);
         rowInEpoch += batch.size;
         samplesThisProcess += batch.size;
         if (step % every === 0 || step === totalSteps) {

@@ -98,8 +98,8 @@ describe('training config errors name the file and the field', () => {
       file,
       JSON.stringify({
         data: {
-          train: { kind: 'criteo-tsv', path: 'data/rows.tsv', onInvalid: 'skip' },
-          test: { kind: 'criteo-tsv', path: './data/rows.tsv', onInvalid: 'skip' },
+          train: { kind: 'criteo-tsv', path: 'data/rows.tsv', onInvalid: 'skip', limit: 200 },
+          test: { kind: 'criteo-tsv', path: './data/rows.tsv', onInvalid: 'skip', offset: 200 },
           features: spec,
         },
         outDir: 'runs/one',
@@ -160,8 +160,8 @@ describe('agp train --dry-run', { timeout: 60_000 }, () => {
     await writeFile(join(dir, 'rows.tsv'), tsvWithJunk());
     const good = join(dir, 'good.json');
     const data = {
-      train: { kind: 'criteo-tsv', path: 'rows.tsv', onInvalid: 'skip' },
-      test: { kind: 'criteo-tsv', path: 'rows.tsv', onInvalid: 'skip' },
+      train: { kind: 'criteo-tsv', path: 'rows.tsv', onInvalid: 'skip', limit: 200 },
+      test: { kind: 'criteo-tsv', path: 'rows.tsv', onInvalid: 'skip', offset: 200 },
       features: spec,
     };
     await writeFile(good, JSON.stringify({ data, outDir: 'run' }));
@@ -214,5 +214,37 @@ describe('dryRun refuses a source with no rows', () => {
       );
       return true;
     });
+  });
+});
+
+describe('train and test may not read the same rows', () => {
+  it("refuses a train source that reads into the test's rows (a misspelt limit)", async () => {
+    const dir = await tmp();
+    await writeFile(join(dir, 'rows.csv'), 'click,x,c\n1,2,a\n0,3,b\n');
+    const file = join(dir, 'train.json');
+    const write = (train: object, test: object) =>
+      writeFile(
+        file,
+        JSON.stringify({
+          data: { train, test, features: { label: 'click', ...spec } },
+        }),
+      );
+    await write(
+      { kind: 'csv', path: 'rows.csv', offset: 0 },
+      { kind: 'csv', path: './rows.csv', offset: 1 },
+    );
+    await assert.rejects(readTrainConfigFile(file), (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(
+        e.message,
+        /data\.train and data\.test read the same rows of .*rows\.csv \(train records 0\.\.end, test records 1\.\.end\)/,
+      );
+      return true;
+    });
+    await write(
+      { kind: 'csv', path: 'rows.csv', limit: 1 },
+      { kind: 'csv', path: 'rows.csv', offset: 1 },
+    );
+    await readTrainConfigFile(file);
   });
 });

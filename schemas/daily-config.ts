@@ -90,7 +90,10 @@ export const DailyConfig = z.strictObject({
 });
 export type DailyConfig = z.infer<typeof DailyConfig>;
 
-/** Parses a daily config; a ConfigError names the file and each bad field. */
-export function parseDailyConfig(input: unknown, where: string): DailyConfig {
-  return parseOrThrow(DailyConfig, input, where);
+/**
+ * Parses a daily config; a ConfigError names the file and each bad field, one line each
+ * (`file: train.data.window.tpoic: unknown field (did you mean 'topic'?)`).
+ */
+export function parseDailyConfig(input: unknown, file: string): DailyConfig {
+  return parseOrThrow(DailyConfig, input, `daily config ${file}`, [], file);
 }

@@ -27,14 +27,14 @@ const fileFields = {
  * header, no quoting. Columns are bound by position, so the spec cannot derive features (use
  * `kind: 'csv'` with `delimiter: '\t'` and declared `columns` for that).
  */
-export const CriteoTsvSource = z.object({ kind: z.literal('criteo-tsv'), ...fileFields });
+export const CriteoTsvSource = z.strictObject({ kind: z.literal('criteo-tsv'), ...fileFields });
 /**
  * Delimited text (CSV, TSV) parsed by RFC 4180 rules: quoted fields may hold the delimiter,
  * newlines and doubled quotes. Columns are bound to the FeatureSpec by name, from the header row
  * or the declared `columns`. A path ending in `.gz` is gunzipped. Cells are text: dense columns
  * are read as numbers (empty = missing), the label as 0/1 (or true/false), categoricals as strings.
  */
-export const CsvSource = z.object({
+export const CsvSource = z.strictObject({
   kind: z.literal('csv'),
   ...fileFields,
   /**
@@ -54,13 +54,13 @@ export const CsvSource = z.object({
   quote: z.union([z.string().length(1), z.literal(false)]).default('"'),
 });
 /** Parquet: one column per feature, named as in the FeatureSpec. */
-export const ParquetSource = z.object({ kind: z.literal('parquet'), ...fileFields });
+export const ParquetSource = z.strictObject({ kind: z.literal('parquet'), ...fileFields });
 /** Arrow IPC (file or stream format): one column per feature, named as in the FeatureSpec. */
-export const ArrowSource = z.object({ kind: z.literal('arrow'), ...fileFields });
+export const ArrowSource = z.strictObject({ kind: z.literal('arrow'), ...fileFields });
 /** The synthetic generator (its own FeatureSpec: I1..In dense, C1..Cm categorical). */
 export const SyntheticSource = SyntheticOptions.extend({ kind: z.literal('synthetic') });
 /** MovieLens ml-latest-small (its own FeatureSpec), split by time. */
-export const MovielensSource = z.object({
+export const MovielensSource = z.strictObject({
   kind: z.literal('movielens'),
   /** Directory holding ratings.csv and movies.csv. */
   dir: z.string().min(1),

@@ -62,7 +62,7 @@ export type Derive = z.infer<typeof Derive>;
 const From = z.string().min(1).optional();
 
 /** One dense (numeric) feature. */
-export const DenseFeature = z.object({
+export const DenseFeature = z.strictObject({
   name: z.string().min(1),
   /** Source column in the file (or event). @default the feature's name */
   from: From,
@@ -89,7 +89,7 @@ export type DenseFeature = z.infer<typeof DenseFeature>;
  * the spec (its value after `derive`, e.g. an hour) or else a file column, and the crossed value
  * is the pair (missing when either is missing).
  */
-export const SparseFeature = z.object({
+export const SparseFeature = z.strictObject({
   name: z.string().min(1),
   buckets: z.number().int().positive(),
   /** Source column in the file (or event). @default the feature's name */
@@ -103,13 +103,42 @@ export type SparseFeature = z.infer<typeof SparseFeature>;
  * The feature spec: which columns exist and how they are encoded. Shared by readers and events.
  * Either list may be empty (an all-categorical or all-dense model), not both.
  */
+/**
+ * A label that is not 0/1: the `column` and the values that mean a click (compared as text, so
+ * `"yes"`, `1` and `true` match the cells `yes`, `1` and `true`); every other value is 0.
+ */
+export const LabelMapping = z.strictObject({
+  column: z.string().min(1),
+  positive: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1),
+});
+export type LabelMapping = z.infer<typeof LabelMapping>;
+
 export const FeatureSpec = z
-  .object({
-    label: z.string().min(1).default('label'),
+  .strictObject({
+    /**
+     * The label column, holding 0/1 (or true/false), or `{column, positive}` for any other
+     * coding (yes/no, a status). @default 'label'
+     */
+    label: z.union([z.string().min(1), LabelMapping]).default('label'),
+    /**
+     * The values of the label column read as 1 (text), set by parsing a `label: {column,
+     * positive}`; a spec without it reads the label as 0/1. Written back by the parser so a
+     * parsed spec parses again (workflow inputs, manifests); configs use `label.positive`.
+     */
+    labelPositive: z.array(z.string()).min(1).optional(),
     dense: z.array(DenseFeature),
     sparse: z.array(SparseFeature),
   })
-  .superRefine((spec, ctx) => {
+  // Checked before the label is normalised, so these issues come with the fields' own.
+  .superRefine((input, ctx) => {
+    const spec = {
+      ...input,
+      // Optional chaining: zod runs this check even when the label itself failed to parse.
+      label:
+        typeof input.label === 'string'
+          ? input.label
+          : ((input.label as Partial<LabelMapping> | null)?.column ?? ''),
+    };
     if (spec.dense.length + spec.sparse.length === 0) {
       ctx.addIssue({
         code: 'custom',
@@ -167,6 +196,14 @@ export const FeatureSpec = z
         }
       });
     });
+  })
+  .transform(({ label, labelPositive, ...rest }) => {
+    const positive = typeof label === 'string' ? labelPositive : label.positive.map(String);
+    return {
+      label: typeof label === 'string' ? label : label.column,
+      ...(positive === undefined ? {} : { labelPositive: positive }),
+      ...rest,
+    };
   });
 export type FeatureSpec = z.infer<typeof FeatureSpec>;
 export type FeatureSpecInput = z.input<typeof FeatureSpec>;

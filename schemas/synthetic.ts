@@ -97,7 +97,7 @@ export const SyntheticResolved = z
 export type SyntheticResolved = z.infer<typeof SyntheticResolved>;
 
 /** User-facing options: a preset and any overrides of its knobs (see {@link SyntheticResolved}). */
-export const SyntheticOptions = z.object({
+export const SyntheticOptions = z.strictObject({
   /** @default 'capacity-bound' */
   preset: SyntheticPreset.default('capacity-bound'),
   /** @default 1 */

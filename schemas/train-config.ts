@@ -50,7 +50,14 @@ export const TrainConfig = z.strictObject({
 export type TrainConfig = z.infer<typeof TrainConfig>;
 export type TrainConfigInput = z.input<typeof TrainConfig>;
 
-/** Parses a training config, throwing a ConfigError that names each bad field. */
-export function parseTrainConfig(input: unknown, where = 'training config'): TrainConfig {
-  return parseOrThrow(TrainConfig, input, where);
+/**
+ * Parses a training config, throwing a ConfigError that names each bad field; with `file`, each
+ * line starts with it (`file: data.train.limt: unknown field (did you mean 'limit'?)`).
+ */
+export function parseTrainConfig(
+  input: unknown,
+  where = 'training config',
+  file?: string,
+): TrainConfig {
+  return parseOrThrow(TrainConfig, input, where, [], file);
 }

@@ -1,9 +1,15 @@
 import { z } from 'zod';
 
-/** Held-out quality of a model: log loss, normalized entropy, AUC, calibration (mean p / mean y). */
+/**
+ * Held-out quality of a model: log loss, normalized entropy, AUC, calibration (mean p / mean y).
+ * `ne` is the standard NE (log loss / entropy of the training base rate, He et al. 2014) in
+ * reports written since issue 24; before, it divided by the test rate, now `neTestRate`.
+ */
 export const QualityMetrics = z.object({
   logloss: z.number(),
   ne: z.number(),
+  /** log loss / entropy of the test rows' own base rate (absent in reports before issue 24). */
+  neTestRate: z.number().optional(),
   auc: z.number(),
   calibration: z.number(),
 });
@@ -50,7 +56,13 @@ export const TrainReport = z.object({
   phases: z.array(PhaseCost),
   fullWidths: z.record(z.string(), z.number().int()),
   finalWidths: z.record(z.string(), z.number().int()),
-  test: QualityMetrics.extend({ rows: z.number().int() }),
+  test: QualityMetrics.extend({
+    rows: z.number().int(),
+    /** Label mean of the training rows: the rate `ne` is normalized by (absent before issue 24). */
+    trainBaseRate: z.number().optional(),
+    /** Label mean of the test rows (absent before issue 24). */
+    testBaseRate: z.number().optional(),
+  }),
   /** Malformed rows skipped by the train and test sources (absent in reports from before issue 13). */
   invalidRows: z.object({ train: SkippedRows, test: SkippedRows }).optional(),
   bayes: z.object({ logloss: z.number(), auc: z.number() }).nullable(),

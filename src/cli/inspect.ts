@@ -5,17 +5,24 @@ import { ConfigError } from '../errors';
 import { sampleCsv, type Samplers } from '../data/file-sample';
 import { inspectFile, type InspectReport } from '../data/inspect';
 
-const USAGE = `usage: agp inspect <file> [--label <column>] [--rows <n>] [--json]
+const USAGE = `usage: agp inspect <file> [--label <column>] [--positive <value>]... [--time <column>] [--rows <n>] [--json]
 
 Shows a data file's columns (type in the file, inferred kind, null rate, distinct values in
-the sample), its row count, the label rate, and a suggested feature spec and data source to
-start a training config from. CSV/TSV (optionally .gz), Parquet and Arrow IPC files are
-recognised by their first bytes and extension.
+the sample), its row count, the label rate, and per column the role the suggested feature spec
+gives it, with the reason: label, event time, categorical, dense, or dropped. The suggestion
+leaves out what would make a wrong model: a column unique per row (an id), a column whose
+nullness or value gives the label away (a likely leak, e.g. a conversion time that is null
+unless the label is 1), and every timestamp but the event time; integer columns with many
+values are hashed as categorical ids, never read as numbers. CSV/TSV (gzip-compressed or not),
+Parquet and Arrow IPC files are recognised by their first bytes, else by their extension.
 
 options:
-  --label <column>  the label column (default: label, click, target, … or the first 0/1 column)
-  --rows <n>        rows to sample (default 10000)
-  --json            print the report as JSON only
+  --label <column>    the label column (default: label, click, target, … or the first 0/1 column)
+  --positive <value>  a label value that means a click, for a label that is not 0/1 (repeatable)
+  --time <column>     the event-time column: the only one that gets hour/weekday features
+                      (default: the timestamp column with the fewest nulls)
+  --rows <n>          rows to sample (default 10000)
+  --json              print the report as JSON only
 `;
 
 /** The samplers by format. */
@@ -27,14 +34,15 @@ function pct(x: number): string {
 
 /** The report as text: a column table, the counts, then the suggestion as JSON. */
 export function formatReport(r: InspectReport): string {
-  const head = ['column', 'file type', 'kind', 'null', 'distinct', 'suggested use'];
+  const head = ['column', 'file type', 'kind', 'null', 'distinct', 'role', 'why'];
   const rows = r.columns.map((c) => [
     c.name,
     c.fileType,
     c.kind,
     pct(c.nullRate),
     String(c.distinct),
-    c.use,
+    c.leak ? `${c.role} (LEAK?)` : c.role,
+    c.reason,
   ]);
   const widths = head.map((h, i) =>
     Math.max(h.length, ...rows.map((row) => (row[i] as string).length)),
@@ -45,11 +53,14 @@ export function formatReport(r: InspectReport): string {
     `${r.path}: ${r.format}, ${r.rows === null ? 'row count unknown' : `${r.rows} rows`}, ${r.columns.length} columns (${r.sampledRows} rows sampled)`,
     r.label === null
       ? 'label: none found (pass --label <column>)'
-      : `label: ${r.label.name}, ${pct(r.label.rate)} positive in the sample`,
+      : `label: ${r.label.name}, ${pct(r.label.rate)} positive in the sample${r.label.positive === undefined ? '' : ` (1 = ${r.label.positive.join(' or ')})`}`,
+    `event time: ${r.eventTime ?? 'none (no timestamp column)'}`,
     '',
     line(head),
     ...rows.map(line),
     '',
+    ...r.warnings.map((w) => `warning: ${w}`),
+    ...(r.warnings.length > 0 ? [''] : []),
   ];
   if (r.features !== null) {
     out.push(
@@ -67,6 +78,8 @@ export async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       label: { type: 'string' },
+      positive: { type: 'string', multiple: true },
+      time: { type: 'string' },
       rows: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -88,6 +101,8 @@ export async function run(argv: string[]): Promise<number> {
   const report = await inspectFile(path, samplers, {
     maxRows,
     ...(values.label === undefined ? {} : { label: values.label }),
+    ...(values.positive === undefined ? {} : { positive: values.positive }),
+    ...(values.time === undefined ? {} : { time: values.time }),
   });
   if (values.label !== undefined && report.label === null) {
     throw new ConfigError(

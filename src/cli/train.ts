@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { FeatureSpec } from '../../schemas/feature-spec';
-import type { SkippedRows } from '../../schemas/train-report';
+import type { SkippedRows, TrainReport } from '../../schemas/train-report';
 import { ConfigError } from '../errors';
 import { readTrainConfigFile } from '../train/config-file';
 import { dryRun } from '../train/dry-run';
@@ -172,6 +172,7 @@ export async function run(argv: string[]): Promise<number> {
         `${r.steps} steps in ${r.wallSeconds.toFixed(1)} s, ${Math.round(r.samplesPerSecond)} samples/s`,
         `training FLOPs ${r.trainFlops.toExponential(3)} = ${(1 - r.flopSaving).toFixed(3)} × dense`,
         `test log loss ${r.test.logloss.toFixed(4)} NE ${r.test.ne.toFixed(4)} AUC ${r.test.auc.toFixed(4)} calibration ${r.test.calibration.toFixed(3)}${bayes}`,
+        ...neLines(r.test),
         `final widths ${JSON.stringify(r.finalWidths)}`,
         ...skippedLines('train data', r.invalidRows?.train ?? { skipped: 0, first: [] }),
         ...skippedLines('test data', r.invalidRows?.test ?? { skipped: 0, first: [] }),
@@ -181,4 +182,16 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+/** Which base rate the NE above is normalized by, and the test-rate variant beside it. */
+function neLines(test: TrainReport['test']): string[] {
+  if (test.trainBaseRate === undefined) return [];
+  const testRate =
+    test.neTestRate === undefined ? '' : `; test-rate NE ${test.neTestRate.toFixed(4)}`;
+  const rate =
+    test.testBaseRate === undefined ? '' : ` (test base rate ${test.testBaseRate.toFixed(4)})`;
+  return [
+    `NE is log loss / entropy of the training base rate ${test.trainBaseRate.toFixed(4)}${rate}${testRate}`,
+  ];
 }

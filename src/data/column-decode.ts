@@ -13,8 +13,15 @@ import type { InvalidRowPolicy } from './source';
 /** What the columnar file readers yield before rebatching. */
 export type RawPieces = AsyncGenerator<RawBatch>;
 
-/** A label cell → 0/1 (numbers, bigints, booleans, or their text), or why it is not one. */
-export function checkLabel(v: unknown): number | string {
+/**
+ * A label cell → 0/1 (numbers, bigints, booleans, or their text), or why it is not one. With
+ * `positive` (the spec's `label.positive`, as text) a present cell is 1 when listed, else 0.
+ */
+export function checkLabel(v: unknown, positive?: ReadonlySet<string>): number | string {
+  if (positive !== undefined) {
+    if (v === null || v === undefined || v === '') return 'label is missing';
+    return positive.has(v instanceof Date ? String(v.getTime()) : String(v)) ? 1 : 0;
+  }
   const n =
     typeof v === 'bigint' || typeof v === 'boolean'
       ? Number(v)
@@ -22,7 +29,8 @@ export function checkLabel(v: unknown): number | string {
         ? LABEL_TEXT[v]
         : v;
   if (n === 0 || n === 1) return n;
-  return `label must be 0 or 1, got ${v === null || v === undefined ? 'null' : `'${String(v)}'`}`;
+  if (v === null || v === undefined) return 'label must be 0 or 1, got null';
+  return `label must be 0 or 1, got '${String(v)}' (a label coded otherwise needs "label": {"column": …, "positive": […]})`;
 }
 
 const LABEL_TEXT: Record<string, number | undefined> = Object.assign(Object.create(null), {
@@ -122,6 +130,7 @@ export function decodeRows(
     return col;
   };
   const labelCol = column(spec.label);
+  const positive = spec.labelPositive === undefined ? undefined : new Set(spec.labelPositive);
   const denseCells = spec.dense.map((f) => denseCell(f, column(sourceOf(f))));
   const densePlaces = spec.dense.map(place);
   // Non-cross categoricals first, so a cross can read a derived part's value of the same row.
@@ -152,7 +161,7 @@ export function decodeRows(
   const denseRow = new Float64Array(nd);
   const sparseRow = new Array<RawCategorical>(ns).fill(null);
   rows: for (let r = from; r < to; r++) {
-    const label = checkLabel(labelCol[r]);
+    const label = checkLabel(labelCol[r], positive);
     if (typeof label === 'string') {
       policy.reject(where(r), `column ${spec.label}: ${label}`);
       continue;

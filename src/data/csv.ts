@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { compressionOf } from './compression';
 import { CsvError, parse, type Parser } from 'csv-parse';
 import type { CsvSourceConfig } from '../../schemas/data-source';
 import type { FeatureSpec } from '../../schemas/feature-spec';
@@ -25,10 +26,14 @@ export function createCsvSource(opts: CsvOptions, spec: FeatureSpec, format = 'c
   return fileBatchSource(format, opts, spec, (policy) => readCsvPieces(opts, spec, policy));
 }
 
-/** A file as a text stream: gunzipped when its name ends in `.gz`. */
+/**
+ * A file as a text stream, gunzipped when it is gzip: recognised by its first bytes (1f 8b),
+ * whatever its name, as `agp inspect --help` promises. Other compressions are refused by name.
+ */
 export function openText(path: string): Readable {
+  const compression = compressionOf(path);
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
-  return path.endsWith('.gz') ? file.pipe(createGunzip()) : file;
+  return compression === 'gzip' ? file.pipe(createGunzip()) : file;
 }
 
 /** A csv-parse parser over a file, with records as arrays and line numbers in `info`. */

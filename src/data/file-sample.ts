@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from '../errors';
+import { compressionOf } from './compression';
 import { csvParser, csvReadError } from './csv';
 
 /** The first rows of a data file, column by column, for `agp inspect`. */
@@ -35,7 +36,7 @@ async function head(path: string, bytes: number): Promise<string> {
     const buf = Buffer.alloc(bytes);
     const { bytesRead } = await fh.read(buf, 0, bytes, 0);
     const data = buf.subarray(0, bytesRead);
-    if (!path.endsWith('.gz')) return data.toString('utf8');
+    if (compressionOf(path) !== 'gzip') return data.toString('utf8');
     try {
       return gunzipSync(data, {
         finishFlush: 2 /* Z_SYNC_FLUSH: a partial stream is fine */,

@@ -1,7 +1,9 @@
 import { FeatureSpec, type FeatureSpecInput } from '../../schemas/feature-spec';
 import { checkLabel } from './column-decode';
+import { ConfigError } from '../errors';
 import { epochMillis } from './derive';
 import { detectFormat, type FileSample, type Samplers } from './file-sample';
+import { findLeak, quantileBins } from './label-leak';
 
 /**
  * What `agp inspect` reports about a data file: its columns with their types as stored and as
@@ -10,6 +12,13 @@ import { detectFormat, type FileSample, type Samplers } from './file-sample';
 
 /** What a column looks like in the sample. */
 export type ColumnKind = 'binary' | 'integer' | 'number' | 'timestamp' | 'string' | 'empty';
+
+/**
+ * What the suggested spec does with a column: the label; the one event-time column (its hour
+ * of day and weekday become categorical features); a categorical (hashed) or dense feature; or
+ * dropped (left out: an id, a likely leak, another timestamp, no information).
+ */
+export type ColumnRole = 'label' | 'event time' | 'categorical' | 'dense' | 'dropped';
 
 /** One column's figures over the sample. */
 export interface ColumnReport {
@@ -20,7 +29,12 @@ export interface ColumnReport {
   nullRate: number;
   /** Distinct non-missing values in the sample. */
   distinct: number;
-  /** How the suggested spec uses it (or why it leaves it out). */
+  role: ColumnRole;
+  /** Why it has this role, in a line. */
+  reason: string;
+  /** Flagged as a likely label leak (and dropped). */
+  leak: boolean;
+  /** `role: reason`, the table's last column. */
   use: string;
 }
 
@@ -32,7 +46,12 @@ export interface InspectReport {
   rows: number | null;
   sampledRows: number;
   columns: ColumnReport[];
-  label: { name: string; rate: number } | null;
+  /** The label and its rate; `positive` lists the values read as 1 when it is not 0/1. */
+  label: { name: string; rate: number; positive?: string[] } | null;
+  /** The event-time column (chosen, or `--time`), null when the file has no timestamp. */
+  eventTime: string | null;
+  /** What the user must check before training (a label that is not 0/1, leaks, ids). */
+  warnings: string[];
   /** A data-source config that reads the file (kind, path, and for CSV delimiter/header). */
   source: Record<string, unknown>;
   /** A FeatureSpec to start from; null when no label column was found. */
@@ -58,9 +77,9 @@ function numeric(v: unknown): number | null {
   return null;
 }
 
-/** Epoch unit whose dates fall in 2000..2100 for all of `xs`, if any. */
+/** Epoch unit whose dates fall in 1980..2100 for all of `xs`, if any. */
 function epochUnit(xs: readonly number[]): 's' | 'ms' | null {
-  const lo = Date.UTC(2000, 0, 1);
+  const lo = Date.UTC(1980, 0, 1);
   const hi = Date.UTC(2100, 0, 1);
   for (const [unit, k] of [
     ['s', 1000],
@@ -117,70 +136,219 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
-/** Picks the label: `wanted` when given, else a well-known name, else the first binary column. */
+/** Values that mean "positive" when a label is text (yes/no, true/false, clicked/…). */
+const POSITIVE_WORDS = ['1', 'true', 't', 'yes', 'y', 'click', 'clicked', 'converted', 'positive'];
+
+/**
+ * Picks the label: `wanted` when given, else a well-known name holding 0/1, else the first 0/1
+ * column, else a well-known name with two values (a yes/no label, mapped with `positive`).
+ */
 function pickLabel(
   names: readonly string[],
-  kinds: ReadonlyMap<string, ColumnKind>,
+  profiles: ReadonlyMap<string, Profile>,
   wanted?: string,
 ): string | null {
   if (wanted !== undefined) return names.includes(wanted) ? wanted : null;
-  const known = names.find(
-    (n) => LABEL_NAMES.includes(n.toLowerCase()) && kinds.get(n) === 'binary',
+  const kind = (n: string) => profiles.get(n)?.kind;
+  const known = (n: string) => LABEL_NAMES.includes(n.toLowerCase());
+  return (
+    names.find((n) => known(n) && kind(n) === 'binary') ??
+    names.find((n) => kind(n) === 'binary') ??
+    names.find((n) => known(n) && distinctOf(profiles.get(n) as Profile) === 2) ??
+    null
   );
-  return known ?? names.find((n) => kinds.get(n) === 'binary') ?? null;
+}
+
+function keyOf(v: unknown): string {
+  return v instanceof Date ? String(v.getTime()) : String(v);
+}
+
+function distinctOf(p: Profile): number {
+  return new Set(p.present.map(keyOf)).size;
+}
+
+/**
+ * The label's values as 0/1 (NaN where missing or unreadable), and the `positive` mapping when
+ * the column is not 0/1: the given one, else a value that reads as positive (yes, true, …).
+ */
+function labelValues(
+  raw: readonly unknown[],
+  positiveGiven: readonly string[] | undefined,
+): { y: number[]; positive?: string[]; problem?: string } {
+  const distinct = [...new Set(raw.filter((v) => !isMissing(v)).map(keyOf))];
+  const binary = raw.every((v) => isMissing(v) || typeof checkLabel(v) === 'number');
+  let positive = positiveGiven === undefined ? undefined : [...positiveGiven];
+  let problem: string | undefined;
+  if (positive === undefined && !binary) {
+    const guess = distinct.filter((d) => POSITIVE_WORDS.includes(d.toLowerCase()));
+    const shown = distinct
+      .slice(0, 5)
+      .map((d) => `'${d}'`)
+      .join(', ');
+    if (distinct.length === 2 && guess.length === 1) {
+      positive = guess;
+      problem = `is not 0/1 (values ${shown}): the suggestion reads '${guess[0]}' as a click (label.positive); check it`;
+    } else {
+      problem = `is not 0/1 (values ${shown}${distinct.length > 5 ? ', …' : ''}): say which values are clicks with --positive or label: {column, positive: [...]}`;
+    }
+  }
+  const set = positive === undefined ? undefined : new Set(positive);
+  const y = raw.map((v) => {
+    if (isMissing(v)) return NaN;
+    if (set !== undefined) return set.has(keyOf(v)) ? 1 : 0;
+    const l = checkLabel(v);
+    return typeof l === 'number' ? l : NaN;
+  });
+  return {
+    y,
+    ...(positive === undefined ? {} : { positive }),
+    ...(problem === undefined ? {} : { problem }),
+  };
+}
+
+/** Event time: `wanted`, else the timestamp column with the fewest nulls (ties: an event-like name). */
+function pickEventTime(candidates: readonly { name: string; nullRate: number }[]): string | null {
+  const named = (n: string) => (/event|^ts$|timestamp|^time$|click_?time/i.test(n) ? 0 : 1);
+  const best = [...candidates].sort(
+    (a, b) => a.nullRate - b.nullRate || named(a.name) - named(b.name),
+  )[0];
+  return best?.name ?? null;
+}
+
+/** Options of {@link inspectSample}. */
+export interface InspectSampleOptions {
+  /** The label column. @default a well-known name (label, click, …), else the first 0/1 column */
+  label?: string;
+  /** Label values that mean a click, for a label that is not 0/1. */
+  positive?: string[];
+  /** The event-time column. @default the timestamp column with the fewest nulls */
+  time?: string;
 }
 
 /** Builds the report of a sample (pure: the tests and the CLI share it). */
-export function inspectSample(sample: FileSample, opts: { label?: string } = {}): InspectReport {
+export function inspectSample(sample: FileSample, opts: InspectSampleOptions = {}): InspectReport {
   const sampled = Math.max(0, ...[...sample.values.values()].map((v) => v.length));
+  const names = sample.columns.map((c) => c.name);
   const profiles = new Map(
     sample.columns.map((c) => [
       c.name,
       profile(c.name, c.fileType, sample.values.get(c.name) ?? []),
     ]),
   );
-  const kinds = new Map([...profiles].map(([n, p]) => [n, p.kind]));
-  const label = pickLabel(
-    sample.columns.map((c) => c.name),
-    kinds,
-    opts.label,
+  const label = pickLabel(names, profiles, opts.label);
+  const warnings: string[] = [];
+  const labels = label === null ? null : labelValues(sample.values.get(label) ?? [], opts.positive);
+  if (label !== null && labels?.problem !== undefined) {
+    warnings.push(`label '${label}' ${labels.problem}`);
+  }
+  const nullRateOf = (name: string): number =>
+    sampled === 0 ? 0 : 1 - (profiles.get(name) as Profile).present.length / sampled;
+  const leaks = new Map<string, string>();
+  if (labels !== null) {
+    for (const name of names) {
+      if (name === label) continue;
+      const raw = sample.values.get(name) ?? [];
+      const p = profiles.get(name) as Profile;
+      const missing = raw.map(isMissing);
+      const continuous =
+        p.kind === 'number' ||
+        p.kind === 'timestamp' ||
+        (p.kind === 'integer' && distinctOf(p) > 20);
+      const keys = continuous
+        ? quantileBins(
+            raw.map((v) =>
+              isMissing(v) ? null : v instanceof Date ? v.getTime() : (numeric(v) ?? epochOf(v)),
+            ),
+          )
+        : raw.map((v) => (isMissing(v) ? undefined : keyOf(v)));
+      const found = findLeak(labels.y, missing, (i) => keys[i]);
+      if (found !== null) leaks.set(name, found.reason);
+    }
+  }
+  const times = names.filter(
+    (n) => n !== label && profiles.get(n)?.kind === 'timestamp' && !leaks.has(n),
   );
+  let eventTime: string | null;
+  if (opts.time !== undefined) {
+    if (!names.includes(opts.time)) {
+      throw new ConfigError(`--time: no column '${opts.time}' (columns: ${names.join(', ')})`);
+    }
+    if (profiles.get(opts.time)?.kind !== 'timestamp') {
+      throw new ConfigError(
+        `--time: column '${opts.time}' does not hold timestamps in the sample (it looks ${profiles.get(opts.time)?.kind ?? 'empty'}; epoch numbers need a time-like name)`,
+      );
+    }
+    eventTime = opts.time;
+  } else {
+    eventTime = pickEventTime(times.map((name) => ({ name, nullRate: nullRateOf(name) })));
+  }
+
   const dense: FeatureSpecInput['dense'] = [];
   const sparse: FeatureSpecInput['sparse'] = [];
   const columns: ColumnReport[] = sample.columns.map(({ name, fileType }) => {
     const p = profiles.get(name) as Profile;
-    const distinct = new Set(p.present.map((v) => (v instanceof Date ? v.getTime() : String(v))))
-      .size;
-    const report = (use: string): ColumnReport => ({
+    const distinct = distinctOf(p);
+    const report = (role: ColumnRole, reason: string, leak = false): ColumnReport => ({
       name,
       fileType,
       kind: p.kind,
-      nullRate: sampled === 0 ? 0 : 1 - p.present.length / sampled,
+      nullRate: nullRateOf(name),
       distinct,
-      use,
+      role,
+      reason,
+      leak,
+      use: `${role}: ${reason}`,
     });
-    if (name === label) return report('label');
-    if (p.kind === 'empty') return report('left out: no values in the sample');
-    if (distinct === 1) return report('left out: one value in the sample');
+    if (name === label) {
+      return report(
+        'label',
+        labels?.positive === undefined ? '0/1' : `1 when ${labels.positive.join(' or ')}`,
+      );
+    }
+    if (p.kind === 'empty') return report('dropped', 'no values in the sample');
+    if (distinct === 1) return report('dropped', 'one value in the sample');
+    const leak = leaks.get(name);
+    if (leak !== undefined && name !== opts.time) return report('dropped', leak, true);
     if (p.kind === 'timestamp') {
+      if (name !== eventTime) {
+        return report(
+          'dropped',
+          `likely leak: a timestamp other than the event time '${eventTime ?? '?'}' is often recorded after the click (a conversion, an update); --time ${name} makes it the event time instead`,
+          true,
+        );
+      }
       const time = { timeZone: 'UTC', ...(p.unit === undefined ? {} : { unit: p.unit }) };
       sparse.push(
         { name: `${name}_hour`, from: name, derive: { kind: 'hourOfDay', ...time }, buckets: 32 },
         { name: `${name}_dow`, from: name, derive: { kind: 'dayOfWeek', ...time }, buckets: 8 },
       );
-      return report(`sparse: ${name}_hour, ${name}_dow (UTC; set timeZone)`);
+      return report(
+        'event time',
+        `${opts.time === name ? '--time' : 'the timestamp with the fewest nulls'}; features ${name}_hour, ${name}_dow (UTC: set timeZone)`,
+      );
+    }
+    const idLike = p.kind === 'string' || p.kind === 'integer';
+    if (idLike && p.present.length >= 50 && distinct === p.present.length) {
+      return report(
+        'dropped',
+        `unique per row in the sample (${distinct} values): an id, not a feature`,
+      );
     }
     const saturated = distinct < 0.5 * p.present.length;
-    if (p.kind === 'string' && !saturated && distinct === p.present.length && distinct > 1000) {
-      return report('left out: unique per row (an id?)');
-    }
-    const lowCard = p.kind === 'binary' || (p.kind === 'integer' && distinct <= LOW_CARDINALITY);
-    if (p.kind === 'string' || lowCard) {
+    if (p.kind === 'string' || p.kind === 'binary' || p.kind === 'integer') {
       // A column whose values still keep coming in the sample has more than it shows: scale up.
       const scale = saturated || sample.totalRows === undefined ? 1 : sample.totalRows / sampled;
       const buckets = bucketsFor(2 * Math.min(distinct * scale, 5_000_000));
       sparse.push({ name, buckets });
-      return report(`sparse, ${buckets} buckets`);
+      const why =
+        p.kind === 'integer' && distinct > LOW_CARDINALITY
+          ? `integer with ${distinct} distinct values: an id or a code, hashed (its size means nothing)`
+          : p.kind === 'integer'
+            ? `integer with ${distinct} distinct values`
+            : p.kind === 'binary'
+              ? '0/1'
+              : `text, ${distinct} distinct values`;
+      return report('categorical', `${why}; ${buckets} buckets`);
     }
     const sorted = [...p.numbers].sort((a, b) => a - b);
     const nonNegative = (sorted[0] as number) >= 0;
@@ -188,19 +356,28 @@ export function inspectSample(sample: FileSample, opts: { label?: string } = {})
     const p99 = quantile(sorted, 0.99);
     const heavy = nonNegative && p99 > 10 * Math.max(p50, 1);
     dense.push({ name, transform: heavy ? 'log1p' : 'none' });
-    return report(`dense, ${heavy ? 'log1p' : 'none'}`);
+    return report(
+      'dense',
+      heavy ? 'a heavy-tailed non-negative number: log1p' : 'a number: transform none',
+    );
   });
+  for (const c of columns) {
+    if (c.leak) warnings.push(`'${c.name}' left out: ${c.reason}`);
+  }
   let labelInfo: InspectReport['label'] = null;
-  if (label !== null) {
-    const ls = (sample.values.get(label) ?? [])
-      .map(checkLabel)
-      .filter((l) => typeof l === 'number');
+  if (label !== null && labels !== null) {
+    const ls = labels.y.filter((l) => !Number.isNaN(l));
     labelInfo = {
       name: label,
       rate: ls.length === 0 ? 0 : ls.reduce((a, b) => a + b, 0) / ls.length,
+      ...(labels.positive === undefined ? {} : { positive: labels.positive }),
     };
   }
-  const features = label === null ? null : { label, dense, sparse };
+  const labelSpec =
+    label === null || labels?.positive === undefined
+      ? label
+      : { column: label, positive: labels.positive };
+  const features = labelSpec === null ? null : { label: labelSpec, dense, sparse };
   // The suggestion must be a valid spec; a failure here is a bug in the rules above.
   if (features !== null) FeatureSpec.parse(features);
   return {
@@ -210,15 +387,22 @@ export function inspectSample(sample: FileSample, opts: { label?: string } = {})
     sampledRows: sampled,
     columns,
     label: labelInfo,
+    eventTime,
+    warnings,
     source: { kind: sample.format, path: sample.path, ...(sample.csv ?? {}) },
     features,
   };
 }
 
+/** Epoch ms of an ISO text timestamp, else null. */
+function epochOf(v: unknown): number | null {
+  if (typeof v !== 'string') return null;
+  const ms = Date.parse(v);
+  return Number.isFinite(ms) ? ms : null;
+}
+
 /** Options of {@link inspectFile}. */
-export interface InspectOptions {
-  /** The label column. @default 'label', 'click', … or the first 0/1 column */
-  label?: string;
+export interface InspectOptions extends InspectSampleOptions {
   /** Rows sampled. @default 10000 */
   maxRows?: number;
 }
@@ -235,5 +419,6 @@ export async function inspectFile(
     throw new Error(`inspect: no ${format} sampler in this build (${path})`);
   }
   const sample = await sampler(path, opts.maxRows ?? 10_000);
-  return inspectSample(sample, opts.label === undefined ? {} : { label: opts.label });
+  const { maxRows: _maxRows, ...sampleOpts } = opts;
+  return inspectSample(sample, sampleOpts);
 }

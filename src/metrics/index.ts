@@ -1,5 +1,5 @@
 export { auc } from './auc';
 export { calibration } from './calibration';
-export { evaluateBinary, type BinaryMetrics } from './evaluate';
+export { evaluateBinary, normalize, type BinaryMetrics } from './evaluate';
 export { bernoulliEntropy, binaryCrossEntropy, logLoss, normalizedEntropy } from './log-loss';
 export { SlidingWindowMetrics } from './sliding-window';

@@ -26,12 +26,17 @@ export function logLoss(preds: ArrayLike<number>, labels: ArrayLike<number>): nu
 }
 
 /**
- * Normalized entropy: log loss divided by the entropy of the labels' own base rate, so 1 means
- * "no better than predicting the click rate" and lower is better. NaN when the labels are all
- * one class (the base-rate entropy is 0).
+ * Normalized entropy (He et al. 2014): log loss divided by the entropy of the TRAINING base rate
+ * `trainBaseRate`, so 1 means "no better than always predicting the training click rate" and
+ * lower is better. Without `trainBaseRate` it divides by the entropy of the labels' own rate
+ * (the test-rate variant, `neTestRate` elsewhere). NaN when that entropy is 0.
  */
-export function normalizedEntropy(preds: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const h = bernoulliEntropy(mean(labels));
+export function normalizedEntropy(
+  preds: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  trainBaseRate?: number,
+): number {
+  const h = bernoulliEntropy(trainBaseRate ?? mean(labels));
   return h > 0 ? logLoss(preds, labels) / h : NaN;
 }
 

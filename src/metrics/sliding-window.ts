@@ -1,5 +1,5 @@
 import { auc } from './auc';
-import type { BinaryMetrics } from './evaluate';
+import { normalize, type BinaryMetrics } from './evaluate';
 import { bernoulliEntropy, binaryCrossEntropy } from './log-loss';
 
 /**
@@ -72,7 +72,10 @@ export class SlidingWindowMetrics {
   }
 
   /**
-   * Metrics over the window; NaN fields when the window is empty or one-class. `neStdErr` is
+   * Metrics over the window; NaN fields when the window is empty or one-class. `ne` is the
+   * standard NE: the window's log loss over the entropy of the training base rate, which in
+   * progressive validation is the label mean of every event pushed so far (each is trained on
+   * right after it is scored); `neTestRate` divides by the window's own rate. `neStdErr` is
    * the standard error of `ne` (the spread of the per-event losses over √n), so a reader can
    * tell a regression from the noise of a small window.
    */
@@ -80,15 +83,18 @@ export class SlidingWindowMetrics {
     const n = this.filled;
     const baseRate = this.sumLabel / n;
     const logloss = this.sumLoss / n;
-    const h = bernoulliEntropy(baseRate);
+    const trainRate = this.totalCount > 0 ? this.totalPositives / this.totalCount : NaN;
+    const h = bernoulliEntropy(trainRate);
     let squares = 0;
     for (let i = 0; i < n; i++) squares += ((this.losses[i] as number) - logloss) ** 2;
     const lossStdErr = n > 1 ? Math.sqrt(squares / (n - 1) / n) : NaN;
     return {
       count: n,
       baseRate,
+      neBaseRate: trainRate,
       logloss,
       ne: h > 0 ? logloss / h : NaN,
+      neTestRate: normalize(logloss, baseRate),
       neStdErr: h > 0 ? lossStdErr / h : NaN,
       // Mean prediction / mean label: the label mean's binomial noise dominates its error.
       calibrationStdErr:

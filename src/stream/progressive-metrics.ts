@@ -7,7 +7,8 @@ import type { ProgressiveMetrics } from './training-loop';
  * Snapshots carry only finite numbers (a one-class window has no AUC), because manifests and
  * Temporal payloads are JSON.
  *
- * Snapshot keys: `logloss`, `ne`, `auc`, `calibration` (mean prediction / mean label),
+ * Snapshot keys: `logloss`, `ne` (standard: over the entropy of the base rate of the events
+ * trained so far), `neTestRate` (over the window's own base rate), `auc`, `calibration` (mean prediction / mean label),
  * `baseRate`, `windowEvents` over the window; `cumulativeLogloss`, `cumulativeNe`, `scoredEvents`
  * since creation.
  *
@@ -24,6 +25,7 @@ export function createProgressiveMetrics(windowSize = 10_000): ProgressiveMetric
       const all: Record<string, number> = {
         logloss: w.logloss,
         ne: w.ne,
+        neTestRate: w.neTestRate,
         auc: w.auc,
         calibration: w.calibration,
         baseRate: w.baseRate,

@@ -10,7 +10,7 @@ import { ConfigError } from '../errors';
  * (command-line flags) before it is validated; every error names the file and the field. Relative
  * paths in it (`data.*.path`, `data.*.dir`, `outDir`) are resolved against the config file's
  * directory, not the working directory, so a config means the same from anywhere; each data
- * file or directory must exist.
+ * file or directory must exist, and train and test must not read the same rows of a file.
  */
 export async function readTrainConfigFile(
   file: string,
@@ -33,7 +33,11 @@ export async function readTrainConfigFile(
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${file}: a training config is a JSON object`);
   }
-  const config = parseTrainConfig(edit(raw as Record<string, unknown>), `training config ${file}`);
+  const config = parseTrainConfig(
+    edit(raw as Record<string, unknown>),
+    `training config ${file}`,
+    file,
+  );
   return resolveConfigPaths(config, file);
 }
 
@@ -54,13 +58,12 @@ export function resolveConfigPaths(config: TrainConfig, file: string): TrainConf
     }
     return s;
   };
+  const train = source(config.data.train, 'data.train');
+  const test = source(config.data.test, 'data.test');
+  refuseOverlap(train, test, file);
   return {
     ...config,
-    data: {
-      ...config.data,
-      train: source(config.data.train, 'data.train'),
-      test: source(config.data.test, 'data.test'),
-    },
+    data: { ...config.data, train, test },
     ...(config.outDir === undefined ? {} : { outDir: abs(config.outDir) }),
   };
 }
@@ -74,4 +77,29 @@ function mustExist(path: string, field: string, file: string, what: 'file' | 'di
   if (what === 'directory' && !isDir) {
     throw new ConfigError(`${path}: is a file, expected a directory (${field} in ${file})`);
   }
+}
+
+/** Records `[from, to)` a file source reads (`to` Infinity without a limit). */
+function recordRange(s: { offset: number; limit?: number | undefined }): [number, number] {
+  return [s.offset, s.limit === undefined ? Infinity : s.offset + s.limit];
+}
+
+/**
+ * Refuses a config whose test rows are training rows: the same files, and overlapping record
+ * ranges (e.g. a misspelt `limit` on train, so it reads to the end, past the test's `offset`).
+ * Its test figures would be of rows the model has seen: a fake result.
+ */
+function refuseOverlap(train: DataSourceConfig, test: DataSourceConfig, file: string): void {
+  if (!('path' in train) || !('path' in test) || train.kind !== test.kind) return;
+  if (train.path.join('\n') !== test.path.join('\n')) return;
+  const [a0, a1] = recordRange(train);
+  const [b0, b1] = recordRange(test);
+  if (Math.max(a0, b0) >= Math.min(a1, b1)) return;
+  const show = ([x, y]: [number, number]) => `${x}..${y === Infinity ? 'end' : y - 1}`;
+  throw new ConfigError(
+    `${file}: data.train and data.test read the same rows of ${train.path.join(', ')} ` +
+      `(train records ${show([a0, a1])}, test records ${show([b0, b1])}): the test figures ` +
+      'would be of rows the model trained on; give data.train a "limit" and data.test the ' +
+      'same "offset", or a separate test file',
+  );
 }

@@ -7,6 +7,11 @@ export interface ContinueOptions {
   batchSize: number;
   /** First row of `source` to train on (e.g. the end of the offline run's rows). @default 0 */
   startRow?: number;
+  /**
+   * The base rate the NE is normalized by (standard NE: the rate of the rows trained on).
+   * @default the scored rows' own rate, which are the rows trained on here
+   */
+  trainBaseRate?: number;
 }
 
 /**
@@ -34,5 +39,5 @@ export async function continueTraining(
     }
     trainer.step(batch);
   }
-  return evaluateBinary(preds, labels);
+  return evaluateBinary(preds, labels, opts.trainBaseRate);
 }

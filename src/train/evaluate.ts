@@ -3,11 +3,14 @@ import { evaluateBinary, type BinaryMetrics } from '../metrics/evaluate';
 import type { Trainer } from '../model/trainer';
 import { createEventLoopYield } from './event-loop-yield';
 
-/** Scores the first `rows` rows of `source` (all when omitted) and returns held-out metrics. */
+/**
+ * Scores the first `rows` rows of `source` (all when omitted) and returns held-out metrics;
+ * `trainBaseRate` (the training rows' label mean) makes `ne` the standard NE.
+ */
 export async function evaluateOn(
   trainer: Trainer,
   source: BatchSource,
-  opts: { rows?: number; batchSize?: number } = {},
+  opts: { rows?: number; batchSize?: number; trainBaseRate?: number } = {},
 ): Promise<BinaryMetrics> {
   const limit = opts.rows ?? Infinity;
   const preds: number[] = [];
@@ -23,17 +26,22 @@ export async function evaluateOn(
     }
     if (preds.length >= limit) break;
   }
-  return evaluateBinary(preds, labels);
+  return evaluateBinary(preds, labels, opts.trainBaseRate);
 }
 
-/** Counts the rows a source yields (one pass; file sources have no cheaper row count). */
-export async function countRows(source: BatchSource): Promise<number> {
+/**
+ * Counts the rows a source yields and their positive labels (one pass; file sources have no
+ * cheaper row count): the positives give the training base rate of the standard NE.
+ */
+export async function countRows(source: BatchSource): Promise<{ rows: number; positives: number }> {
   let rows = 0;
+  let positives = 0;
   // Counting a synthetic split generates it: tens of seconds with nothing else running.
   const yieldEventLoop = createEventLoopYield();
   for await (const batch of source.batches({ batchSize: 8192 })) {
     rows += batch.size;
+    for (let i = 0; i < batch.size; i++) positives += batch.labels[i] as number;
     await yieldEventLoop();
   }
-  return rows;
+  return { rows, positives };
 }

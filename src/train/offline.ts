@@ -18,6 +18,7 @@ import { createRng } from '../rng';
 import { createAgpDriver } from './agp-driver';
 import { countRows, evaluateOn } from './evaluate';
 import { createEventLoopYield } from './event-loop-yield';
+import { createLossGuard } from './loss-guard';
 import { lrFactorOf } from './lr-schedule';
 import { OfflineCheckpointState } from './offline-state';
 import { openTrainingData } from './open-data';
@@ -106,7 +107,9 @@ export async function runOfflineTraining(
     ['model'],
   );
   const batchSize = fullModel.batchSize;
-  const rowsPerEpoch = await countRows(data.train);
+  const { rows: rowsPerEpoch, positives } = await countRows(data.train);
+  // The standard NE divides by the entropy of the training base rate (README "Metrics").
+  const trainBaseRate = positives / rowsPerEpoch;
   if (rowsPerEpoch === 0) throw new DataError(`training data is empty: ${data.train.describe()}`);
   const stepsPerEpoch = Math.ceil(rowsPerEpoch / batchSize);
   const totalSteps = stepsPerEpoch * config.epochs;
@@ -179,6 +182,10 @@ export async function runOfflineTraining(
       Math.round(((k + 1) * totalSteps) / (config.evalPoints + 1)),
     ),
   );
+  const lossGuard = createLossGuard({
+    denseNames: data.spec.dense.map((f) => f.name),
+    ranges: () => ranges.snapshot(),
+  });
   const t0 = performance.now();
   const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
   let samplesThisProcess = 0;
@@ -229,6 +236,7 @@ export async function runOfflineTraining(
           ? result.loss
           : 0.98 * runningLoss + 0.02 * result.loss;
         step++;
+        lossGuard.check(step, result.loss, runningLoss);
         rowInEpoch += batch.size;
         samplesThisProcess += batch.size;
         if (step % every === 0 || step === totalSteps) {
@@ -242,7 +250,7 @@ export async function runOfflineTraining(
         }
         if (evalPoints.has(step)) {
           const tEval = performance.now();
-          const m = await evaluateOn(trainer, data.test, { rows: config.evalRows });
+          const m = await evaluateOn(trainer, data.test, { rows: config.evalRows, trainBaseRate });
           curves.eval.push({
             step,
             ne: m.ne,
@@ -281,7 +289,7 @@ export async function runOfflineTraining(
       );
     }
     await checkpoint();
-    const test = await evaluateOn(trainer, data.test);
+    const test = await evaluateOn(trainer, data.test, { trainBaseRate });
     // The held-out curve ends at the final evaluation, so the report's test NE is on it.
     if (config.evalPoints > 0 && curves.eval[curves.eval.length - 1]?.step !== step) {
       const { ne, logloss, auc, calibration } = test;
@@ -316,6 +324,9 @@ export async function runOfflineTraining(
       test: {
         logloss: test.logloss,
         ne: test.ne,
+        ...(Number.isFinite(test.neTestRate) ? { neTestRate: test.neTestRate } : {}),
+        trainBaseRate,
+        testBaseRate: test.baseRate,
         auc: test.auc,
         calibration: test.calibration,
         rows: test.count,

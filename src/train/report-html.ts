@@ -33,7 +33,7 @@ export function renderReportHtml(report: TrainReport): string {
       `${report.trainFlops.toExponential(3)} = ${fmt(1 - report.flopSaving, 3)} × dense`,
     ],
     [
-      'test log loss / NE / AUC / calibration',
+      'test log loss / NE (training base rate) / AUC / calibration',
       `${fmt(report.test.logloss)} / ${fmt(report.test.ne)} / ${fmt(report.test.auc)} / ${fmt(report.test.calibration, 3)}`,
     ],
     [

@@ -41,6 +41,28 @@ describe('log loss and NE', () => {
     );
   });
 
+  it('normalizes by the training base rate (He et al. 2014), the test-rate variant apart', () => {
+    // Test rate 1/4, training rate 1/2: a model predicting the test rate exactly has
+    // log loss H(1/4) = 0.5623; standard NE = H(1/4) / H(1/2) = 0.8113, test-rate NE = 1.
+    const p = [0.25, 0.25, 0.25, 0.25];
+    const y = [1, 0, 0, 0];
+    const h4 = 0.562335144618808;
+    close(normalizedEntropy(p, y, 0.5), h4 / Math.LN2);
+    const m = evaluateBinary(p, y, 0.5);
+    close(m.ne, h4 / Math.LN2);
+    close(m.neTestRate, 1);
+    close(m.neBaseRate, 0.5);
+    close(m.baseRate, 0.25);
+    // Predicting the training rate scores NE 1 by the standard definition, while the test-rate
+    // variant calls the same constant worse than useless: the shift is not the model's fault.
+    const constant = evaluateBinary([0.5, 0.5, 0.5, 0.5], y, 0.5);
+    close(constant.ne, 1);
+    assert.ok(constant.neTestRate > 1.2, String(constant.neTestRate));
+    // Without a training rate both are the test-rate NE (a paired comparison on one slice).
+    const same = evaluateBinary(p, y);
+    close(same.ne, same.neTestRate);
+  });
+
   it('clips confident mistakes to a finite loss', () => {
     const l = logLoss([0, 1], [1, 0]);
     assert.ok(Number.isFinite(l) && l > 15 && l < 17, String(l));
@@ -96,11 +118,15 @@ describe('SlidingWindowMetrics', () => {
     w.push([0.9, 0.1], [1, 1]);
     w.push([0.2, 0.7, 0.4], [0, 1, 0]);
     const snap = w.snapshot();
-    const expected = evaluateBinary([0.2, 0.7, 0.4], [0, 1, 0]);
+    // The standard NE divides by the rate of every event trained so far (3 of 5 positive);
+    // the test-rate variant by the window's own rate (1 of 3).
+    const expected = evaluateBinary([0.2, 0.7, 0.4], [0, 1, 0], 3 / 5);
     assert.equal(snap.count, 3);
-    for (const k of ['logloss', 'ne', 'auc', 'calibration', 'baseRate'] as const) {
+    for (const k of ['logloss', 'ne', 'neTestRate', 'auc', 'calibration', 'baseRate'] as const) {
       close(snap[k], expected[k], 1e-9);
     }
+    close(snap.neBaseRate, 3 / 5, 1e-12);
+    close(snap.neTestRate, evaluateBinary([0.2, 0.7, 0.4], [0, 1, 0]).ne, 1e-9);
     const all = w.cumulative();
     assert.equal(all.count, 5);
     close(all.logloss, logLoss([0.9, 0.1, 0.2, 0.7, 0.4], [1, 1, 0, 1, 0]), 1e-9);

@@ -49,9 +49,19 @@ describe('training config errors name the file and the field', () => {
     await assert.rejects(readTrainConfigFile(file), (e: Error) => {
       assert.ok(e instanceof ConfigError);
       assert.match(e.message, new RegExp(`training config ${file}`));
-      assert.match(e.message, /^model\.bottm: unknown field$/m);
-      assert.match(e.message, /^model\.top: /m);
-      assert.match(e.message, /^model\.denseOptimizer\.lrr: unknown field$/m);
+      const lines = e.message.split('\n');
+      assert.ok(
+        lines.includes(`${file}: model.bottm: unknown field (did you mean 'bottom'?)`),
+        e.message,
+      );
+      assert.ok(
+        lines.some((l) => l.startsWith(`${file}: model.top: `)),
+        e.message,
+      );
+      assert.ok(
+        lines.includes(`${file}: model.denseOptimizer.lrr: unknown field (did you mean 'lr'?)`),
+        e.message,
+      );
       return true;
     });
   });
@@ -88,8 +98,8 @@ describe('training config errors name the file and the field', () => {
       file,
       JSON.stringify({
         data: {
-          train: { kind: 'criteo-tsv', path: 'data/rows.tsv', onInvalid: 'skip' },
-          test: { kind: 'criteo-tsv', path: './data/rows.tsv', onInvalid: 'skip' },
+          train: { kind: 'criteo-tsv', path: 'data/rows.tsv', onInvalid: 'skip', limit: 200 },
+          test: { kind: 'criteo-tsv', path: './data/rows.tsv', onInvalid: 'skip', offset: 200 },
           features: spec,
         },
         outDir: 'runs/one',
@@ -150,8 +160,8 @@ describe('agp train --dry-run', { timeout: 60_000 }, () => {
     await writeFile(join(dir, 'rows.tsv'), tsvWithJunk());
     const good = join(dir, 'good.json');
     const data = {
-      train: { kind: 'criteo-tsv', path: 'rows.tsv', onInvalid: 'skip' },
-      test: { kind: 'criteo-tsv', path: 'rows.tsv', onInvalid: 'skip' },
+      train: { kind: 'criteo-tsv', path: 'rows.tsv', onInvalid: 'skip', limit: 200 },
+      test: { kind: 'criteo-tsv', path: 'rows.tsv', onInvalid: 'skip', offset: 200 },
       features: spec,
     };
     await writeFile(good, JSON.stringify({ data, outDir: 'run' }));
@@ -175,7 +185,66 @@ describe('agp train --dry-run', { timeout: 60_000 }, () => {
     assert.equal(no.status, 1);
     assert.match(
       no.stderr,
-      /^agp: invalid training config .*bad\.json:\nmodel\.bottm: unknown field/,
+      /^agp: invalid training config .*bad\.json:\n.*bad\.json: model\.bottm: unknown field \(did you mean 'bottom'\?\)/,
     );
+  });
+});
+
+describe('dryRun refuses a source with no rows', () => {
+  it('a header-only CSV fails the dry run instead of the training after it', async () => {
+    const dir = await tmp();
+    await writeFile(join(dir, 'head.csv'), 'click,x,c\n');
+    await writeFile(join(dir, 'rows.csv'), 'click,x,c\n1,2,a\n0,3,b\n');
+    const file = join(dir, 'train.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        data: {
+          train: { kind: 'csv', path: 'rows.csv' },
+          test: { kind: 'csv', path: 'head.csv' },
+          features: { label: 'click', ...spec },
+        },
+      }),
+    );
+    const config = await readTrainConfigFile(file);
+    await assert.rejects(dryRun(config, { rows: 10 }), (e: Error) => {
+      assert.match(
+        e.message,
+        /^data\.test: .*head\.csv.*: no rows \(an empty file, a header-only CSV/,
+      );
+      return true;
+    });
+  });
+});
+
+describe('train and test may not read the same rows', () => {
+  it("refuses a train source that reads into the test's rows (a misspelt limit)", async () => {
+    const dir = await tmp();
+    await writeFile(join(dir, 'rows.csv'), 'click,x,c\n1,2,a\n0,3,b\n');
+    const file = join(dir, 'train.json');
+    const write = (train: object, test: object) =>
+      writeFile(
+        file,
+        JSON.stringify({
+          data: { train, test, features: { label: 'click', ...spec } },
+        }),
+      );
+    await write(
+      { kind: 'csv', path: 'rows.csv', offset: 0 },
+      { kind: 'csv', path: './rows.csv', offset: 1 },
+    );
+    await assert.rejects(readTrainConfigFile(file), (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(
+        e.message,
+        /data\.train and data\.test read the same rows of .*rows\.csv \(train records 0\.\.end, test records 1\.\.end\)/,
+      );
+      return true;
+    });
+    await write(
+      { kind: 'csv', path: 'rows.csv', limit: 1 },
+      { kind: 'csv', path: 'rows.csv', offset: 1 },
+    );
+    await readTrainConfigFile(file);
   });
 });

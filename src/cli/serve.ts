@@ -102,7 +102,14 @@ export async function run(argv: string[]): Promise<number> {
     requestTimeoutMs: positiveInt('request-timeout-ms', values['request-timeout-ms'], 10_000),
     ...(values['export-dir'] !== undefined ? { exportDir: values['export-dir'] } : {}),
   });
-  const address = await service.listen(port, values.host ?? '127.0.0.1');
+  let address: string;
+  try {
+    address = await service.listen(port, values.host ?? '127.0.0.1');
+  } catch (error) {
+    // A supervisor must see a process that cannot serve exit, not a live one listening nowhere.
+    await service.close();
+    throw error;
+  }
   process.stderr.write(
     `agp serve: listening on ${address} (registry ${store.location}; models ${models.map((m) => m.model).join(', ')})\n`,
   );

@@ -218,7 +218,9 @@ export class ModelSlot {
         return;
       }
       this.fallback = { wanted: target, reason };
-      this.log(`falling back to ${candidate}, the newest version that verifies: ${target} ${reason}`);
+      this.log(
+        `falling back to ${candidate}, the newest version that verifies: ${target} ${reason}`,
+      );
       this.swapIn(loaded);
       return;
     }

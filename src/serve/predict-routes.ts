@@ -73,7 +73,10 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
           batcher,
         );
         if ('issues' in scored) {
-          return reply.code(400).send({ error: describeIssues(scored.issues) });
+          // TF Serving's `error`, plus each issue with its path for a program to act on.
+          return reply
+            .code(400)
+            .send({ error: describeIssues(scored.issues), issues: scored.issues });
         }
         const values = Array.from(scored.predictions);
         metrics.rowsScored.inc({ model }, values.length);

@@ -18,8 +18,7 @@ export type RequestForm = 'row' | 'columnar';
 
 /** The instances of a request, or the issues that make it unreadable. */
 export type ReadInstances =
-  | { form: RequestForm; instances: FeatureRecord[] }
-  | { issues: RequestIssue[] };
+  { form: RequestForm; instances: FeatureRecord[] } | { issues: RequestIssue[] };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return (
@@ -77,7 +76,11 @@ function group(
   }
   for (const name of names) out[name] = Object.hasOwn(value, name) ? convert(value[name]) : null;
   // Unknown names stay, for the click-event schema to refuse with their path.
-  for (const key of Object.keys(value)) if (!names.includes(key)) out[key] = value[key];
+  for (const key of Object.keys(value)) {
+    if (names.includes(key)) continue;
+    // defineProperty: a `__proto__` key must stay an own key for the schema to refuse.
+    Object.defineProperty(out, key, { value: value[key], enumerable: true, writable: true });
+  }
   return out;
 }
 
@@ -122,7 +125,10 @@ export function readInstances(
   }
   for (const key of Object.keys(body)) {
     if (key !== 'instances' && key !== 'inputs' && key !== 'signature_name') {
-      issues.push({ path: key, message: `unknown key '${key}' (instances, inputs, signature_name)` });
+      issues.push({
+        path: key,
+        message: `unknown key '${key}' (instances, inputs, signature_name)`,
+      });
     }
   }
   const signature = body['signature_name'];
@@ -151,7 +157,9 @@ export function readInstances(
     form = 'columnar';
     const inputs = body['inputs'];
     if (!isPlainObject(inputs)) {
-      return { issues: [...issues, { path: 'inputs', message: 'expected a map of input → column' }] };
+      return {
+        issues: [...issues, { path: 'inputs', message: 'expected a map of input → column' }],
+      };
     }
     const lengths = new Set<number>();
     for (const key of Object.keys(inputs)) {
@@ -205,7 +213,10 @@ export function readExamples(
   const issues: RequestIssue[] = [];
   for (const key of Object.keys(body)) {
     if (key !== 'examples' && key !== 'context' && key !== 'signature_name') {
-      issues.push({ path: key, message: `unknown key '${key}' (examples, context, signature_name)` });
+      issues.push({
+        path: key,
+        message: `unknown key '${key}' (examples, context, signature_name)`,
+      });
     }
   }
   const context = isPlainObject(body['context']) ? body['context'] : {};

@@ -35,10 +35,7 @@ export function signatureDef(version: LoadedVersion): {
     inputs[SIGNATURE.dense] = tensorInfo(SIGNATURE.dense, 'DT_FLOAT', [-1, names.dense.length]);
   }
   if (names.sparse.length > 0) {
-    inputs[SIGNATURE.sparse] = tensorInfo(SIGNATURE.sparse, 'DT_STRING', [
-      -1,
-      names.sparse.length,
-    ]);
+    inputs[SIGNATURE.sparse] = tensorInfo(SIGNATURE.sparse, 'DT_STRING', [-1, names.sparse.length]);
   }
   return {
     inputs,

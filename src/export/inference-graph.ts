@@ -275,11 +275,7 @@ export function hashColumns(g: GraphBuilder, sparse: string, spec: FeatureSpec):
 
   // 1 + h mod (buckets − 1); '' (and any table of one row) → the missing row.
   const modulus = g.int64(spec.sparse.map((f) => Math.max(1, f.buckets - 1)));
-  const row = g.node(
-    'AddV2',
-    [g.node('FloorMod', [hashed, modulus], T64), g.int64([1], [])],
-    T64,
-  );
+  const row = g.node('AddV2', [g.node('FloorMod', [hashed, modulus], T64), g.int64([1], [])], T64);
   const present = g.node('LogicalAnd', [
     g.node('Greater', [lengths, g.int64([0], [])], T64),
     g.constant({

@@ -16,7 +16,7 @@ export class JsonBodyError extends Error {
 }
 
 // A per-process marker, so a client's own string can never be taken for a replaced token.
-const MARK = `\u0000agp-${randomBytes(6).toString('hex')}:`;
+const MARK = `agp-token-${randomBytes(8).toString('hex')}:`;
 
 /** Bare tokens TF Serving's JSON reader accepts (RapidJSON's kParseNanAndInfFlag). */
 const SPECIAL: Record<string, number> = {

@@ -18,11 +18,7 @@ import { modelConfigForFeatures } from '../../../schemas/model-config';
 import { hashCategorical } from '../../../src/data/hashing';
 import { encodeRawBatch, type RawBatch } from '../../../src/data/raw-batch';
 import { ConfigError } from '../../../src/errors';
-import {
-  checkExportable,
-  hashColumns,
-  SIGNATURE,
-} from '../../../src/export/inference-graph';
+import { checkExportable, hashColumns, SIGNATURE } from '../../../src/export/inference-graph';
 import { inferenceWeights, savedModelOf, SERVE_TAG } from '../../../src/export/savedmodel';
 import {
   DT_INT64,

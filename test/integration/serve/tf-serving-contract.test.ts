@@ -94,7 +94,7 @@ describe("agp serve speaks TF Serving's REST contract", () => {
     url = await service.listen(0);
     await until(() => service.slots.get('ctr')?.current?.version === 'v000002', 20_000, 'v2');
     if (load !== null) {
-      const exported = await exportSavedModel(store, 'ctr', 'v000002', join(root, 'export'));
+      const exported = await exportSavedModel(store, 'ctr', 'latest', join(root, 'export'));
       savedModel = await load(exported.dir, [SERVE_TAG], SIGNATURE.key);
     }
   });

@@ -8,6 +8,7 @@ import { ExportFollower } from '../export/export-follower';
 import { clickModelLoader } from '../pipeline/click-predictor';
 import { watchRegistry, type RegistryWatch } from '../registry/registry-watch';
 import type { ModelLoader, RegistryStore } from '../registry/store';
+import { createGrpcServer, type GrpcServer } from './grpc/prediction-service';
 import { ModelSlot } from './model-slot';
 import { createPredictBatcher } from './predict-batcher';
 import { predictRoutes } from './predict-routes';
@@ -58,6 +59,11 @@ export interface ScoringService {
   readonly slots: ReadonlyMap<string, ModelSlot>;
   /** Listens on `port` (0 = any); returns the address. */
   listen(port: number, host?: string): Promise<string>;
+  /**
+   * Serves TF Serving's gRPC API (PredictionService, ModelService) on `port` (0 = any); returns
+   * the bound port.
+   */
+  listenGrpc(port: number, host?: string): Promise<number>;
   /** Asks the registry now (what the poll does). */
   refresh(): Promise<void>;
   /** Resolves when every SavedModel export asked for so far is written (with `exportDir`). */
@@ -191,6 +197,7 @@ export async function createScoringService(
   poll.unref();
   void refresh();
 
+  let grpcServer: GrpcServer | null = null;
   const watches: RegistryWatch[] = [];
   let closing = false;
   const { kafka } = options;
@@ -241,6 +248,16 @@ export async function createScoringService(
         );
       }
     },
+    async listenGrpc(port, host = '127.0.0.1') {
+      grpcServer ??= createGrpcServer({
+        slots,
+        batcher,
+        metrics,
+        maxInstances: options.maxInstances ?? 1024,
+        log,
+      });
+      return grpcServer.listen(port, host);
+    },
     refresh,
     exportsIdle: () => exporter?.idle() ?? Promise.resolve(),
     async close() {
@@ -248,7 +265,7 @@ export async function createScoringService(
       clearInterval(poll);
       await watchesStarted;
       await Promise.all(watches.map((w) => w.stop().catch(() => undefined)));
-      await app.close();
+      await Promise.all([app.close(), grpcServer?.close()]);
       await Promise.all([...slots.values()].map((slot) => slot.stop()));
       await exporter?.idle();
     },

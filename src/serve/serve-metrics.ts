@@ -6,6 +6,16 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 
  */
 export const ANSWERED_STATUSES = [200, 400, 404, 408, 413, 415, 500, 503] as const;
 
+/** The gRPC methods served and the status codes they answer with (series present at 0). */
+export const GRPC_METHODS = ['Predict', 'GetModelMetadata', 'GetModelStatus'] as const;
+export const GRPC_CODES = [
+  'OK',
+  'INVALID_ARGUMENT',
+  'NOT_FOUND',
+  'UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
 /** The model label of a request that named no served model (or none could be read). */
 export const UNKNOWN_MODEL = '(unknown)';
 
@@ -22,6 +32,7 @@ export interface ServeMetrics {
   versionAgeSeconds: Gauge<'model'>;
   swaps: Counter<'model'>;
   refused: Counter<'model'>;
+  grpcRequests: Counter<'model' | 'method' | 'code'>;
   /** Counts one answered inference request (any status) and its latency. */
   observe(model: string, status: number, seconds: number): void;
 }
@@ -114,6 +125,12 @@ export function createServeMetrics(
       labelNames: ['model'] as const,
       registers,
     }),
+    grpcRequests: new Counter({
+      name: 'agp_serve_grpc_requests_total',
+      help: 'gRPC calls (Predict, GetModelMetadata, GetModelStatus) by model, method and status code',
+      labelNames: ['model', 'method', 'code'] as const,
+      registers,
+    }),
     observe(model, status, seconds) {
       const labels = { model, status: String(status) };
       requests.inc(labels);
@@ -126,6 +143,9 @@ export function createServeMetrics(
       requestSeconds.zero({ model, status: String(status) });
     }
     metrics.rowsScored.inc({ model }, 0);
+    for (const method of GRPC_METHODS) {
+      for (const code of GRPC_CODES) metrics.grpcRequests.inc({ model, method, code }, 0);
+    }
     if (model === UNKNOWN_MODEL) continue;
     metrics.swaps.inc({ model }, 0);
     metrics.refused.inc({ model }, 0);

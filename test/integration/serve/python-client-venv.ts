@@ -7,7 +7,7 @@
  * be built the tests that need it fail with the step and its output, unless
  * AGP_SKIP_TFSERVING_CLIENT=1 says to skip them (an offline machine).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -72,7 +72,29 @@ export function ensurePythonClientVenv(): string {
   return python;
 }
 
-/** Runs a Python script with the venv's python; returns its standard output. */
-export function runPython(python: string, script: string, args: readonly string[]): string {
-  return step(`running ${path.basename(script)}`, python, [script, ...args]);
+/**
+ * Runs a Python script with the venv's python without blocking this process (the script talks
+ * to a server in it); resolves with its standard output.
+ * @throws Error with the exit code and the tail of its output.
+ */
+export function runPython(
+  python: string,
+  script: string,
+  args: readonly string[],
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(stdout);
+      else {
+        const tail = `${stdout}${stderr}`.trim().split('\n').slice(-20).join('\n');
+        reject(new Error(`${path.basename(script)} exited with ${code}:\n${tail}`));
+      }
+    });
+  });
 }

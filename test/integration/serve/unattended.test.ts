@@ -126,37 +126,45 @@ describe('agp serve runs unattended', () => {
     assert.deepEqual(ready.body['waiting'], ['broken']);
   });
 
-  it('agp serve on a port already taken exits non-zero naming the port', async () => {
-    const blocker: Server = createServer();
-    await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', ok));
-    const port = (blocker.address() as { port: number }).port;
-    try {
-      await publishModel(store, 'bound', 1);
-      const agp = resolve(__dirname, '..', '..', '..', 'bin', 'agp.js');
-      const child = spawn(
-        process.execPath,
-        [agp, 'serve', '--model', 'bound', '--root', root, '--no-watch', '--port', String(port)],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGP_BACKEND: 'cpu' } },
-      );
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const code = await new Promise<number | null>((ok, fail) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          fail(new Error(`agp serve still running after 60 s:\n${stderr}`));
-        }, 60_000);
-        child.on('exit', (c) => {
-          clearTimeout(timer);
-          ok(c);
+  for (const taken of ['REST', 'gRPC'] as const) {
+    it(`agp serve on a ${taken} port already taken exits non-zero naming the port`, async () => {
+      const blocker: Server = createServer();
+      await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', ok));
+      const port = (blocker.address() as { port: number }).port;
+      try {
+        if ((await store.latest('bound')) === null) await publishModel(store, 'bound', 1);
+        const agp = resolve(__dirname, '..', '..', '..', 'bin', 'agp.js');
+        const ports =
+          taken === 'REST'
+            ? ['--port', String(port), '--grpc-port', '0']
+            : ['--port', '0', '--grpc-port', String(port)];
+        const child = spawn(
+          process.execPath,
+          [agp, 'serve', '--model', 'bound', '--root', root, '--no-watch', ...ports],
+          { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGP_BACKEND: 'cpu' } },
+        );
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const code = await new Promise<number | null>((ok, fail) => {
+          const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            fail(new Error(`agp serve still running after 60 s:\n${stderr}`));
+          }, 60_000);
+          child.on('exit', (c) => {
+            clearTimeout(timer);
+            ok(c);
+          });
         });
-      });
-      assert.notEqual(code, 0, stderr);
-      assert.match(
-        stderr,
-        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use`),
-      );
-    } finally {
-      blocker.close();
-    }
-  });
+        assert.notEqual(code, 0, stderr);
+        assert.match(
+          stderr,
+          new RegExp(
+            `cannot listen${taken === 'gRPC' ? ' for gRPC' : ''} on 127\\.0\\.0\\.1:${port}: the port is already in use`,
+          ),
+        );
+      } finally {
+        blocker.close();
+      }
+    });
+  }
 });

@@ -41,6 +41,7 @@ import { startServedProbe, type ServedProbe } from '../src/serve/served-probe';
 const Flags = z.object({
   versions: z.coerce.number().int().min(1).default(3),
   forever: z.boolean().default(false),
+  fresh: z.boolean().default(false),
   rows: z.coerce.number().int().min(256).default(60_000),
   testRows: z.coerce.number().int().min(256).default(5_000),
   eventsPerVersion: z.coerce.number().int().min(1).default(4_000),
@@ -58,8 +59,14 @@ const Flags = z.object({
 });
 type Flags = z.infer<typeof Flags>;
 
-const USAGE = `usage: npm start -- [--versions N] [--forever] [--rows N] [--test-rows N]
+const USAGE = `usage: npm start -- [--versions N] [--forever] [--fresh] [--rows N] [--test-rows N]
        [--events-per-version N] [--rate EVENTS_PER_S] [--model NAME] [--bad-events N]
+Re-runnable: the first run trains the model offline and publishes versions of it; a later run
+on the same data continues its lineage (recurring training from its latest version, no offline
+training) unless --fresh says to train a new offline model and make it latest.
+  --model NAME            the model (default agp-demo)
+  --fresh                 train a new offline model even when the model has versions; it becomes
+                          latest (a new lineage; the old versions stay listed in the registry)
   --versions N            recurring versions to publish after the offline one (default 3)
   --forever               keep the recurring phase running until Ctrl-C
   --rows N                offline training rows (default 60000)
@@ -74,6 +81,7 @@ function parseFlags(argv: string[]): Flags {
     options: {
       versions: { type: 'string' },
       forever: { type: 'boolean' },
+      fresh: { type: 'boolean' },
       rows: { type: 'string' },
       'test-rows': { type: 'string' },
       'events-per-version': { type: 'string' },
@@ -95,6 +103,7 @@ function parseFlags(argv: string[]): Flags {
     {
       versions: values.versions,
       forever: values.forever,
+      fresh: values.fresh,
       rows: values.rows,
       testRows: values['test-rows'],
       eventsPerVersion: values['events-per-version'],
@@ -180,9 +189,7 @@ async function main(argv: string[]): Promise<number> {
   let probe: ServedProbe | undefined;
   let serviceUrl: string | undefined;
   let replayDone: Promise<ReplayResult | undefined> = Promise.resolve(undefined);
-  try {
-    // 1. Offline AGP training → the first version.
-    const offlineId = `agp-offline-${flags.model}-${stamp}`;
+  const trainOffline = async (offlineId: string) => {
     say(`offline: training ${flags.rows} synthetic rows with AGP (workflow ${offlineId})…`);
     const offlineHandle = await viaTemporal(`starting ${offlineId}`, () =>
       client.workflow
@@ -207,11 +214,37 @@ async function main(argv: string[]): Promise<number> {
           throw error;
         }),
     );
-    const offline = await Promise.race([
+    return Promise.race([
       viaTemporal(`waiting for ${offlineId}`, () => offlineHandle.result()),
       workerStopped,
     ]);
-    say(`offline: published ${flags.model} ${offline.version}: ${offline.summary}`);
+  };
+  try {
+    // 1. Offline AGP training → the first version; or, when the model already has versions (a
+    // second `npm start` on the same data), its lineage continues from `latest`.
+    const existing = await registry.latest(flags.model);
+    const offlineId = `agp-offline-${flags.model}-${stamp}`;
+    let offline: { version: string; metrics: Record<string, number>; summary: string };
+    if (existing !== null && !flags.fresh) {
+      say(
+        `offline: ${flags.model} already has versions (latest ${existing}) in ${registry.location}: ` +
+          `continuing its lineage from ${existing}, no offline training (npm start -- --fresh trains a new model)`,
+      );
+      // No offline run this time: the summary's offline line has nothing to report.
+      offline = { version: existing, metrics: {}, summary: `continued from ${existing}` };
+    } else {
+      offline = await trainOffline(offlineId);
+      say(`offline: published ${flags.model} ${offline.version}: ${offline.summary}`);
+      if (existing !== null) {
+        // An offline version is published as a standby beside a lineage; --fresh makes it latest.
+        await registry.rollback(
+          flags.model,
+          ModelVersion.parse(offline.version),
+          `npm start --fresh: a new offline lineage replaces ${existing}`,
+        );
+        say(`offline: --fresh: ${offline.version} is latest now (was ${existing}; still listed)`);
+      }
+    }
 
     // 2. A consumer of the registry prints every new version.
     // Only this run's lineage counts (another publisher of the model may be running).
@@ -339,7 +372,9 @@ async function main(argv: string[]): Promise<number> {
       say(
         `  Temporal UI: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`,
       );
-      say(`    (search: AgpModel="${flags.model}"; runs ${offlineId}, ${recurringId})`);
+      say(
+        `    (search: AgpModel="${flags.model}"; runs ${existing !== null && !flags.fresh ? '' : `${offlineId}, `}${recurringId})`,
+      );
     }
     say(`  registry:    ${registry.location}/${flags.model}  (npx agp registry ls ${flags.model})`);
     say(

@@ -9,17 +9,27 @@ import { createKafka } from '../stream/kafka-client';
 
 const USAGE = `usage: agp serve --model <name>[@policy] [--model …] [options]
 
-Serves models from the registry over HTTP in TensorFlow Serving's REST shape:
-  POST /v1/models/<name>:predict                {"instances": [{"dense": {…}, "sparse": {…}}]}
-  POST /v1/models/<name>/versions/<v>:predict   a loaded version (the serving one or the one
-                                                it replaced, during the grace period)
-  GET  /v1/models/<name>    GET /healthz    GET /readyz    GET /metrics (Prometheus)
+Serves models from the registry as TensorFlow Serving does, so its clients work unchanged:
+REST on --port and gRPC (PredictionService Predict/GetModelMetadata, ModelService
+GetModelStatus, TF Serving's own protos) on --grpc-port.
+  POST /v1/models/<name>[/versions/<v>|/labels/<l>]:predict
+         {"instances": [{"dense": {"d1": 3}, "sparse": {"c1": "a"}}]}    named features; absent = missing
+         {"instances": [{"dense": [3, …], "sparse": ["a", …]}]}          the signature's tensors
+         {"inputs": {"dense": [[3, …]], "sparse": [["a", …]]}}           columns → {"outputs": […]}
+  POST /v1/models/<name>:regress   {"examples": [{"d1": 3, "c1": "a"}]} → {"result": […]}
+  GET  /v1/models/<name>[/versions/<v>|/labels/<l>][/metadata]   status, signature
+  GET  /healthz    GET /readyz    GET /metrics (Prometheus)
+  labels: stable = the newest promoted version, canary = latest (reachable while loaded)
+A version that cannot be served (corrupt, gone) never leaves a model without one: the newest
+version that verifies serves instead, and /readyz and the model status say which and why.
 
 policy: latest (default: follows the registry's latest pointer, rollbacks included),
         promoted (the newest promoted version), or a version to pin (v000042 or 42)
 
 options:
   --port <n>               default 8501 (TF Serving's REST port)
+  --grpc-port <n>          default 8500 (TF Serving's gRPC port)
+  --no-grpc                serve REST only
   --host <addr>            default 127.0.0.1
   --root <dir>             registry directory (default: $AGP_DATA_DIR/registry)
   --no-watch               do not listen to agp.registry announcements on Kafka (poll only)
@@ -53,6 +63,8 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         model: { type: 'string', multiple: true },
         port: { type: 'string' },
+        'grpc-port': { type: 'string' },
+        'no-grpc': { type: 'boolean', default: false },
         host: { type: 'string' },
         root: { type: 'string' },
         'no-watch': { type: 'boolean', default: false },
@@ -83,6 +95,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const models = values.model.map(parseServedModel);
   const port = positiveInt('port', values.port, 8501, 0);
+  const grpcPort = positiveInt('grpc-port', values['grpc-port'], 8500, 0);
   const infra = infraConfig();
   await initBackend();
   const store = await openRegistry(
@@ -102,9 +115,21 @@ export async function run(argv: string[]): Promise<number> {
     requestTimeoutMs: positiveInt('request-timeout-ms', values['request-timeout-ms'], 10_000),
     ...(values['export-dir'] !== undefined ? { exportDir: values['export-dir'] } : {}),
   });
-  const address = await service.listen(port, values.host ?? '127.0.0.1');
+  const host = values.host ?? '127.0.0.1';
+  let address: string;
+  let grpcAddress = '';
+  try {
+    address = await service.listen(port, host);
+    if (!values['no-grpc']) {
+      grpcAddress = `; gRPC on ${host}:${await service.listenGrpc(grpcPort, host)}`;
+    }
+  } catch (error) {
+    // A supervisor must see a process that cannot serve exit, not a live one listening nowhere.
+    await service.close();
+    throw error;
+  }
   process.stderr.write(
-    `agp serve: listening on ${address} (registry ${store.location}; models ${models.map((m) => m.model).join(', ')})\n`,
+    `agp serve: listening on ${address}${grpcAddress} (registry ${store.location}; models ${models.map((m) => m.model).join(', ')})\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -43,13 +43,6 @@ export interface InferenceWeights {
   dim: number;
 }
 
-/**
- * Longest categorical value (in UTF-8 bytes) the graph hashes: the loop over bytes is unrolled,
- * so the graph grows with it. A longer value fails the request with InvalidArgument (an Assert)
- * rather than hashing a truncated value into the wrong row.
- */
-export const MAX_VALUE_BYTES = 64;
-
 /** Names of the serving signature's tensors (TF Serving's REST `instances` use these keys). */
 export const SIGNATURE = {
   key: 'serving_default',
@@ -188,78 +181,101 @@ function xorShift(g: GraphBuilder, h: string, shift: number): string {
 /**
  * hashCategorical for every cell of the string input [N, F] → int64 rows [N, F]. Exported for
  * the test that compares it with the JavaScript hash cell by cell.
+ *
+ * FNV-1a runs over each value's bytes in a while loop (TensorFlow's v1 control flow: Enter,
+ * Merge, Switch, NextIteration, Exit), one byte of every cell per iteration up to the longest
+ * value in the batch, so a value of any length hashes exactly as the service hashes it.
  */
 export function hashColumns(g: GraphBuilder, sparse: string, spec: FeatureSpec): string {
   const T64 = { T: { type: DT_INT64 } };
+  const T32 = { T: { type: DT_INT32 } };
   const F = spec.sparse.length;
-  const L = MAX_VALUE_BYTES;
   const lengths32 = g.node('StringLength', [sparse], { unit: { string: 'BYTE' } });
   const lengths = g.node('Cast', [lengths32], {
     SrcT: { type: DT_INT32 },
     DstT: { type: DT_INT64 },
   });
-
-  // Refuse values longer than L bytes (they would hash truncated).
-  const fits = g.node('LessEqual', [lengths, g.int64([L], [])], T64);
-  const allFit = g.node('All', [fits, g.int32([0, 1])], {
+  const longest = g.node('Max', [lengths32, g.int32([0, 1])], {
+    ...T32,
     Tidx: { type: DT_INT32 },
     keep_dims: { bool: false },
   });
-  const message = g.bytesScalar(
-    new TextEncoder().encode(
-      `a categorical value is longer than ${L} UTF-8 bytes, the longest this exported model hashes`,
-    ),
-  );
-  const check = g.node('Assert', [allFit, message], {
-    T: { typeList: [DT_STRING] },
-    summarize: { int: 3 },
-  });
-
-  // Every value as exactly L bytes (zero padded), then as int64 [N, F, L].
-  const padded = g.node('StringJoin', [sparse, g.bytesScalar(new Uint8Array(L))], {
+  // One byte past each value's end, so reading at position = length still yields one byte.
+  const padded = g.node('StringJoin', [sparse, g.bytesScalar(new Uint8Array(1))], {
     N: { int: 2 },
     separator: { string: '' },
   });
-  const cut = g.node('Substr', [padded, g.int32([0], []), g.int32([L], [])], {
-    T: { type: DT_INT32 },
-    unit: { string: 'BYTE' },
-  });
-  const raw = g.node('DecodeRaw', [cut, `^${check}`], {
-    out_type: { type: DT_UINT8 },
-    little_endian: { bool: true },
-  });
-  const bytes = g.node('Cast', [raw], { SrcT: { type: DT_UINT8 }, DstT: { type: DT_INT64 } });
-  const byteAt = g.node('Unpack', [bytes], { ...T64, num: { int: L }, axis: { int: 2 } });
-
-  // FNV-1a from each table's basis; byte i counts only while i < the value's length.
-  let h = g.node(
+  const shape = g.node('Shape', [lengths], { ...T64, out_type: { type: DT_INT32 } });
+  const basis = g.node(
     'AddV2',
     [g.node('ZerosLike', [lengths], T64), g.int64(spec.sparse.map((_, f) => tableBasis(f)))],
     T64,
   );
-  for (let i = 0; i < L; i++) {
-    const b = i === 0 ? `${byteAt}` : `${byteAt}:${i}`;
-    const next = g.node(
-      'BitwiseAnd',
-      [
-        g.node('Mul', [g.node('BitwiseXor', [h, b], T64), g.int64([FNV_PRIME], [])], T64),
-        g.int64([MASK32], []),
-      ],
-      T64,
-    );
-    const live = g.node('Less', [g.int64([i], []), lengths], T64);
-    h = g.node('SelectV2', [live, next, h], T64);
-  }
+
+  const frame = { frame_name: { string: 'agp_fnv1a' }, parallel_iterations: { int: 1 } };
+  const enter = (x: string, type: number, constant: boolean): string =>
+    g.node('Enter', [x], { T: { type }, ...frame, is_constant: { bool: constant } });
+  // Loop invariants and constants enter the loop's frame once.
+  const lengthsIn = enter(lengths, DT_INT64, true);
+  const lengths32In = enter(lengths32, DT_INT32, true);
+  const longestIn = enter(longest, DT_INT32, true);
+  const paddedIn = enter(padded, DT_STRING, true);
+  const shapeIn = enter(shape, DT_INT32, true);
+  const oneIn = enter(g.int32([1], []), DT_INT32, true);
+  // Substr wants pos and len of one shape.
+  const onesIn = enter(g.node('OnesLike', [lengths32], T32), DT_INT32, true);
+  const primeIn = enter(g.int64([FNV_PRIME], []), DT_INT64, true);
+  const maskIn = enter(g.int64([MASK32], []), DT_INT64, true);
+
+  // Loop variables: the byte position i (int32 scalar) and the running hashes h (int64 [N, F]).
+  const iEnter = enter(g.int32([0], []), DT_INT32, false);
+  const hEnter = enter(basis, DT_INT64, false);
+  const iNextName = `${iEnter}_next`;
+  const hNextName = `${hEnter}_next`;
+  const iMerge = g.node('Merge', [iEnter, iNextName], { ...T32, N: { int: 2 } });
+  const hMerge = g.node('Merge', [hEnter, hNextName], { ...T64, N: { int: 2 } });
+  const more = g.node('LoopCond', [g.node('Less', [iMerge, longestIn], T32)]);
+  const iSwitch = g.node('Switch', [iMerge, more], T32);
+  const hSwitch = g.node('Switch', [hMerge, more], T64);
+  const i = g.node('Identity', [`${iSwitch}:1`], T32);
+  const h = g.node('Identity', [`${hSwitch}:1`], T64);
+
+  const at = g.node('Minimum', [i, lengths32In], T32);
+  const piece = g.node('Substr', [paddedIn, at, onesIn], {
+    T: { type: DT_INT32 },
+    unit: { string: 'BYTE' },
+  });
+  const raw = g.node('DecodeRaw', [piece], {
+    out_type: { type: DT_UINT8 },
+    little_endian: { bool: true },
+  });
+  const byte = g.node(
+    'Cast',
+    [g.node('Reshape', [raw, shapeIn], { T: { type: DT_UINT8 }, Tshape: { type: DT_INT32 } })],
+    { SrcT: { type: DT_UINT8 }, DstT: { type: DT_INT64 } },
+  );
+  const next = g.node(
+    'BitwiseAnd',
+    [g.node('Mul', [g.node('BitwiseXor', [h, byte], T64), primeIn], T64), maskIn],
+    T64,
+  );
+  const i64 = g.node('Cast', [i], { SrcT: { type: DT_INT32 }, DstT: { type: DT_INT64 } });
+  const live = g.node('Less', [i64, lengthsIn], T64);
+  g.node('NextIteration', [g.node('AddV2', [i, oneIn], T32)], T32, iNextName);
+  g.node('NextIteration', [g.node('SelectV2', [live, next, h], T64)], T64, hNextName);
+  g.node('Exit', [iSwitch], T32);
+  let hashed = g.node('Exit', [hSwitch], T64);
+
   // murmur3's fmix32.
-  h = xorShift(g, h, 16);
-  h = imul32(g, h, 0x85ebca6b);
-  h = xorShift(g, h, 13);
-  h = imul32(g, h, 0xc2b2ae35);
-  h = xorShift(g, h, 16);
+  hashed = xorShift(g, hashed, 16);
+  hashed = imul32(g, hashed, 0x85ebca6b);
+  hashed = xorShift(g, hashed, 13);
+  hashed = imul32(g, hashed, 0xc2b2ae35);
+  hashed = xorShift(g, hashed, 16);
 
   // 1 + h mod (buckets − 1); '' (and any table of one row) → the missing row.
   const modulus = g.int64(spec.sparse.map((f) => Math.max(1, f.buckets - 1)));
-  const row = g.node('AddV2', [g.node('FloorMod', [h, modulus], T64), g.int64([1], [])], T64);
+  const row = g.node('AddV2', [g.node('FloorMod', [hashed, modulus], T64), g.int64([1], [])], T64);
   const present = g.node('LogicalAnd', [
     g.node('Greater', [lengths, g.int64([0], [])], T64),
     g.constant({

@@ -7,7 +7,9 @@ import { versionNumber } from '../registry/version';
 import { LoadedVersion } from './loaded-version';
 import { emptyRecord } from './served-probe';
 import type { ServeMetrics } from './serve-metrics';
-import { describePolicy, targetVersion, type VersionPolicy } from './version-policy';
+import { describePolicy, labelVersions, targetVersion, type VersionPolicy } from './version-policy';
+import { ConfigError } from '../errors';
+import { fallbackCandidates } from './fallback-candidates';
 
 /**
  * Scores one event with every feature missing, so the first request does not pay for building
@@ -47,7 +49,17 @@ export interface ModelSlotOptions {
 export interface RefusedVersion {
   version: ModelVersion;
   reason: string;
+  /** TF Serving's error code: NOT_FOUND (no such version, e.g. deleted by retention) or DATA_LOSS. */
+  code: 'NOT_FOUND' | 'DATA_LOSS';
   at: Date;
+}
+
+/** Why the slot serves a version other than the one its policy asks for. */
+export interface Fallback {
+  /** What the policy asks for. */
+  wanted: ModelVersion;
+  /** Why it is not served (the refusal's reason). */
+  reason: string;
 }
 
 /**
@@ -70,6 +82,10 @@ export class ModelSlot {
   private stopped = false;
   /** The last error asking the registry for the target (cleared by a successful ask). */
   lastError: string | null = null;
+  /** Set while the serving version is not the policy's target (it was refused); else null. */
+  fallback: Fallback | null = null;
+  /** TF Serving's version labels (`stable`, `canary`) as of the last registry read. */
+  labels: ReadonlyMap<string, ModelVersion> = new Map();
 
   constructor(private readonly options: ModelSlotOptions) {
     this.model = options.model;
@@ -132,6 +148,7 @@ export class ModelSlot {
     let target: ModelVersion | null;
     try {
       target = await targetVersion(this.options.store, this.model, this.policy);
+      this.labels = await labelVersions(this.options.store, this.model);
       this.lastError = null;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -139,20 +156,74 @@ export class ModelSlot {
       this.lastError = message;
       return;
     }
-    if (target === null || target === this.serving?.version) return;
+    if (target === null) return;
+    if (target === this.serving?.version) {
+      this.fallback = null;
+      return;
+    }
     if (target === this.previous?.version) {
       // A rollback within the grace period: the replaced version is still loaded.
       this.swapIn(this.previous);
+      this.fallback = null;
       return;
     }
-    if (this.refusedVersions.has(target)) return;
-    const loaded = await this.load(target);
-    if (loaded === null) return;
-    if (this.stopped) {
-      loaded.retire();
+    if (!this.refusedVersions.has(target)) {
+      const loaded = await this.load(target);
+      if (this.stopped) {
+        loaded?.retire();
+        return;
+      }
+      if (loaded !== null) {
+        this.swapIn(loaded);
+        this.fallback = null;
+        return;
+      }
+    }
+    const refusal = this.refusedVersions.get(target);
+    const reason = refusal?.reason ?? 'refused';
+    if (this.serving !== null) {
+      // Keep serving what is loaded (never a gap); status says what was wanted and why not.
+      this.fallback = { wanted: target, reason };
       return;
     }
-    this.swapIn(loaded);
+    await this.fallBack(target, reason);
+  }
+
+  /**
+   * Nothing is served and the target was refused: serve the newest version that verifies and
+   * loads instead, so a replica whose `latest` (or pinned or promoted version) is corrupt or gone
+   * still becomes ready with the last good model, saying which and why.
+   */
+  private async fallBack(target: ModelVersion, reason: string): Promise<void> {
+    let candidates: ModelVersion[];
+    try {
+      candidates = await fallbackCandidates(
+        this.options.store,
+        this.model,
+        this.policy,
+        new Set(this.refusedVersions.keys()),
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== this.lastError) this.log(`cannot list the registry: ${message}`);
+      this.lastError = message;
+      return;
+    }
+    for (const candidate of candidates) {
+      if (this.stopped) return;
+      const loaded = await this.load(candidate);
+      if (loaded === null) continue;
+      if (this.stopped) {
+        loaded.retire();
+        return;
+      }
+      this.fallback = { wanted: target, reason };
+      this.log(
+        `falling back to ${candidate}, the newest version that verifies: ${target} ${reason}`,
+      );
+      this.swapIn(loaded);
+      return;
+    }
   }
 
   /** Fetches (verifying every checksum) and loads a version; null when it is refused. */
@@ -166,7 +237,8 @@ export class ModelSlot {
       return new LoadedVersion(predictor, spec, manifest);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      this.refusedVersions.set(version, { version, reason, at: new Date() });
+      const code = error instanceof ConfigError ? 'NOT_FOUND' : 'DATA_LOSS';
+      this.refusedVersions.set(version, { version, reason, code, at: new Date() });
       this.options.metrics.refused.inc({ model: this.model });
       this.log(`refused ${version} (${describePolicy(this.policy)}): ${reason}`);
       return null;

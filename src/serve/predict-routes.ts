@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { LoadedVersion } from './loaded-version';
 import type { ModelSlot } from './model-slot';
 import type { PredictBatcher } from './predict-batcher';
-import { eventsOfInstances, predictRequestSchema } from './predict-request';
+import { readExamples, readInstances } from './request-forms';
+import { ERROR_STATUS, resolveServed, type ErrorCode } from './resolve-version';
+import { describeIssues, scoreInstances } from './score-records';
 import type { ServeMetrics } from './serve-metrics';
-import { parseVersionText } from './version-policy';
 
 /** What the predict routes need. */
 export interface PredictRoutesOptions {
@@ -15,104 +15,98 @@ export interface PredictRoutesOptions {
   maxInstances?: number;
 }
 
-interface PredictParams {
+interface InferParams {
   model: string;
   version?: string;
+  label?: string;
 }
 
-/** The version a request scored on, for the response hook's metric labels. */
-const scoredBy = new WeakMap<FastifyRequest, string>();
-
 /** Model names as a route parameter (schemas/manifest ModelName), ending before `:predict`. */
-const MODEL = ':model(^[A-Za-z0-9][A-Za-z0-9._-]*)';
+export const MODEL_PARAM = ':model(^[A-Za-z0-9][A-Za-z0-9._-]*)';
 /** TF Serving's integer versions, or our `v000042`. */
-const VERSION = ':version(^v?[0-9]+)';
+export const VERSION_PARAM = ':version(^v?[0-9]+)';
+/** A version label (`stable`, `canary`). */
+export const LABEL_PARAM = ':label(^[A-Za-z0-9_-]+)';
+
+/** Sends TF Serving's error body, `{"error": "..."}`, with the code's HTTP status. */
+export function sendError(reply: FastifyReply, code: ErrorCode, error: string): FastifyReply {
+  return reply.code(ERROR_STATUS[code]).send({ error });
+}
 
 /**
- * `POST /v1/models/{model}:predict` and `POST /v1/models/{model}/versions/{v}:predict`, in TF
- * Serving's REST shape: `{"instances": [...]}` → `{"predictions": [...], "model_version": ...}`.
+ * `POST /v1/models/{model}[/versions/{v}|/labels/{l}]:predict` and `:regress` (`:classify`
+ * answers that the signature is a predict/regress one), in TF Serving's REST shape: rows
+ * (`instances` → `predictions`) or columns (`inputs` → `outputs`); regress `examples` →
+ * `result`.
  */
 export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (app, options) => {
   const { slots, batcher, metrics } = options;
-  const requestSchema = predictRequestSchema(options.maxInstances ?? 1024);
+  const maxInstances = options.maxInstances ?? 1024;
 
-  const fail = (reply: FastifyReply, status: number, error: string, extra: object = {}) =>
-    reply.code(status).send({ error, ...extra });
-
-  const handler = async (
-    request: FastifyRequest<{ Params: PredictParams }>,
-    reply: FastifyReply,
-  ): Promise<unknown> => {
-    const { model, version: versionText } = request.params;
-    const slot = slots.get(model);
-    if (slot === undefined) {
-      return fail(
-        reply,
-        404,
-        `model '${model}' is not served here (served: ${[...slots.keys()].join(', ')})`,
-      );
-    }
-    let target: LoadedVersion | null;
-    if (versionText !== undefined) {
-      const version = parseVersionText(versionText);
-      target = version === null ? null : slot.find(version);
-      if (target === null) {
-        const loaded = slot.loaded.map((v) => v.version).join(', ') || 'none';
-        return fail(
+  const handler =
+    (method: 'predict' | 'regress' | 'classify') =>
+    async (request: FastifyRequest<{ Params: InferParams }>, reply: FastifyReply) => {
+      const { model, version, label } = request.params;
+      const resolved = resolveServed(slots, model, {
+        ...(version !== undefined ? { version } : {}),
+        ...(label !== undefined ? { label } : {}),
+      });
+      if (!resolved.ok) return sendError(reply, resolved.code, resolved.error);
+      if (method === 'classify') {
+        return sendError(
           reply,
-          404,
-          `version ${versionText} of model '${model}' is not loaded (loaded: ${loaded})`,
+          'INVALID_ARGUMENT',
+          `model '${model}' has no classification signature: its signature serving_default is tensorflow/serving/predict (a click probability); use :predict or :regress`,
         );
       }
-    } else {
-      target = slot.current;
-      if (target === null) {
-        return fail(reply, 503, `model '${model}' has no version loaded yet`);
+      const target = resolved.version;
+      // The lease is taken before the first await: a swap from here on retires the version only
+      // after this request has been scored on it.
+      target.acquire();
+      try {
+        const scored = await scoreInstances(
+          target,
+          (names) =>
+            method === 'regress'
+              ? readExamples(request.body, names, maxInstances)
+              : readInstances(request.body, names, maxInstances),
+          batcher,
+        );
+        if ('issues' in scored) {
+          // TF Serving's `error`, plus each issue with its path for a program to act on.
+          return reply
+            .code(400)
+            .send({ error: describeIssues(scored.issues), issues: scored.issues });
+        }
+        const values = Array.from(scored.predictions);
+        metrics.rowsScored.inc({ model }, values.length);
+        if (method === 'regress') return reply.send({ result: values });
+        return reply.send(
+          scored.form === 'row'
+            ? { predictions: values, model_version: target.version }
+            : { outputs: values, model_version: target.version },
+        );
+      } finally {
+        target.release();
       }
-    }
-    const body = requestSchema.safeParse(request.body);
-    if (!body.success) {
-      const issues = body.error.issues.map((i) => ({
-        path: i.path.length ? i.path.map(String).join('.') : '(body)',
-        message: i.message,
-      }));
-      return fail(reply, 400, issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
-    }
-    // The lease is taken before the first await: a swap from here on retires the version only
-    // after this request has been scored on it.
-    target.acquire();
-    scoredBy.set(request, target.version);
-    try {
-      const encoded = eventsOfInstances(body.data.instances, target.spec);
-      if ('issues' in encoded) {
-        const { issues } = encoded;
-        return fail(reply, 400, issues.map((i) => `${i.path}: ${i.message}`).join('; '), {
-          issues,
-        });
-      }
-      const predictions = await batcher.score(target, encoded.events);
-      metrics.rowsScored.inc({ model, version: target.version }, predictions.length);
-      return reply.send({ predictions: Array.from(predictions), model_version: target.version });
-    } finally {
-      target.release();
-    }
-  };
+    };
 
   const onResponse = async (
-    request: FastifyRequest<{ Params: PredictParams }>,
+    request: FastifyRequest<{ Params: InferParams }>,
     reply: FastifyReply,
   ): Promise<void> => {
-    const served = slots.has(request.params.model);
-    const labels = {
-      // A client can name any model; only served ones become label values.
-      model: served ? request.params.model : '(unknown)',
-      version: scoredBy.get(request) ?? 'none',
-      status: String(reply.statusCode),
-    };
-    metrics.requests.inc(labels);
-    metrics.requestSeconds.observe(labels, reply.elapsedTime / 1000);
+    // A client can name any model; only served ones become label values (bounded series).
+    const model = slots.has(request.params.model) ? request.params.model : '(unknown)';
+    metrics.observe(model, reply.statusCode, reply.elapsedTime / 1000);
   };
 
-  app.post(`/v1/models/${MODEL}::predict`, { onResponse }, handler);
-  app.post(`/v1/models/${MODEL}/versions/${VERSION}::predict`, { onResponse }, handler);
+  for (const method of ['predict', 'regress', 'classify'] as const) {
+    for (const prefix of [
+      `/v1/models/${MODEL_PARAM}`,
+      `/v1/models/${MODEL_PARAM}/versions/${VERSION_PARAM}`,
+      `/v1/models/${MODEL_PARAM}/labels/${LABEL_PARAM}`,
+    ]) {
+      app.post(`${prefix}::${method}`, { onResponse }, handler(method));
+    }
+  }
 };

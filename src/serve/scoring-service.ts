@@ -8,11 +8,13 @@ import { ExportFollower } from '../export/export-follower';
 import { clickModelLoader } from '../pipeline/click-predictor';
 import { watchRegistry, type RegistryWatch } from '../registry/registry-watch';
 import type { ModelLoader, RegistryStore } from '../registry/store';
-import { versionNumber } from '../registry/version';
+import { createGrpcServer, type GrpcServer } from './grpc/prediction-service';
 import { ModelSlot } from './model-slot';
 import { createPredictBatcher } from './predict-batcher';
 import { predictRoutes } from './predict-routes';
-import { createServeMetrics } from './serve-metrics';
+import { parseJsonBody } from './json-body';
+import { UNKNOWN_MODEL, createServeMetrics } from './serve-metrics';
+import { InfraError } from '../errors';
 import { statusRoutes } from './status-routes';
 import type { ServedModel } from './version-policy';
 
@@ -57,6 +59,11 @@ export interface ScoringService {
   readonly slots: ReadonlyMap<string, ModelSlot>;
   /** Listens on `port` (0 = any); returns the address. */
   listen(port: number, host?: string): Promise<string>;
+  /**
+   * Serves TF Serving's gRPC API (PredictionService, ModelService) on `port` (0 = any); returns
+   * the bound port.
+   */
+  listenGrpc(port: number, host?: string): Promise<number>;
   /** Asks the registry now (what the poll does). */
   refresh(): Promise<void>;
   /** Resolves when every SavedModel export asked for so far is written (with `exportDir`). */
@@ -77,20 +84,20 @@ export async function createScoringService(
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const metricsRegistry = options.metricsRegistry ?? new Registry();
   const slots = new Map<string, ModelSlot>();
-  const metrics = createServeMetrics(metricsRegistry, () =>
-    [...slots.values()].flatMap((slot) => {
-      const current = slot.current;
-      if (current === null) return [];
-      const range = current.manifest.dataRange;
-      const newest = range.kind === 'recurring' ? range.eventTime?.max : undefined;
-      return [
-        {
+  const metrics = createServeMetrics(
+    metricsRegistry,
+    options.models.map((m) => m.model),
+    () =>
+      [...slots.values()].map((slot) => {
+        const current = slot.current;
+        const range = current?.manifest.dataRange;
+        const newest = range?.kind === 'recurring' ? range.eventTime?.max : undefined;
+        return {
           model: slot.model,
-          version: versionNumber(current.version),
+          version: current?.version ?? null,
           newestEventMs: newest === undefined ? null : Date.parse(newest),
-        },
-      ];
-    }),
+        };
+      }),
   );
   const exporter =
     options.exportDir === undefined
@@ -139,6 +146,32 @@ export async function createScoringService(
         },
         handler,
       ),
+    // Node's 408 (and a malformed request) never reaches a route: answer it in TF Serving's
+    // error shape and count it, under the model its URL names when it got that far.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const status = timedOut ? 408 : 400;
+      metrics.observe(UNKNOWN_MODEL, status, 0);
+      if (!socket.writable) return;
+      const body = JSON.stringify({
+        error: timedOut
+          ? `the request did not arrive whole within ${requestTimeout} ms`
+          : `malformed HTTP request: ${error.message}`,
+      });
+      socket.end(
+        `HTTP/1.1 ${status} ${timedOut ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
+  });
+  // TF Serving reads any body as JSON (a plain `curl -d` sends no JSON content type) and accepts
+  // NaN/Infinity tokens; integers beyond 2^53 are kept exact (json-body.ts).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(Object.assign(error as Error, { statusCode: 400 }), undefined);
+    }
   });
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     const status =
@@ -164,6 +197,7 @@ export async function createScoringService(
   poll.unref();
   void refresh();
 
+  let grpcServer: GrpcServer | null = null;
   const watches: RegistryWatch[] = [];
   let closing = false;
   const { kafka } = options;
@@ -202,7 +236,27 @@ export async function createScoringService(
     app,
     slots,
     async listen(port, host = '127.0.0.1') {
-      return app.listen({ port, host });
+      try {
+        return await app.listen({ port, host });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new InfraError(
+          code === 'EADDRINUSE'
+            ? `cannot listen on ${host}:${port}: the port is already in use (another agp serve or TF Serving?); choose another with --port`
+            : `cannot listen on ${host}:${port}: ${(error as Error).message}`,
+          { retriable: false, cause: error },
+        );
+      }
+    },
+    async listenGrpc(port, host = '127.0.0.1') {
+      grpcServer ??= createGrpcServer({
+        slots,
+        batcher,
+        metrics,
+        maxInstances: options.maxInstances ?? 1024,
+        log,
+      });
+      return grpcServer.listen(port, host);
     },
     refresh,
     exportsIdle: () => exporter?.idle() ?? Promise.resolve(),
@@ -211,7 +265,7 @@ export async function createScoringService(
       clearInterval(poll);
       await watchesStarted;
       await Promise.all(watches.map((w) => w.stop().catch(() => undefined)));
-      await app.close();
+      await Promise.all([app.close(), grpcServer?.close()]);
       await Promise.all([...slots.values()].map((slot) => slot.stop()));
       await exporter?.idle();
     },

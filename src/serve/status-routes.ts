@@ -1,9 +1,12 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { LoadedVersion } from './loaded-version';
 import type { ModelSlot } from './model-slot';
 import { describePolicy, parseVersionText } from './version-policy';
 import { versionNumber } from '../registry/version';
+import { LABEL_PARAM, MODEL_PARAM, VERSION_PARAM, sendError } from './predict-routes';
+import { resolveServed } from './resolve-version';
+import { modelMetadata } from './signature-metadata';
 
 /** What the status routes need. */
 export interface StatusRoutesOptions {
@@ -39,10 +42,28 @@ function loadedStatus(slot: ModelSlot, loaded: LoadedVersion): VersionStatus {
   };
 }
 
+/** What a model is serving and why, for operators (`agp` key of the status; `/readyz`). */
+export function servingSummary(slot: ModelSlot): {
+  model: string;
+  policy: string;
+  serving: string | null;
+  labels: Record<string, string>;
+  fallback: { wanted: string; reason: string } | null;
+} {
+  return {
+    model: slot.model,
+    policy: describePolicy(slot.policy),
+    serving: slot.current?.version ?? null,
+    labels: Object.fromEntries(slot.labels),
+    fallback: slot.fallback,
+  };
+}
+
 /** Every version the slot knows: loaded (serving first), loading, refused. */
 export function modelStatus(slot: ModelSlot): {
   model_version_status: VersionStatus[];
   policy: string;
+  agp: ReturnType<typeof servingSummary>;
 } {
   const statuses = slot.loaded.map((v) => loadedStatus(slot, v));
   if (slot.loading !== null) {
@@ -57,11 +78,15 @@ export function modelStatus(slot: ModelSlot): {
     statuses.push({
       version: String(versionNumber(refused.version)),
       state: 'END',
-      status: { error_code: 'DATA_LOSS', error_message: refused.reason },
+      status: { error_code: refused.code, error_message: refused.reason },
       agp: { version: refused.version, refusedAt: refused.at.toISOString() },
     });
   }
-  return { model_version_status: statuses, policy: describePolicy(slot.policy) };
+  return {
+    model_version_status: statuses,
+    policy: describePolicy(slot.policy),
+    agp: servingSummary(slot),
+  };
 }
 
 /**
@@ -71,38 +96,66 @@ export function modelStatus(slot: ModelSlot): {
 export const statusRoutes: FastifyPluginAsync<StatusRoutesOptions> = async (app, options) => {
   const { slots, metricsRegistry } = options;
 
-  app.get<{ Params: { model: string } }>('/v1/models/:model', async (request, reply) => {
+  app.get<{ Params: { model: string } }>(`/v1/models/${MODEL_PARAM}`, async (request, reply) => {
     const slot = slots.get(request.params.model);
     if (slot === undefined) {
-      return reply.code(404).send({ error: `model '${request.params.model}' is not served here` });
+      return sendError(reply, 'NOT_FOUND', `model '${request.params.model}' is not served here`);
     }
     return modelStatus(slot);
   });
 
-  app.get<{ Params: { model: string; version: string } }>(
-    '/v1/models/:model/versions/:version',
-    async (request, reply) => {
-      const slot = slots.get(request.params.model);
-      const version = parseVersionText(request.params.version);
-      const all = slot === undefined ? [] : modelStatus(slot).model_version_status;
-      const found = version === null ? [] : all.filter((s) => s.agp['version'] === version);
-      if (found.length === 0) {
-        return reply.code(404).send({
-          error: `version ${request.params.version} of model '${request.params.model}' is not known here`,
-        });
-      }
-      return { model_version_status: found };
-    },
-  );
+  const versionStatus = async (
+    request: FastifyRequest<{ Params: { model: string; version?: string; label?: string } }>,
+    reply: FastifyReply,
+  ) => {
+    const { model, label } = request.params;
+    const slot = slots.get(model);
+    let versionText = request.params.version;
+    if (label !== undefined) versionText = slot?.labels.get(label);
+    const version = versionText === undefined ? null : parseVersionText(versionText);
+    const all = slot === undefined ? [] : modelStatus(slot).model_version_status;
+    const found = version === null ? [] : all.filter((s) => s.agp['version'] === version);
+    if (found.length === 0) {
+      return sendError(
+        reply,
+        'NOT_FOUND',
+        label !== undefined
+          ? `label ${label} of model '${model}' names no version known here`
+          : `version ${request.params.version} of model '${model}' is not known here`,
+      );
+    }
+    return { model_version_status: found };
+  };
+  app.get(`/v1/models/${MODEL_PARAM}/versions/${VERSION_PARAM}`, versionStatus);
+  app.get(`/v1/models/${MODEL_PARAM}/labels/${LABEL_PARAM}`, versionStatus);
+
+  const metadata = async (
+    request: FastifyRequest<{ Params: { model: string; version?: string; label?: string } }>,
+    reply: FastifyReply,
+  ) => {
+    const { model, version, label } = request.params;
+    const resolved = resolveServed(slots, model, {
+      ...(version !== undefined ? { version } : {}),
+      ...(label !== undefined ? { label } : {}),
+    });
+    if (!resolved.ok) return sendError(reply, resolved.code, resolved.error);
+    return modelMetadata(model, resolved.version);
+  };
+  app.get(`/v1/models/${MODEL_PARAM}/metadata`, metadata);
+  app.get(`/v1/models/${MODEL_PARAM}/versions/${VERSION_PARAM}/metadata`, metadata);
+  app.get(`/v1/models/${MODEL_PARAM}/labels/${LABEL_PARAM}/metadata`, metadata);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const waiting = [...slots.values()].filter((s) => s.current === null).map((s) => s.model);
+    const models = [...slots.values()].map(servingSummary);
+    const waiting = models.filter((m) => m.serving === null).map((m) => m.model);
+    // Ready with a fallback version is still ready: the service answers with the newest good
+    // version; `models[].fallback` says which version was wanted and why it is not served.
     if (waiting.length > 0) {
-      return reply.code(503).send({ ready: false, waiting });
+      return reply.code(503).send({ ready: false, waiting, models });
     }
-    return { ready: true };
+    return { ready: true, models };
   });
 
   app.get('/metrics', async (_request, reply) => {

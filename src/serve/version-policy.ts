@@ -82,3 +82,21 @@ export async function targetVersion(
     }
   }
 }
+
+/**
+ * TF Serving's version labels as the registry has them: `stable` is the newest promoted version
+ * (what the `promoted` policy serves), `canary` is `latest`. A label with no version is left out.
+ */
+export async function labelVersions(
+  store: RegistryStore,
+  model: string,
+): Promise<Map<string, ModelVersion>> {
+  const [stable, canary] = await Promise.all([
+    targetVersion(store, model, { kind: 'promoted' }),
+    targetVersion(store, model, { kind: 'latest' }),
+  ]);
+  const labels = new Map<string, ModelVersion>();
+  if (stable !== null) labels.set('stable', stable);
+  if (canary !== null) labels.set('canary', canary);
+  return labels;
+}

@@ -65,21 +65,23 @@ describe('agp serve answers every bad request with a clear error and keeps servi
 
   it('400 with the field path for every malformed body', async () => {
     const good = instance(1);
-    await rejects({}, 'instances', /expected array/i);
+    await rejects({}, '(body)', /exactly one of "instances" or "inputs"/);
+    await rejects({ instances: 'x' }, 'instances', /expected a list/);
     await rejects({ instances: [] }, 'instances', /at least one instance/);
     await rejects({ instances: Array(9).fill(good) }, 'instances', /at most 8 instances/);
-    await rejects({ instances: [good], extra: 1 }, '(body)', /unrecognized key.*extra/i);
-    await rejects({ instances: [good, 'x'] }, 'instances.1', /expected object/i);
+    await rejects({ instances: [good], extra: 1 }, 'extra', /unknown key 'extra'/);
+    await rejects({ instances: [good, 'x'] }, 'instances.1', /expected an object/);
     await rejects(
       { instances: [{ ...good, label: 1 }] },
-      'instances.0',
-      /unrecognized key.*label/i,
+      'instances.0.label',
+      /unknown input 'label'/,
     );
     await rejects(
-      { instances: [good, { ...good, dense: { d1: 1 } }] },
-      'instances.1.dense.d2',
-      /missing feature/,
+      { instances: [{ ...good, dense: [1, 2, 3] }] },
+      'instances.0.dense',
+      /expected 2 values .*d1, d2.*got 3/,
     );
+    await rejects({ inputs: { dense: [[1, 2]], sparse: [] } }, 'inputs', /same number of rows/);
     await rejects(
       { instances: [{ ...good, sparse: { ...good.sparse, c9: 'x' } }] },
       'instances.0.sparse.c9',
@@ -103,15 +105,16 @@ describe('agp serve answers every bad request with a clear error and keeps servi
     assert.ok(proto.body.issues?.some((i) => i.path === 'instances.0.dense.__proto__'));
   });
 
-  it('400 for bad JSON, 415 for another content type, 413 beyond the body limit', async () => {
+  it('400 for bad JSON whatever its content type (as TF Serving), 413 beyond the body limit', async () => {
     const bad = await post('/v1/models/ctr:predict', '{"instances": [');
     assert.equal(bad.status, 400);
     assert.match(bad.body.error ?? '', /JSON/);
     const xml = await post('/v1/models/ctr:predict', '<instances/>', 'application/xml');
-    assert.equal(xml.status, 415);
-    const text = await post('/v1/models/ctr:predict', 'instances', 'text/plain');
+    assert.equal(xml.status, 400);
+    assert.match(xml.body.error ?? '', /not valid JSON/);
+    const text = await post('/v1/models/ctr:predict', '[1]', 'text/plain');
     assert.equal(text.status, 400);
-    assert.match(text.body.error ?? '', /\(body\): .*expected object/i);
+    assert.match(text.body.error ?? '', /\(body\): expected a JSON object/);
     const big = await predict({ instances: [instance(1)], pad: 'x'.repeat(20_000) });
     assert.equal(big.status, 413);
     assert.match(big.body.error ?? '', /too large/i);
@@ -129,13 +132,17 @@ describe('agp serve answers every bad request with a clear error and keeps servi
       /version 7 of model 'ctr' is not loaded \(loaded: v000001\)/,
     );
     assert.equal((await post('/v1/models/ctr/versions/seven:predict', body)).status, 404);
-    assert.equal((await post('/v1/models/ctr:classify', body)).status, 404);
+    const classify = await post('/v1/models/ctr:classify', body);
+    assert.equal(classify.status, 400);
+    assert.match(classify.body.error ?? '', /no classification signature/);
     assert.equal((await fetch(`${url}/v1/models/nope`)).status, 404);
     const empty = await post('/v1/models/empty:predict', body);
     assert.equal(empty.status, 503);
     const ready = await fetch(`${url}/readyz`);
     assert.equal(ready.status, 503);
-    assert.deepEqual(await ready.json(), { ready: false, waiting: ['empty'] });
+    const readiness = (await ready.json()) as { ready: boolean; waiting: string[] };
+    assert.equal(readiness.ready, false);
+    assert.deepEqual(readiness.waiting, ['empty']);
   });
 
   it('408 for a client that stops sending its body, and the server keeps serving', async () => {
@@ -154,6 +161,7 @@ describe('agp serve answers every bad request with a clear error and keeps servi
       setTimeout(() => reject(new Error('no answer within 5 s')), 5000).unref();
     });
     assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.match(answer, /\r\n\r\n\{"error":"the request did not arrive whole within 500 ms"\}$/);
     assert.ok(Date.now() - started < 3000, `answered after ${Date.now() - started} ms`);
 
     const ok = await predict({ instances: [instance(1), instance(2)] });
@@ -161,13 +169,9 @@ describe('agp serve answers every bad request with a clear error and keeps servi
     assert.equal(ok.body.predictions?.length, 2);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    assert.match(
-      metrics,
-      /agp_serve_requests_total\{model="ctr",version="none",status="400"\} \d+/,
-    );
-    assert.match(
-      metrics,
-      /agp_serve_requests_total\{model="\(unknown\)",version="none",status="404"\} 1/,
-    );
+    assert.match(metrics, /agp_serve_requests_total\{model="ctr",status="400"\} [1-9]\d*/);
+    assert.match(metrics, /agp_serve_requests_total\{model="\(unknown\)",status="404"\} 1/);
+    assert.match(metrics, /agp_serve_requests_total\{model="\(unknown\)",status="408"\} 1/);
+    assert.match(metrics, /agp_serve_requests_total\{model="empty",status="200"\} 0/);
   });
 });

@@ -207,10 +207,12 @@ describe('agp serve follows the registry (real Kafka, filesystem registry)', () 
     );
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /agp_serve_swaps_total\{model="busy"\} 3/);
-    assert.match(metrics, /agp_serve_loaded_version\{model="busy"\} 4/);
+    // The serving version is an info metric; request series carry no version label.
+    assert.match(metrics, /agp_model_version_info\{model="busy",version="v000004"\} 1/);
+    assert.doesNotMatch(metrics, /agp_model_version_info\{model="busy",version="v00000[123]"\}/);
     assert.match(
       metrics,
-      /agp_serve_requests_total\{model="busy",version="v000002",status="200"\} \d+/,
+      new RegExp(`agp_serve_requests_total\\{model="busy",status="200"\\} ${total}\\b`),
     );
   });
 

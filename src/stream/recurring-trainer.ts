@@ -5,6 +5,7 @@ import { parseOrThrow } from '../../schemas/zod-errors';
 import { InfraError } from '../errors';
 import { createDeadLetterSink, defaultDeadLetterTopic } from './dead-letter';
 import { computeLag, parseOffset, type TopicOffsets } from './offsets';
+import { createPartitionFairness, type PartitionFairness } from './fair-partitions';
 import type { HeldBackConfig } from './held-back-slice';
 import {
   createTrainingLoop,
@@ -96,6 +97,15 @@ export interface WindowOptions {
    * heartbeats while it works through a batch. @default 1_048_576
    */
   maxBytesPerPartition?: number;
+  /**
+   * Fair consumption (src/stream/fair-partitions.ts): a partition whose lag is more than
+   * `maxSpread` events below the most lagging partition's is paused until it is within half of
+   * that, so a backlog on one partition is caught up before the others move on. `false` turns
+   * it off. @default maxSpread = half of `publishEveryEvents`
+   */
+  fairness?: { maxSpread: number; stallMs?: number } | false;
+  /** How often partition ends are read for fair consumption, ms. @default 1000 */
+  endsEveryMs?: number;
 }
 
 /** What a window did. */
@@ -294,8 +304,23 @@ export async function runWindow(
       validation,
       ...(options.holdBack === undefined ? {} : { holdBack: options.holdBack }),
     });
+    const fairness =
+      options.fairness === false
+        ? undefined
+        : createPartitionFairness(
+            options.fairness ?? {
+              maxSpread: Math.max(1, Math.floor((options.publishEveryEvents ?? 10_000) / 2)),
+            },
+          );
+    for (const [partition, end] of Object.entries(marks.high[topic] ?? {})) {
+      fairness?.setEnd(Number(partition), end);
+      fairness?.setPosition(Number(partition), start[topic]?.[partition] ?? end);
+    }
     const finished = await consume(consumer, loop, deadLetters.flush, {
       ...options,
+      ...(fairness === undefined
+        ? {}
+        : { fair: { fairness, ends: async () => (await watermarks(admin, topic)).high } }),
       wanted,
       started,
       serial,
@@ -331,6 +356,8 @@ export async function runWindow(
 }
 
 interface ConsumeOptions extends WindowOptions {
+  /** Fair consumption's bookkeeping and where partition ends are read. */
+  fair?: { fairness: PartitionFairness; ends: () => Promise<TopicOffsets> };
   wanted: number;
   started: number;
   serial: Serial;
@@ -413,6 +440,16 @@ function consume(
       );
     }
 
+    const fair =
+      options.fair === undefined ? undefined : fairPauses(consumer, options.topic, options.fair);
+    if (fair !== undefined) {
+      options.onTimer(
+        setInterval(() => {
+          if (!stopping) fair.refresh(loop.positions()).catch(() => undefined);
+        }, options.endsEveryMs ?? 1000),
+      );
+    }
+
     // Seek on every (re)join, before the first fetch: kafkajs emits GROUP_JOIN after the
     // assignment and before fetching, and applies pending seeks at the start of each fetch.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -423,13 +460,17 @@ function consume(
           if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) });
         }
       }
+      fair?.joined();
     });
 
     const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
       const { batch } = payload;
       heartbeats.use(payload.heartbeat);
+      fair?.sawEnd(batch.partition, parseOffset(batch.highWatermark));
       for (const m of batch.messages) {
         if (stopping || !payload.isRunning() || payload.isStale()) break;
+        // Paused for fairness mid-batch: the rest is fetched again once it resumes.
+        if (fair?.consumed(batch.partition, parseOffset(m.offset)) === false) break;
         await loop.handle({
           topic: batch.topic,
           partition: batch.partition,
@@ -465,4 +506,53 @@ function consume(
     );
     running.catch(fail);
   });
+}
+
+/**
+ * Applies fair consumption's pauses to the consumer. kafkajs accepts `pause` only once the
+ * consumer runs, and a rebalance may drop pauses, so they are (re)applied on every group join.
+ */
+function fairPauses(
+  consumer: Consumer,
+  topic: string,
+  fair: NonNullable<ConsumeOptions['fair']>,
+): {
+  joined(): void;
+  /** A batch of `partition` with this high watermark arrived. */
+  sawEnd(partition: number, end: number): void;
+  /** About to consume `offset` of `partition`: false when the partition is paused (skip it). */
+  consumed(partition: number, offset: number): boolean;
+  /** Reads every partition's end and re-evaluates. */
+  refresh(positions: TopicOffsets): Promise<void>;
+} {
+  const { fairness } = fair;
+  let running = false;
+  const apply = (): void => {
+    const change = fairness.update();
+    if (!running) return;
+    if (change.pause.length > 0) consumer.pause([{ topic, partitions: change.pause }]);
+    if (change.resume.length > 0) consumer.resume([{ topic, partitions: change.resume }]);
+  };
+  return {
+    joined() {
+      running = true;
+      fairness.update();
+      const paused = fairness.paused();
+      if (paused.length > 0) consumer.pause([{ topic, partitions: paused }]);
+    },
+    sawEnd: (partition, end) => fairness.setEnd(partition, end),
+    consumed(partition, offset) {
+      fairness.setPosition(partition, offset);
+      apply();
+      return !fairness.isPaused(partition);
+    },
+    async refresh(positions) {
+      const ends = (await fair.ends())[topic] ?? {};
+      for (const [partition, end] of Object.entries(ends)) fairness.setEnd(Number(partition), end);
+      for (const [partition, position] of Object.entries(positions[topic] ?? {})) {
+        fairness.setPosition(Number(partition), position);
+      }
+      apply();
+    },
+  };
 }

@@ -7,7 +7,8 @@ import { RecurringWindowInput, type RecurringWindowResult } from '../schemas/wor
 import { publishStagingRoot } from '../src/pipeline/publish-staging';
 import { runRecurringWindow } from '../src/pipeline/recurring-window';
 import { TrainerCache } from '../src/pipeline/trainer-cache';
-import { resumePoint, type ResumePoint } from '../src/registry/lineage';
+import type { ResumePoint } from '../src/registry/lineage';
+import { fallbackReason, startWindow, type ResumeFallback } from '../src/pipeline/window-start';
 import type { RegistryStore } from '../src/registry/store';
 import { toFailure } from './failure';
 import { keepAlive } from './heartbeat';
@@ -32,15 +33,18 @@ export function createRecurringActivities(deps: RecurringDeps) {
      * the served lineage's `latest` back to `fromVersion` (src/registry/lineage.ts), not from
      * its last heartbeat, which an outage may have lost. Each publish is fenced twice: a
      * heartbeat the server must acknowledge first (activities/heartbeat-fence.ts), and the
-     * registry's compare-and-set on the lineage's head.
+     * registry's compare-and-set on the lineage's head. When `latest` does not verify, the
+     * window resumes from the newest version that does (src/pipeline/window-start.ts), moving
+     * `latest` back with the reason in the model's history, and alerts (log and metric).
      */
     async trainRecurringWindow(raw: RecurringWindowInput): Promise<RecurringWindowResult> {
       const ctx = Context.current();
       try {
         const input = parseOrThrow(RecurringWindowInput, raw, 'trainRecurringWindow input');
         const version = (v: string, where: string) => parseOrThrow(ModelVersion, v, where);
-        const resume = await resumePoint(
+        const { resume, loaded, fallback } = await startWindow(
           deps.registry,
+          trainers,
           input.model,
           version(input.fromVersion, 'fromVersion'),
           {
@@ -50,6 +54,9 @@ export function createRecurringActivities(deps: RecurringDeps) {
               : { supersedes: version(input.supersedes, 'supersedes') }),
           },
         );
+        // The window takes its start version from the cache (loaded once, verified once).
+        trainers.keep(input.model, loaded);
+        if (fallback !== null) alertFallback(ctx, input.model, fallback);
         const before = await publishedSoFar(deps.registry, input.model, resume);
         let beat: RecurringHeartbeat = {
           lastVersion: resume.version,
@@ -120,6 +127,26 @@ export function createRecurringActivities(deps: RecurringDeps) {
       }
     },
   };
+}
+
+/**
+ * A window resumed below `latest` because newer versions do not verify: a WARN line in the
+ * worker's log and `agp_resume_fallbacks_total{model}` on the worker's metric meter.
+ */
+function alertFallback(ctx: Context, model: string, fallback: ResumeFallback): void {
+  ctx.log.warn(
+    `ALERT ${model}: resuming from ${fallback.to}, the newest version that verifies; ` +
+      `${fallback.rolledBack ? `latest moved back from ${fallback.from}` : `latest was already moved back from ${fallback.from}`}. ` +
+      fallbackReason(fallback),
+    { model, from: fallback.from, to: fallback.to },
+  );
+  ctx.metricMeter
+    .createCounter(
+      'agp_resume_fallbacks_total',
+      'windows',
+      'recurring windows that resumed from an older version because newer ones do not verify',
+    )
+    .add(1, { model });
 }
 
 /** What earlier attempts of this window published, read from the manifests. */

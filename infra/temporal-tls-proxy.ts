@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { secureMaterial } from '../src/config/secure-material';
@@ -10,8 +11,17 @@ import { secureMaterial } from '../src/config/secure-material';
  * this process terminates TLS in front of it, the way an Envoy or nginx sidecar fronts a
  * Temporal cluster: it requires a client certificate signed by the data directory's CA (mTLS,
  * as Temporal Cloud does), negotiates HTTP/2 by ALPN for gRPC, and pipes the decrypted stream
- * to the dev server, which it runs as its child on a loopback-only port. It exits when the dev
- * server exits, and takes the dev server down when it is stopped (both share a process group).
+ * to the dev server. It exits when the dev server exits, and takes the dev server down when it
+ * is stopped (they share a process group).
+ *
+ * The dev server itself opens plaintext ports that control workflows without any credential
+ * (its gRPC frontend, an HTTP API, metrics and internal services; issue 26 found the frontend
+ * answering the CLI on 127.0.0.1). So it runs in a network namespace of its own (`unshare
+ * --user --net`, loopback brought up with `ip`), where none of its ports is reachable from
+ * outside; infra/temporal-netns-relay.ts, beside it in the namespace, exposes only its frontend,
+ * on an owner-only Unix socket in the data directory, which this terminator connects to. A
+ * machine that refuses the namespace refuses secure mode, with the reason, rather than fall
+ * back to an open port.
  *
  * Usage: temporal-tls-proxy.ts --port P --backend-port B --data-dir D -- <temporal> server start-dev …
  */
@@ -40,9 +50,50 @@ function main(): void {
   }
   const m = secureMaterial(values['data-dir']);
 
-  const server = spawn(command, args, { stdio: 'inherit' });
+  const relay = path.join(import.meta.dirname, 'temporal-netns-relay.ts');
+  const server = spawn(
+    'unshare',
+    [
+      '--user',
+      '--map-root-user',
+      '--net',
+      '--fork',
+      '--kill-child',
+      '--',
+      'sh',
+      '-c',
+      'ip link set lo up && exec "$@"',
+      'sh',
+      process.execPath,
+      '--import',
+      'tsx',
+      relay,
+      '--socket',
+      m.temporalSocket,
+      '--backend-port',
+      String(backendPort),
+      '--',
+      command,
+      ...args,
+    ],
+    { stdio: 'inherit' },
+  );
+  server.once('error', (error) => {
+    process.stderr.write(
+      `tls-proxy: cannot run the dev server in a private network namespace (${error.message}); ` +
+        'secure mode needs unshare (util-linux) and user namespaces\n',
+    );
+    process.exit(1);
+  });
   server.once('exit', (code, signal) => {
-    process.stderr.write(`tls-proxy: the dev server exited (${signal ?? code}); exiting\n`);
+    process.stderr.write(
+      `tls-proxy: the dev server exited (${signal ?? code})` +
+        (code !== 0 && signal === null
+          ? '; if unshare or ip failed above, this machine refuses the private network ' +
+            'namespace secure mode runs it in (user namespaces disabled?)'
+          : '') +
+        '; exiting\n',
+    );
     process.exit(code ?? 1);
   });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
@@ -60,7 +111,7 @@ function main(): void {
       minVersion: 'TLSv1.2',
     },
     (client) => {
-      const backend = net.connect({ host: '127.0.0.1', port: backendPort });
+      const backend = net.connect({ path: m.temporalSocket });
       client.pipe(backend).pipe(client);
       const close = () => {
         client.destroy();
@@ -80,7 +131,10 @@ function main(): void {
     );
   });
   proxy.listen(port, '127.0.0.1', () => {
-    process.stderr.write(`tls-proxy: mTLS on 127.0.0.1:${port} -> 127.0.0.1:${backendPort}\n`);
+    process.stderr.write(
+      `tls-proxy: mTLS on 127.0.0.1:${port} -> ${m.temporalSocket} -> the dev server's ` +
+        `127.0.0.1:${backendPort} in its private network namespace\n`,
+    );
   });
 }
 

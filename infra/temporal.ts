@@ -112,6 +112,9 @@ export function startTemporal(cli: string, config: TemporalConfig, paths: StateP
     'warn',
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
     ...(config.namespace === 'default' ? [] : ['--namespace', config.namespace]),
+    // Secure mode: the UI would answer without a client certificate (its API reads and
+    // controls workflows), and in the private namespace nobody could reach it anyway.
+    ...(config.backendPort === undefined ? [] : ['--headless']),
   ];
   if (config.backendPort === undefined) return spawnServer(cli, args, temporalLog(paths));
   return spawnBehindTls(config.port, config.backendPort, paths, [cli, ...args]);

@@ -6,9 +6,12 @@ import { initBackend } from '../model/backend';
 import { AgpError, ConfigError } from '../errors';
 import { openRegistry, registryLocationFromEnv } from '../registry/open-registry';
 import type { ModelListing, RegistryStore, UnreadableVersion } from '../registry/store';
+import { failedVersions } from '../registry/verified';
 
 const USAGE = `usage:
-  agp registry ls [model]                     every model and its versions (or one model's)
+  agp registry ls [model]                     every model and its versions (or one model's);
+                                              each version is verified, and one whose files do
+                                              not match its manifest is marked CORRUPT
   agp registry show <model> [version]         a version's manifest (default: latest)
   agp registry verify <model> [version]       check every file against the manifest's SHA-256
   agp registry promote <model> <version>      keep a version forever and mark it promoted; a held
@@ -24,6 +27,7 @@ const USAGE = `usage:
 
 options:
   --root <dir>     registry directory (default: $AGP_DATA_DIR/registry, i.e. .data/registry)
+  --skip-verify    ls: do not checksum the versions (no CORRUPT marks)
   --json           machine-readable output (errors too: {"ok": false, "error": …})
   --reason <text>  why (promote, discard, rollback): kept in the model's history
   --format <f>     export format: savedmodel (the only one)
@@ -51,6 +55,7 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
       options: {
         root: { type: 'string' },
         json: { type: 'boolean', default: false },
+        'skip-verify': { type: 'boolean', default: false },
         reason: { type: 'string' },
         format: { type: 'string' },
         out: { type: 'string' },
@@ -113,6 +118,7 @@ async function act(
   values: {
     root?: string | undefined;
     json?: boolean | undefined;
+    'skip-verify'?: boolean | undefined;
     reason?: string | undefined;
     format?: string | undefined;
     out?: string | undefined;
@@ -128,11 +134,28 @@ async function act(
     case 'ls': {
       const unreadable: UnreadableVersion[] = [];
       const listings = await store.list(model, (problem) => unreadable.push(problem));
-      if (values.json) json(listings);
-      else out(listings.length ? formatListings(listings) : `registry ${store.location} is empty`);
+      const corrupt = values['skip-verify']
+        ? new Map<string, string>()
+        : await failedVersions(store, listings);
+      if (values.json) json(withCorrupt(listings, corrupt));
+      else
+        out(
+          listings.length
+            ? formatListings(listings, corrupt)
+            : `registry ${store.location} is empty`,
+        );
       // On stderr, so `--json` stdout stays the listing a script expects.
       for (const u of unreadable) {
         io.err(`agp registry: skipped ${u.model}/versions/${u.name}: ${u.problem}\n`);
+      }
+      for (const l of listings) {
+        for (const v of l.versions) {
+          const problem = corrupt.get(`${l.model}/${v.version}`);
+          if (problem === undefined) continue;
+          io.err(
+            `agp registry: CORRUPT ${l.model} ${v.version}${v.latest ? ' (latest: whatever loads latest fails; `agp registry rollback` moves it to a version that verifies)' : ''}: ${problem}\n`,
+          );
+        }
       }
       return 0;
     }
@@ -230,8 +253,25 @@ async function withFlags(store: RegistryStore, manifest: Manifest) {
   };
 }
 
-/** One row per version: the tidy table of `ls`. */
-export function formatListings(listings: readonly ModelListing[]): string {
+/** The listings with `corrupt: <problem>` on each version that failed verification. */
+function withCorrupt(listings: readonly ModelListing[], corrupt: ReadonlyMap<string, string>) {
+  return listings.map((l) => ({
+    ...l,
+    versions: l.versions.map((v) => {
+      const problem = corrupt.get(`${l.model}/${v.version}`);
+      return problem === undefined ? v : { ...v, corrupt: problem };
+    }),
+  }));
+}
+
+/**
+ * One row per version: the tidy table of `ls`. `corrupt` holds the versions that failed
+ * verification (keyed `model/version`), marked CORRUPT.
+ */
+export function formatListings(
+  listings: readonly ModelListing[],
+  corrupt: ReadonlyMap<string, string> = new Map(),
+): string {
   const header = ['MODEL', 'VERSION', 'PARENT', 'PHASE', 'CREATED (UTC)', 'NE', 'AUC', 'SIZE', ''];
   const rows = listings.flatMap((l) =>
     l.versions.map((v) => [
@@ -248,6 +288,7 @@ export function formatListings(listings: readonly ModelListing[]): string {
         v.promoted ? 'promoted' : '',
         v.held ? 'held' : '',
         v.discarded ? 'discarded' : '',
+        corrupt.has(`${l.model}/${v.version}`) ? 'CORRUPT' : '',
       ]
         .filter(Boolean)
         .join(','),

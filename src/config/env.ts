@@ -42,7 +42,8 @@ export function parseInfraConfig(
     embedded: embeddedTemporal,
     port: temporalPort,
     uiPort,
-    ...(embeddedTemporal ? { uiUrl: `http://127.0.0.1:${uiPort}` } : {}),
+    // Secure mode runs the embedded server without its UI (the UI has no client certificates).
+    ...(embeddedTemporal && !secure ? { uiUrl: `http://127.0.0.1:${uiPort}` } : {}),
     ...temporalSecurity(e, embeddedTemporal && secure, dataDir, problems),
   };
   if (embeddedTemporal && secure) {

@@ -23,6 +23,11 @@ export interface SecureMaterial {
   kafkaClientPassword: string;
   /** Password of the broker's own inter-broker PLAIN user. */
   kafkaBrokerPassword: string;
+  /**
+   * The owner-only Unix socket through which the mTLS terminator reaches the Temporal dev
+   * server in its private network namespace (infra/temporal-netns-relay.ts).
+   */
+  temporalSocket: string;
 }
 
 /** The Kafka user the generated client credentials belong to. */
@@ -44,6 +49,7 @@ export function secureMaterial(dataDir: string): SecureMaterial {
     clientKey: f('client.key'),
     kafkaClientPassword: f('kafka-client.password'),
     kafkaBrokerPassword: f('kafka-broker.password'),
+    temporalSocket: f('temporal.sock'),
   };
 }
 

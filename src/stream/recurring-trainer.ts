@@ -5,6 +5,9 @@ import { parseOrThrow } from '../../schemas/zod-errors';
 import { InfraError } from '../errors';
 import { createDeadLetterSink, defaultDeadLetterTopic } from './dead-letter';
 import { computeLag, parseOffset, type TopicOffsets } from './offsets';
+import { createHeartbeats } from './consumer-heartbeats';
+import { fairPauses, type FairConsumption } from './fair-consumer';
+import { createPartitionFairness } from './fair-partitions';
 import type { HeldBackConfig, HeldBackEntry } from './held-back-slice';
 import {
   createTrainingLoop,
@@ -89,7 +92,11 @@ export interface WindowOptions {
   maxWaitMs?: number;
   /**
    * The group coordinator evicts the member after this long without a heartbeat, ms (at least
-   * the broker's group.min.session.timeout.ms, 6000 by default). @default 30_000
+   * the broker's group.min.session.timeout.ms, 6000 by default). It is also how long a window
+   * waits after a broker restart (or after a worker was SIGKILLed) before it can consume: its
+   * predecessor in the group (a member of the same group that never left) must expire first.
+   * The trainer heartbeats while it trains and publishes, so a long batch does not need a long
+   * session (kafkajs' 30 s default made that wait 30 s). @default 10_000
    */
   sessionTimeoutMs?: number;
   /** Heartbeats are sent at most this often, ms; keep it well below the session timeout. @default 3000 */
@@ -100,6 +107,15 @@ export interface WindowOptions {
    * heartbeats while it works through a batch. @default 1_048_576
    */
   maxBytesPerPartition?: number;
+  /**
+   * Fair consumption (src/stream/fair-partitions.ts): a partition whose lag is more than
+   * `maxSpread` events below the most lagging partition's is paused until it is within half of
+   * that, so a backlog on one partition is caught up before the others move on. `false` turns
+   * it off. @default maxSpread = half of `publishEveryEvents`
+   */
+  fairness?: { maxSpread: number; stallMs?: number } | false;
+  /** How often partition ends are read for fair consumption, ms. @default 1000 */
+  endsEveryMs?: number;
 }
 
 /** What a window did. */
@@ -179,54 +195,10 @@ function startPositions(
   return { ...start, [topic]: positions };
 }
 
+/** See {@link WindowOptions.sessionTimeoutMs}. */
+const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+
 type Serial = <T>(work: () => Promise<T>) => Promise<T>;
-
-/**
- * How often long work stops to offer a heartbeat, ms. kafkajs sends one only when its
- * `heartbeatInterval` has passed since the last, so offering often costs a clock read.
- */
-const HEARTBEAT_CHECK_MS = 250;
-
-/**
- * Keeps the consumer's group membership alive while a batch or a publish runs. kafkajs
- * heartbeats only between batches, so a batch that takes longer than the session timeout to
- * train (a backlog on a slow backend) got the member evicted (UNKNOWN_MEMBER_ID, issue 12
- * item 3). `heartbeat` is the running consumer's, taken from the last eachBatch payload; it
- * stays valid between batches.
- */
-function createHeartbeats(): {
-  /** Remembers the consumer's heartbeat function. */
-  use(heartbeat: () => Promise<void>): void;
-  /** Offers a heartbeat if HEARTBEAT_CHECK_MS passed since the last offer; call in loops. */
-  beat(): Promise<void>;
-  /** Runs `work`, offering heartbeats on a timer while it awaits I/O (a checkpoint save). */
-  during<T>(work: () => Promise<T>): Promise<T>;
-} {
-  let heartbeat: (() => Promise<void>) | undefined;
-  let last = 0;
-  const beat = async (): Promise<void> => {
-    if (heartbeat === undefined || Date.now() - last < HEARTBEAT_CHECK_MS) return;
-    last = Date.now();
-    await heartbeat();
-  };
-  return {
-    use: (h) => void (heartbeat = h),
-    beat,
-    async during(work) {
-      let failure: unknown;
-      const timer = setInterval(() => {
-        beat().catch((error: unknown) => void (failure ??= error));
-      }, HEARTBEAT_CHECK_MS);
-      try {
-        const result = await work();
-        if (failure !== undefined) throw failure;
-        return result;
-      } finally {
-        clearInterval(timer);
-      }
-    },
-  };
-}
 
 /** Serialises async work: Kafka batches and timer-driven publishes never interleave. */
 function createSerial(): Serial {
@@ -260,7 +232,10 @@ export async function runWindow(
     groupId: options.groupId,
     maxWaitTimeInMs: options.maxWaitMs ?? 200,
     allowAutoTopicCreation: false,
-    ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeout: options.sessionTimeoutMs }),
+    sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+    // After a broker outage the consumer crashes out of its retries and kafkajs restarts it
+    // after the last backoff; capped at 2 s, a broker that is back is used within 2 s, not 9.
+    retry: { initialRetryTime: 300, maxRetryTime: 2_000, retries: 5 },
     ...(options.heartbeatIntervalMs === undefined
       ? {}
       : { heartbeatInterval: options.heartbeatIntervalMs }),
@@ -302,8 +277,23 @@ export async function runWindow(
         : { initialHeldBack: options.initialHeldBack }),
       ...(options.lrScale === undefined ? {} : { lrScale: options.lrScale }),
     });
+    const fairness =
+      options.fairness === false
+        ? undefined
+        : createPartitionFairness(
+            options.fairness ?? {
+              maxSpread: Math.max(1, Math.floor((options.publishEveryEvents ?? 10_000) / 2)),
+            },
+          );
+    for (const [partition, end] of Object.entries(marks.high[topic] ?? {})) {
+      fairness?.setEnd(Number(partition), end);
+      fairness?.setPosition(Number(partition), start[topic]?.[partition] ?? end);
+    }
     const finished = await consume(consumer, loop, deadLetters.flush, {
       ...options,
+      ...(fairness === undefined
+        ? {}
+        : { fair: { fairness, ends: async () => (await watermarks(admin, topic)).high } }),
       wanted,
       started,
       serial,
@@ -339,6 +329,8 @@ export async function runWindow(
 }
 
 interface ConsumeOptions extends WindowOptions {
+  /** Fair consumption's bookkeeping and where partition ends are read. */
+  fair?: FairConsumption;
   wanted: number;
   started: number;
   serial: Serial;
@@ -382,8 +374,12 @@ function consume(
         ),
       );
     };
+    let lastPublish = Date.now();
     const publish = async (): Promise<void> => {
-      if (!(await heartbeats.during(() => loop.publish()))) return;
+      const published = await heartbeats.during(() => loop.publish());
+      // Also when there was nothing to publish: an idle topic is not re-checked every second.
+      lastPublish = Date.now();
+      if (!published) return;
       await commit();
       if (loop.stats().published >= options.wanted) stop('versions');
     };
@@ -392,11 +388,19 @@ function consume(
     const onAbort = (): void => stop('abort');
     options.signal?.addEventListener('abort', onAbort, { once: true });
     options.onAbortHook(onAbort);
+    // The clock counts from the last version (or the window's start), not in fixed ticks: a
+    // tick right after a version published by count made a version of a handful of events.
     const everyMs = (options.publishEverySeconds ?? 60) * 1000;
     options.onTimer(
-      setInterval(() => {
-        if (!stopping) serial(publish).catch(fail);
-      }, everyMs),
+      setInterval(
+        () => {
+          if (stopping || Date.now() - lastPublish < everyMs) return;
+          serial(async () => {
+            if (Date.now() - lastPublish >= everyMs) await publish();
+          }).catch(fail);
+        },
+        Math.min(everyMs, 1000),
+      ),
     );
     // Progress on a clock, not per Kafka batch, so an idle topic still heartbeats; once a
     // second because the metrics snapshot sorts the window (AUC).
@@ -421,6 +425,16 @@ function consume(
       );
     }
 
+    const fair =
+      options.fair === undefined ? undefined : fairPauses(consumer, options.topic, options.fair);
+    if (fair !== undefined) {
+      options.onTimer(
+        setInterval(() => {
+          if (!stopping) fair.refresh(loop.positions()).catch(() => undefined);
+        }, options.endsEveryMs ?? 1000),
+      );
+    }
+
     // Seek on every (re)join, before the first fetch: kafkajs emits GROUP_JOIN after the
     // assignment and before fetching, and applies pending seeks at the start of each fetch.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -431,13 +445,17 @@ function consume(
           if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) });
         }
       }
+      fair?.joined();
     });
 
     const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
       const { batch } = payload;
       heartbeats.use(payload.heartbeat);
+      fair?.sawEnd(batch.partition, parseOffset(batch.highWatermark));
       for (const m of batch.messages) {
         if (stopping || !payload.isRunning() || payload.isStale()) break;
+        // Paused for fairness mid-batch: the rest is fetched again once it resumes.
+        if (fair?.consumed(batch.partition, parseOffset(m.offset)) === false) break;
         await loop.handle({
           topic: batch.topic,
           partition: batch.partition,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,7 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { LogEntry } from '@temporalio/worker';
 import { logLevel, Partitioners, type Kafka } from 'kafkajs';
+import { statePaths } from '../../../infra/paths';
 import { ensureInfra, stopInfra } from '../../../infra/stack';
+import { TEMPORAL_CLI_PATH } from '../../../infra/temporal';
 import type { InfraConfig, KafkaConfig } from '../../../schemas/infra-config';
 import { Secret } from '../../../schemas/secret';
 import { parseInfraConfig } from '../../../src/config/env';
@@ -101,6 +104,102 @@ function allText(dir: string): string {
     .filter((f) => fs.statSync(f).isFile())
     .map((f) => fs.readFileSync(f, 'utf8'))
     .join('\n');
+}
+
+/**
+ * TCP ports in LISTEN state, in this network namespace, of the stack's processes (the Temporal
+ * terminator, the Kafka broker and their descendants): what a local process could connect to.
+ */
+function stackListeningPorts(dataDir: string): number[] {
+  const pids = new Set<number>();
+  for (const name of ['temporal.pid', 'kafka.pid']) {
+    const pid = Number(fs.readFileSync(path.join(statePaths(dataDir).pids, name), 'utf8').trim());
+    if (Number.isInteger(pid)) pids.add(pid);
+  }
+  // Descendants, by parent pid (a few passes reach any depth the stack has).
+  const parents = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  for (let pass = 0; pass < 6; pass++) {
+    for (const [pid, parent] of parents) if (pids.has(parent)) pids.add(pid);
+  }
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+        if (inode) inodes.add(inode);
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is hex ip:port; st 0A is LISTEN; the inode is column 9.
+      if (cols[3] === '0A' && inodes.has(cols[9] ?? '')) {
+        ports.add(parseInt(cols[1]?.split(':')[1] ?? '', 16));
+      }
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** The Temporal CLI the stack installs, with no TEMPORAL_* variables or config of the user. */
+function temporalCli(args: string[]) {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_')),
+  );
+  return spawnSync(TEMPORAL_CLI_PATH, [...args, '--command-timeout', '8s'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...env, HOME: os.tmpdir(), TEMPORAL_CONFIG_FILE: '/dev/null' },
+  });
+}
+
+/** True when something accepts a TCP connection on the port. */
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(3000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** True when an HTTP GET of `path` on the port gets a 2xx answer. */
+async function httpAnswers(port: number, urlPath: string): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}${urlPath}`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    return response.ok;
+  } catch {
+    return false;
+  }
 }
 
 describe('secure mode (infra:up -- --secure): SASL_SSL Kafka and mTLS Temporal, real servers', () => {
@@ -260,6 +359,92 @@ describe('secure mode (infra:up -- --secure): SASL_SSL Kafka and mTLS Temporal, 
         },
       }),
     );
+  });
+
+  it('lets no client without the certificate list or start workflows on any port the stack opens; no UI', async () => {
+    const ports = stackListeningPorts(config.dataDir);
+    process.stdout.write(`# secure stack listens on ${ports.join(', ')}\n`);
+    // The client port is the only Temporal port outside the dev server's private namespace.
+    assert.ok(ports.includes(config.temporal.port), `stack ports ${ports.join(', ')}`);
+    assert.ok(ports.includes(config.kafka.port), 'the stack listing is complete');
+    for (const hidden of [config.temporal.backendPort, config.temporal.uiPort]) {
+      assert.ok(hidden !== undefined && !ports.includes(hidden), `${hidden} is not open`);
+      assert.equal(await answers(hidden), false, `nothing answers on ${hidden}`);
+    }
+    assert.equal(config.temporal.uiUrl, undefined, 'no UI link in secure mode');
+
+    const m = secureMaterial(config.dataDir);
+    const withCert = [
+      '--tls-ca-path',
+      m.caCert,
+      '--tls-cert-path',
+      m.clientCert,
+      '--tls-key-path',
+      m.clientKey,
+      '--tls-server-name',
+      'localhost',
+    ];
+    // The control: the same command with the client certificate works on the client port.
+    const listed = temporalCli([
+      'workflow',
+      'list',
+      '--address',
+      config.temporal.address,
+      ...withCert,
+    ]);
+    assert.equal(listed.status, 0, listed.stderr);
+    for (const port of ports) {
+      const address = `127.0.0.1:${port}`;
+      const list = temporalCli(['workflow', 'list', '--address', address]);
+      assert.notEqual(
+        list.status,
+        0,
+        `workflow list without a certificate on ${address}: ${list.stdout}`,
+      );
+      // With the CA but no client certificate (what a TLS-aware intruder would try).
+      const tlsOnly = temporalCli([
+        'workflow',
+        'list',
+        '--address',
+        address,
+        '--tls-ca-path',
+        m.caCert,
+        '--tls-server-name',
+        'localhost',
+      ]);
+      assert.notEqual(tlsOnly.status, 0, `workflow list with TLS, no certificate, on ${address}`);
+      const start = temporalCli([
+        'workflow',
+        'start',
+        '--address',
+        address,
+        '--type',
+        'smokeTest',
+        '--task-queue',
+        'intruder',
+        '--workflow-id',
+        `intruder-${port}`,
+      ]);
+      assert.notEqual(start.status, 0, `workflow start without a certificate on ${address}`);
+      // The HTTP API path the dev server's UI and HTTP port serve.
+      assert.equal(
+        await httpAnswers(port, '/api/v1/namespaces/default/workflows'),
+        false,
+        `an HTTP API answered on ${address}`,
+      );
+    }
+    // Nothing was started by any of those attempts.
+    const after = temporalCli([
+      'workflow',
+      'list',
+      '--address',
+      config.temporal.address,
+      '--query',
+      'TaskQueue="intruder"',
+      ...withCert,
+    ]);
+    assert.equal(after.status, 0, after.stderr);
+    assert.doesNotMatch(after.stdout, /intruder/);
   });
 
   it('writes no credential into any log of the stack or the worker', () => {

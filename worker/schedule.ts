@@ -8,7 +8,7 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import { z } from 'zod';
-import { parseDailyConfig, type DailyConfig } from '../schemas/daily-config';
+import { CronExpression, parseDailyConfig, type DailyConfig } from '../schemas/daily-config';
 import type { DailyRetrainingInput } from '../schemas/workflow-io';
 import { parseOrThrow } from '../schemas/zod-errors';
 import { parseInfraConfig } from '../src/config/env';
@@ -24,21 +24,24 @@ import { temporalConnectionOptions } from '../src/config/temporal-connection';
  * past nominal time, triggers a run now, or deletes the schedule. `--help` lists the flags.
  */
 
-const USAGE = `usage: npm run schedule -- --config daily.json [--trigger | --catch-up <time> | --delete]
+const USAGE = `usage: npm run schedule -- --config daily.json [--trigger | --catch-up <time> [--force] | --delete]
        npm run schedule -- --model M --topic T [--cron EXPR | --every 6h] [--rows N] [--tolerance X]
                            [--trigger | --delete]
 
 Creates or updates the Temporal Schedule 'agp-daily-<model>' that starts workflow
 dailyRetraining on the worker's task queue (AGP_TASK_QUEUE).
 
-  --config FILE     daily config (JSON): model, topic, schedule {cron|every, timeZone, overlap,
+  --config FILE     daily config (JSON): model, topic (optional: without one the candidate is
+                    judged on the window's test days and made latest when it passes), schedule {cron|every, timeZone, overlap,
                     catchupWindow}, tolerance, evalEvents, recurring, train (a training config
                     whose data.window is a Kafka window {kind:"kafka", topic, from:"-7d", to:"0d",
                     test:"1h"} or a partitioned file window {kind:"parquet"|"csv"|"arrow",
                     path:"logs/date={yyyy-MM-dd}/*.parquet", days:7, timeZone:"UTC"})
   --trigger         also start one run now (its nominal time is now)
   --catch-up TIME   start one run for a past nominal time (ISO 8601, e.g. 2026-11-28T03:00:00Z):
-                    it trains the window that day's run would have trained
+                    it trains the window that day's run would have trained; when a version
+                    for that time exists it returns it and trains nothing
+  --force           with --catch-up: train again even if a version for that time exists
   --delete          delete the schedule
   --model M         (without --config) model name (default agp-demo)
   --topic T         (without --config) the click topic the recurring phase consumes
@@ -120,13 +123,14 @@ export async function startCatchUp(
   client: Client,
   options: Pick<DailyScheduleOptions, 'model' | 'taskQueue' | 'input'>,
   nominalTime: string,
+  catchUp: { force?: boolean } = {},
 ): Promise<string> {
   const time = new Date(nominalTime).toISOString();
   const workflowId = `agp-daily-${options.model}-catchup-${time}`;
   await client.workflow.start(dailyRetraining, {
     taskQueue: options.taskQueue,
     workflowId,
-    args: [{ ...options.input, nominalTime: time }],
+    args: [{ ...options.input, nominalTime: time, ...(catchUp.force ? { force: true } : {}) }],
   });
   return workflowId;
 }
@@ -140,7 +144,7 @@ export function dailyInputFromConfig(config: DailyConfig, raw: unknown): DailyRe
   const { window: _window, ...data } = rawTrain['data'] as Record<string, unknown>;
   return {
     model: config.model,
-    topic: config.topic,
+    ...(config.topic === undefined ? {} : { topic: config.topic }),
     tolerance: config.tolerance,
     evalEvents: config.evalEvents,
     recurring: config.recurring,
@@ -176,7 +180,7 @@ const Flags = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,249}$/)
       .optional(),
-    cron: z.string().min(9).optional(),
+    cron: CronExpression.optional(),
     every: z
       .string()
       .regex(/^\d+\s*(s|m|h|d|seconds?|minutes?|hours?|days?)$/, 'e.g. 6h or 1 day')
@@ -185,6 +189,7 @@ const Flags = z
     tolerance: z.coerce.number().min(0).max(1).default(0.005),
     trigger: z.boolean().default(false),
     'catch-up': Time.optional(),
+    force: z.boolean().default(false),
     delete: z.boolean().default(false),
   })
   .refine((f) => !(f.cron && f.every), {
@@ -233,6 +238,7 @@ function parseFlags(argv: string[]) {
         tolerance: { type: 'string' },
         trigger: { type: 'boolean' },
         'catch-up': { type: 'string' },
+        force: { type: 'boolean' },
         delete: { type: 'boolean' },
       },
       strict: true,
@@ -279,7 +285,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const catchUp = flags['catch-up'];
     if (catchUp !== undefined) {
-      const workflowId = await startCatchUp(client, options, catchUp);
+      const workflowId = await startCatchUp(client, options, catchUp, { force: flags.force });
       process.stdout.write(
         `schedule: started ${workflowId} (dailyRetraining for nominal time ${new Date(catchUp).toISOString()})\n`,
       );

@@ -1,5 +1,5 @@
 import type { FeatureSpec } from '../../schemas/feature-spec';
-import type { Manifest, TowerWidths } from '../../schemas/manifest';
+import type { CandidateJudgement, Manifest, TowerWidths } from '../../schemas/manifest';
 import type { TrainConfig } from '../../schemas/train-config';
 import type { ResolvedWindow } from '../../schemas/training-window';
 import type { TrainReport } from '../../schemas/train-report';
@@ -26,6 +26,14 @@ export interface OfflinePublication {
   window?: ResolvedWindow;
   /** The run publishing it, recorded so a retry of the run finds it (src/pipeline/offline-run.ts). */
   runId?: string;
+  /**
+   * A daily candidate's judgement. Failed: published `held` (listed, verifiable, never
+   * `latest`). Passed: `onPass: 'latest'` moves `latest` to it only if the version it was
+   * compared with is still the head (compare-and-set); `standby` leaves `latest` alone.
+   */
+  judgement?: CandidateJudgement;
+  /** @default 'standby' */
+  onPass?: 'latest' | 'standby';
 }
 
 /** Keeps only finite numbers: manifests reject NaN and ±Infinity. */
@@ -64,6 +72,8 @@ export async function publishOfflineModel(
       ? publication.spec
       : withLearnedClips(publication.spec, publication.denseRanges);
   const versionConfig: VersionConfig = { train: config, features: spec };
+  const { judgement } = publication;
+  const takeOver = judgement?.passed === true && publication.onPass === 'latest';
   return registry.publish(
     publication.model,
     { sourceDir: publication.checkpointDir },
@@ -78,6 +88,17 @@ export async function publishOfflineModel(
       config: versionConfig,
       ...(publication.window ? { window: publication.window } : {}),
       ...(publication.runId === undefined ? {} : { runId: publication.runId }),
+      ...(judgement
+        ? {
+            judgement,
+            gate: {
+              held: !judgement.passed,
+              reasons: judgement.passed ? [] : [judgement.reason],
+              comparedWith: judgement.comparedWith,
+            },
+          }
+        : {}),
     },
+    takeOver ? { expect: judgement.comparedWith } : {},
   );
 }

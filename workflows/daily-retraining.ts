@@ -91,7 +91,8 @@ export async function dailyRetraining(
     { key: AgpPhase, value: 'daily' },
   ]);
   // A missing topic would only show after training, as Kafka's own error on every retry.
-  if (input.topic !== undefined) await checkTopic({ topic: input.topic });
+  const topic = input.topic;
+  if (topic !== undefined) await surfacingUserErrors(() => checkTopic({ topic }));
   const windowed = input.window ? await resolveWindow(input, input.window) : null;
   if (windowed && !input.force) {
     const existing = await findDailyVersion({
@@ -218,14 +219,21 @@ async function resolveWindow(
 ): Promise<ResolveWindowResult> {
   const nominalTime = nominalTimeOf(input);
   upsertMemo({ nominalTime });
+  const resolved = await surfacingUserErrors(() =>
+    resolveTrainingWindow({ window, nominalTime, trainConfig: input.trainConfig }),
+  );
+  upsertMemo({ window: resolved.summary });
+  return resolved;
+}
+
+/**
+ * Runs an activity; when it fails with a non-retryable error (a user's mistake: a bad config,
+ * a missing topic, an empty window), fails the run with that error itself, so the run's failure
+ * says what is wrong instead of "Activity task failed".
+ */
+async function surfacingUserErrors<T>(call: () => Promise<T>): Promise<T> {
   try {
-    const resolved = await resolveTrainingWindow({
-      window,
-      nominalTime,
-      trainConfig: input.trainConfig,
-    });
-    upsertMemo({ window: resolved.summary });
-    return resolved;
+    return await call();
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     if (cause instanceof ApplicationFailure && cause.nonRetryable) {

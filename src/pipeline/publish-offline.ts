@@ -7,6 +7,8 @@ import { withLearnedClips, type DenseRanges } from '../data/dense-ranges';
 import { hashConfig } from '../registry/config-hash';
 import type { RegistryStore } from '../registry/store';
 import type { VersionConfig } from './feature-spec-of';
+import { AgpError } from '../errors';
+import { PublishConflictError } from '../registry/conflict';
 
 /** What {@link publishOfflineModel} publishes. */
 export interface OfflinePublication {
@@ -74,31 +76,47 @@ export async function publishOfflineModel(
   const versionConfig: VersionConfig = { train: config, features: spec };
   const { judgement } = publication;
   const takeOver = judgement?.passed === true && publication.onPass === 'latest';
-  return registry.publish(
-    publication.model,
-    { sourceDir: publication.checkpointDir },
-    {
-      parent: null,
-      phase: 'offline',
-      configHash: hashConfig(versionConfig),
-      dataRange: { kind: 'offline', source: report.dataset, rows: report.rowsTrained },
-      metrics: offlineMetrics(report),
-      ...(publication.widths ? { widths: publication.widths } : {}),
-      backend: report.backend,
-      config: versionConfig,
-      ...(publication.window ? { window: publication.window } : {}),
-      ...(publication.runId === undefined ? {} : { runId: publication.runId }),
-      ...(judgement
-        ? {
-            judgement,
-            gate: {
-              held: !judgement.passed,
-              reasons: judgement.passed ? [] : [judgement.reason],
-              comparedWith: judgement.comparedWith,
-            },
-          }
-        : {}),
-    },
-    takeOver ? { expect: judgement.comparedWith } : {},
-  );
+  return publish().catch((error: unknown) => {
+    if (takeOver && error instanceof PublishConflictError) {
+      // Judged against a version that is no longer served: retrying cannot make it current.
+      throw new AgpError(
+        'StaleCandidate',
+        `${publication.model}: the candidate was judged against ${judgement.comparedWith ?? '(no version)'}, ` +
+          `but ${error.actual ?? '(no version)'} is served now; nothing was published (the next ` +
+          'run is judged against what is served then)',
+        { cause: error },
+      );
+    }
+    throw error;
+  });
+
+  function publish(): Promise<Manifest> {
+    return registry.publish(
+      publication.model,
+      { sourceDir: publication.checkpointDir },
+      {
+        parent: null,
+        phase: 'offline',
+        configHash: hashConfig(versionConfig),
+        dataRange: { kind: 'offline', source: report.dataset, rows: report.rowsTrained },
+        metrics: offlineMetrics(report),
+        ...(publication.widths ? { widths: publication.widths } : {}),
+        backend: report.backend,
+        config: versionConfig,
+        ...(publication.window ? { window: publication.window } : {}),
+        ...(publication.runId === undefined ? {} : { runId: publication.runId }),
+        ...(judgement
+          ? {
+              judgement,
+              gate: {
+                held: !judgement.passed,
+                reasons: judgement.passed ? [] : [judgement.reason],
+                comparedWith: judgement.comparedWith,
+              },
+            }
+          : {}),
+      },
+      takeOver && judgement ? { expect: judgement.comparedWith } : {},
+    );
+  }
 }

@@ -4,6 +4,7 @@ import { ModelVersion, type CandidateJudgement } from '../../schemas/manifest';
 import { parseOrThrow } from '../../schemas/zod-errors';
 import { openSource } from '../data/open-source';
 import { DataError } from '../errors';
+import { evaluateBinary } from '../metrics/evaluate';
 import { pairedComparison } from '../metrics/paired-comparison';
 import type { Trainer } from '../model/trainer';
 import type { RegistryStore } from '../registry/store';
@@ -71,16 +72,20 @@ export async function judgeOnTestSplit(
     options.candidate.spec,
   );
   if (options.servedVersion === null) {
+    const ne =
+      candidate.labels.length > 0 ? evaluateBinary(candidate.preds, candidate.labels).ne : NaN;
     return {
       passed: true,
       comparedWith: null,
       on: `${options.describeTest} (${candidate.labels.length} rows)`,
       rows: candidate.labels.length,
-      candidateNe: null,
+      candidateNe: Number.isFinite(ne) ? ne : null,
       servedNe: null,
       diffStdErr: null,
       tolerance,
-      reason: 'nothing is served yet: the candidate is the first version',
+      reason:
+        'nothing is served yet: the candidate is the first version' +
+        (Number.isFinite(ne) ? ` (NE ${ne.toFixed(5)} on ${options.describeTest})` : ''),
     };
   }
   const servedVersion = parseOrThrow(ModelVersion, options.servedVersion, 'servedVersion');

@@ -230,7 +230,7 @@ describe('npm run schedule -- --config daily.json', () => {
   });
 
   it('the example configs are valid', async () => {
-    for (const name of ['daily-clicks.json', 'daily-parquet.json']) {
+    for (const name of ['daily-clicks.json', 'daily-parquet.json', 'daily-files.json']) {
       const { input } = await readDailyConfig(join(__dirname, '..', '..', '..', 'configs', name));
       assert.ok(input.window, name);
     }

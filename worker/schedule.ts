@@ -4,6 +4,7 @@ import {
   Client,
   Connection,
   ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   type ScheduleSpec,
 } from '@temporalio/client';
@@ -40,7 +41,9 @@ dailyRetraining on the worker's task queue (AGP_TASK_QUEUE).
   --trigger         also start one run now (its nominal time is now)
   --catch-up TIME   start one run for a past nominal time (ISO 8601, e.g. 2026-11-28T03:00:00Z):
                     it trains the window that day's run would have trained; when a version
-                    for that time exists it returns it and trains nothing
+                    for that time exists it returns it and trains nothing. At one of the
+                    Schedule's own times it is the Schedule's backfill (listed under the
+                    Schedule in the UI, with the Schedule's action); otherwise started directly
   --force           with --catch-up: train again even if a version for that time exists
   --delete          delete the schedule
   --model M         (without --config) model name (default agp-demo)
@@ -133,6 +136,47 @@ export async function startCatchUp(
     args: [{ ...options.input, nominalTime: time, ...(catchUp.force ? { force: true } : {}) }],
   });
   return workflowId;
+}
+
+/**
+ * Runs the model's Schedule for a past nominal time (a backfill), so the run appears under the
+ * Schedule in the Temporal UI with the nominal time as its scheduled time, and trains with the
+ * Schedule's own action (the config as last applied). Returns the started workflow's id, or null
+ * when there is no Schedule or `nominalTime` is not one of its times (nothing started within
+ * `waitMs`): then start the run with {@link startCatchUp}.
+ */
+export async function backfillCatchUp(
+  client: Client,
+  model: string,
+  nominalTime: string,
+  waitMs = 5000,
+): Promise<string | null> {
+  const handle = client.schedule.getHandle(dailyScheduleId(model));
+  const time = new Date(nominalTime).getTime();
+  // Runs the Schedule took from now on (a second of slack for the server's clock).
+  const asked = new Date(Date.now() - 1000);
+  const startedFor = async (): Promise<string | null> => {
+    const actions = (await handle.describe()).info.recentActions;
+    const match = actions.filter((a) => a.scheduledAt.getTime() === time && a.takenAt >= asked);
+    return match.at(-1)?.action.workflow.workflowId ?? null;
+  };
+  try {
+    await handle.backfill({
+      start: new Date(time),
+      end: new Date(time + 1000),
+      // A catch-up is asked for by hand: it runs even if another run of the model is under way.
+      overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+    });
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError) return null;
+    throw error;
+  }
+  for (const deadline = Date.now() + waitMs; Date.now() < deadline;) {
+    const id = await startedFor();
+    if (id !== null) return id;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return null;
 }
 
 /**
@@ -285,9 +329,15 @@ async function main(argv: string[]): Promise<number> {
     }
     const catchUp = flags['catch-up'];
     if (catchUp !== undefined) {
-      const workflowId = await startCatchUp(client, options, catchUp, { force: flags.force });
+      const nominal = new Date(catchUp).toISOString();
+      // Through the Schedule when it has that time (it then lists the run); `--force` cannot be
+      // passed through a Schedule, and other times are not the Schedule's: started directly.
+      const backfilled = flags.force ? null : await backfillCatchUp(client, options.model, nominal);
+      const workflowId =
+        backfilled ?? (await startCatchUp(client, options, catchUp, { force: flags.force }));
       process.stdout.write(
-        `schedule: started ${workflowId} (dailyRetraining for nominal time ${new Date(catchUp).toISOString()})\n`,
+        `schedule: started ${workflowId} (dailyRetraining for nominal time ${nominal}` +
+          `${backfilled ? `, a backfill of schedule ${scheduleId}` : ''})\n`,
       );
       return 0;
     }

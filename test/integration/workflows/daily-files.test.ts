@@ -16,7 +16,7 @@ import { temporalConnectionOptions } from '../../../src/config/temporal-connecti
 import { writeParquet } from '../../../src/data/parquet';
 import { openFsRegistry, type FsRegistryStore } from '../../../src/registry';
 import { createWorker, type AgpWorker } from '../../../worker/create-worker';
-import { startCatchUp } from '../../../worker/schedule';
+import { backfillCatchUp, startCatchUp, upsertDailySchedule } from '../../../worker/schedule';
 import { spec } from '../../unit/stream/fixtures';
 
 /**
@@ -238,5 +238,32 @@ describe('dailyRetraining on files only (no topic; real Temporal)', () => {
     assert.equal(error.cause.nonRetryable, true);
     assert.match(error.cause.message, new RegExp(`topic '${topic}' does not exist`));
     assert.equal(await registry.latest(model), null, 'nothing trained');
+  });
+
+  it('a catch-up at one of the Schedule’s times is its backfill: listed under the Schedule, nominal time = scheduled time', async () => {
+    const model = `db-${randomUUID().slice(0, 8)}`;
+    const scheduleId = await upsertDailySchedule(client, {
+      model,
+      taskQueue,
+      cron: '0 3 * * *',
+      input: input(model, join(dir, 'logs')),
+    });
+    const schedule = client.schedule.getHandle(scheduleId);
+    try {
+      const workflowId = await backfillCatchUp(client, model, '2025-06-04T03:00:00Z');
+      assert.ok(workflowId, 'the Schedule started the run');
+      const result = (await client.workflow
+        .getHandle(workflowId)
+        .result()) as DailyRetrainingResult;
+      assert.equal(result.nominalTime, '2025-06-04T03:00:00.000Z');
+      assert.equal(result.promoted, true, result.reason);
+      const actions = (await schedule.describe()).info.recentActions;
+      assert.ok(actions.some((a) => a.action.workflow.workflowId === workflowId));
+      // 04:00 is not one of the Schedule's times; a model without a Schedule has none.
+      assert.equal(await backfillCatchUp(client, model, '2025-06-04T04:00:00Z', 1500), null);
+      assert.equal(await backfillCatchUp(client, `none-${model}`, '2025-06-04T03:00:00Z'), null);
+    } finally {
+      await schedule.delete();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { createDailyActivities, type DailyDeps } from './daily';
 import { createEvaluateActivities, type EvaluateDeps } from './evaluate';
 import { createOfflineActivities, type OfflineDeps } from './offline';
 import { createRecurringActivities, type RecurringDeps } from './recurring';
@@ -11,7 +12,8 @@ export type ActivityDeps = SmokeDeps &
   RecurringDeps &
   EvaluateDeps &
   RegistryDeps &
-  WindowDeps;
+  WindowDeps &
+  DailyDeps;
 
 /**
  * All activities of the product, built over their dependencies. Workflows proxy them as
@@ -25,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEvaluateActivities(deps),
     ...createRegistryActivities(deps),
     ...createWindowActivities(deps),
+    ...createDailyActivities(deps),
   };
 }
 

@@ -69,6 +69,7 @@ export function createOfflineActivities(deps: OfflineDeps) {
             outDir: runDir,
             checkpointEvery: input.checkpointEvery,
             ...(input.window ? { window: input.window } : {}),
+            ...(input.judge ? { judge: input.judge } : {}),
             signal: ctx.cancellationSignal,
             ...(resumable ? { resumeFrom: checkpointDir } : {}),
             runId: run.id,
@@ -109,6 +110,7 @@ function resultOf(manifest: Manifest, summary: string): OfflineTrainingResult {
     version: manifest.version,
     metrics: manifest.metrics,
     ...(manifest.widths ? { widths: manifest.widths } : {}),
+    ...(manifest.judgement ? { judgement: manifest.judgement } : {}),
     summary,
   };
 }

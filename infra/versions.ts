@@ -20,4 +20,6 @@ export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Double'>> =
   AgpNe: 'Double',
   AgpWidths: 'Keyword',
   AgpGate: 'Keyword',
+  AgpDecision: 'Keyword',
+  AgpServedNe: 'Double',
 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TrainConfig } from './train-config';
-import { TrainingWindow } from './training-window';
+import { IanaTimeZone, TrainingWindow } from './training-window';
 import { parseOrThrow } from './zod-errors';
 
 /**
@@ -19,18 +19,81 @@ export const OverlapPolicy = z.enum([
   'ALLOW_ALL',
 ]);
 
+/** Allowed values of the five cron fields, in order. */
+const CRON_FIELDS = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12 },
+  { name: 'day of week', min: 0, max: 7 },
+] as const;
+
+const CRON_MACROS = [
+  '@yearly',
+  '@annually',
+  '@monthly',
+  '@weekly',
+  '@daily',
+  '@midnight',
+  '@hourly',
+];
+const MONTHS = 'JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC';
+const DAYS = 'SUN|MON|TUE|WED|THU|FRI|SAT';
+
+/** Why one cron field is wrong, or null. Names (JAN, MON) are accepted in their fields. */
+function cronFieldProblem(text: string, field: (typeof CRON_FIELDS)[number]): string | null {
+  const names = field.name === 'month' ? MONTHS : field.name === 'day of week' ? DAYS : null;
+  const atom = names ? `(?:\\d+|${names})` : '\\d+';
+  const item = new RegExp(`^(?:\\*|${atom}(?:-${atom})?)(?:/\\d+)?$`, 'i');
+  for (const part of text.split(',')) {
+    if (!item.test(part)) return `${field.name} '${text}' is not a number, range, list or step`;
+    for (const n of part.match(/\d+/g) ?? []) {
+      const value = Number(n);
+      if (part.includes(`/${n}`) && !part.startsWith(n)) continue;
+      if (value < field.min || value > field.max) {
+        return `${field.name} ${value} is out of range ${field.min}-${field.max}`;
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * A standard five-field cron expression (minute hour day-of-month month day-of-week) or a macro
+ * such as `@daily`. Six or seven fields (seconds, years) are refused here: Temporal would read
+ * the sixth field as a year and fail with "Year is not in range [2000-2100]".
+ */
+export const CronExpression = z.string().superRefine((cron, ctx) => {
+  const text = cron.trim();
+  if (CRON_MACROS.includes(text)) return;
+  const fields = text.split(/\s+/);
+  if (fields.length !== 5) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `'${cron}' has ${fields.length} fields; a cron expression has 5: minute hour ` +
+        `day-of-month month day-of-week, e.g. '0 3 * * *' (seconds and years are not supported)`,
+    });
+    return;
+  }
+  for (const [i, field] of CRON_FIELDS.entries()) {
+    const problem = cronFieldProblem(fields[i] as string, field);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `'${cron}': ${problem}` });
+  }
+});
+
 /** When the Schedule starts a run, and what it does with late and overlapping runs. */
 export const DailyScheduleSpec = z
   .strictObject({
     /** A cron expression in `timeZone`. @default '0 3 * * *' when `every` is unset */
-    cron: z.string().min(9).optional(),
+    cron: CronExpression.optional(),
     /** An interval instead of a cron, e.g. `6h`, `1 day`. */
     every: z
       .string()
       .regex(/^\d+\s*(s|m|h|d|seconds?|minutes?|hours?|days?)$/, 'e.g. 6h or 1 day')
       .optional(),
     /** Time zone of the cron expression. @default 'UTC' */
-    timeZone: z.string().min(1).default('UTC'),
+    timeZone: IanaTimeZone.default('UTC'),
     /**
      * A run due while the previous one still runs. `BUFFER_ONE`: it starts when the previous
      * one ends (its own nominal time, so its own window); a third is dropped. Each day's window
@@ -66,15 +129,26 @@ export const DailyConfig = z.strictObject({
   model: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a model name is [A-Za-z0-9._-], up to 128'),
-  /** The click topic the recurring phase consumes (and the candidate is evaluated on). */
-  topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic is 1–249 of [A-Za-z0-9._-]'),
+  /**
+   * The click topic of a recurring phase. Optional: without it the daily run judges its
+   * candidate on the window's test days and promotes it in the registry, and nothing is handed
+   * over; with it, a candidate that passes is handed to the recurring workflow on this topic.
+   */
+  topic: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic is 1–249 of [A-Za-z0-9._-]')
+    .optional(),
   /** @default daily at 03:00 UTC, BUFFER_ONE, catch-up window 1 day */
   schedule: DailyScheduleSpec.default({
     timeZone: 'UTC',
     overlap: 'BUFFER_ONE',
     catchupWindow: '1 day',
   }),
-  /** Hand over when candidate NE ≤ serving NE × (1 + tolerance). @default 0.005 */
+  /**
+   * The candidate passes unless its NE on the window's test days exceeds the serving version's
+   * there by more than `tolerance` × that NE plus two standard errors of the paired
+   * difference. @default 0.005
+   */
   tolerance: z.number().min(0).max(1).default(0.005),
   /** The evaluation slice: candidate and serving model are scored on the newest this many events of `topic`. @default 5000 */
   evalEvents: z.number().int().positive().default(5000),

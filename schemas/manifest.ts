@@ -118,6 +118,32 @@ export const RevertRecord = z.object({
 });
 export type RevertRecord = z.infer<typeof RevertRecord>;
 
+/**
+ * A daily retraining's judgement of its candidate (src/pipeline/judge-on-window.ts): the
+ * candidate and the version served when it was trained, scored on the same rows of the window's
+ * test days (a paired comparison). The candidate passes unless its NE there exceeds the served
+ * one's by more than `tolerance` × that NE plus two standard errors of the paired difference.
+ */
+export const CandidateJudgement = z.object({
+  /** Passed: the candidate was published to be served; failed: published held, never served. */
+  passed: z.boolean(),
+  /** The served version it was compared with; null when there was none (a first run passes). */
+  comparedWith: ModelVersion.nullable(),
+  /** What it was scored on, e.g. `test days 2025-06-04 (412 rows)`. */
+  on: z.string().min(1),
+  /** Rows scored by both. */
+  rows: z.number().int().nonnegative(),
+  candidateNe: z.number().nullable(),
+  /** The served version's NE on the same rows; null without one. */
+  servedNe: z.number().nullable(),
+  /** Standard error of the paired NE difference. */
+  diffStdErr: z.number().nullable(),
+  tolerance: z.number().min(0),
+  /** One line: the decision and its figures. */
+  reason: z.string().min(1),
+});
+export type CandidateJudgement = z.infer<typeof CandidateJudgement>;
+
 /** One file of a version, relative to the version directory. */
 export const ManifestFile = z.object({
   path: z.string().min(1),
@@ -164,6 +190,8 @@ export const ManifestFields = z
     gate: GateVerdict.optional(),
     /** The data window a scheduled retraining resolved (times; offsets or files with checksums). */
     window: ResolvedWindow.optional(),
+    /** A daily candidate's judgement against the served version, on its window's test days. */
+    judgement: CandidateJudgement.optional(),
     /**
      * The run that produced the version, when its publisher names one (an offline workflow
      * run: `<workflowId>/<runId>`, the same for every attempt). A retried attempt looks for it
@@ -209,6 +237,7 @@ export const ManifestV1 = z.object({
   skipped: z.array(SkippedRange).optional(),
   gate: GateVerdict.optional(),
   window: ResolvedWindow.optional(),
+  judgement: CandidateJudgement.optional(),
   runId: RunId.optional(),
   revert: RevertRecord.optional(),
 });

@@ -34,6 +34,21 @@ const Duration = z
   .regex(/^\d+(?:\.\d+)?(m|h|d)$/, 'a duration is a number and a unit m, h or d, e.g. 1h')
   .refine((d) => !(safeMs(d) <= 0), 'a duration must be positive');
 
+/**
+ * An IANA time zone name (`UTC`, `Europe/Berlin`); an unknown one is refused with its value
+ * (`unknown time zone 'Mars/Base'`), so the error names the field and what was wrong in it.
+ */
+export const IanaTimeZone = z.string().superRefine((tz, ctx) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown time zone '${tz}' (an IANA name, e.g. UTC or Europe/Berlin)`,
+    });
+  }
+});
+
 /** A Kafka topic name. */
 const Topic = z
   .string()
@@ -87,17 +102,7 @@ export const FileWindow = z
     /** Days in the window, test days included. */
     days: z.number().int().positive().max(3660),
     /** IANA time zone that dates the partitions, e.g. `UTC` or `Europe/Berlin` (required: explicit). */
-    timeZone: z.string().refine(
-      (tz) => {
-        try {
-          new Intl.DateTimeFormat('en-US', { timeZone: tz });
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      { message: 'not an IANA time zone (e.g. UTC, Europe/Berlin)' },
-    ),
+    timeZone: IanaTimeZone,
     /** The newest this many days are the test split. @default 1 */
     testDays: z.number().int().positive().default(1),
     /** A day with no file: `error` names it; `skip` leaves it out and counts it. @default 'error' */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EventValidation } from './event-validation';
-import { KafkaOffsets, ModelName, ModelVersion, TowerWidths } from './manifest';
+import { CandidateJudgement, KafkaOffsets, ModelName, ModelVersion, TowerWidths } from './manifest';
 import { RecurringOptimizer } from './recurring-optimizer';
 import { ResolvedWindow, TrainingWindow } from './training-window';
 
@@ -32,6 +32,25 @@ const OfflineHeartbeatTimeoutSeconds = z
   .min(5, 'heartbeatTimeoutSeconds must be at least 5: shorter, a busy worker times out')
   .max(3600, 'heartbeatTimeoutSeconds must be at most 3600 (1 hour)');
 
+/**
+ * How a daily candidate is judged and published (src/pipeline/judge-on-window.ts): scored on the
+ * run's test split next to the served version on the same rows; a candidate that fails is
+ * published `held` (listed, verifiable, never `latest`).
+ */
+export const JudgeCandidate = z.strictObject({
+  /** The served version to compare with; null when nothing is served (the candidate passes). */
+  servedVersion: Version.nullable(),
+  /** Passes unless NE > served NE × (1 + tolerance) + 2 standard errors of the difference. */
+  tolerance: z.number().min(0).max(1),
+  /**
+   * A candidate that passes: `latest` makes it `latest` at once (compare-and-set on the served
+   * version: files-only retraining); `standby` publishes it beside the served lineage for a
+   * recurring phase to take over (a hand-over).
+   */
+  onPass: z.enum(['latest', 'standby']),
+});
+export type JudgeCandidate = z.infer<typeof JudgeCandidate>;
+
 /** Input of the `offlineTraining` workflow and of its activity `trainOfflineModel`. */
 export const OfflineTrainingInput = z.object({
   model: ModelName,
@@ -48,6 +67,8 @@ export const OfflineTrainingInput = z.object({
    * a stall of the worker (a long GC pause, a swapped-out host). @default 120
    */
   heartbeatTimeoutSeconds: OfflineHeartbeatTimeoutSeconds.default(120),
+  /** Judge the model before publishing it (a daily candidate); absent: publish as it is. */
+  judge: JudgeCandidate.optional(),
 });
 export type OfflineTrainingInput = z.input<typeof OfflineTrainingInput>;
 
@@ -60,6 +81,8 @@ export const OfflineTrainingResult = z.object({
   widths: TowerWidths.optional(),
   /** One line for the memo: schedule, rows, FLOP saving. */
   summary: z.string(),
+  /** The judgement of a judged run (its `judge` input). */
+  judgement: CandidateJudgement.optional(),
 });
 export type OfflineTrainingResult = z.infer<typeof OfflineTrainingResult>;
 
@@ -391,10 +414,22 @@ export const DailyRetrainingInput = z.object({
    * hand names the time it stands in for. Never the wall clock.
    */
   nominalTime: z.iso.datetime({ offset: true }).optional(),
-  topic: Topic,
-  /** The candidate is handed over when its NE ≤ current × (1 + tolerance). @default 0.005 */
+  /**
+   * The click topic of the recurring phase. Without one the candidate is judged on its
+   * window's test split and made `latest` when it passes; nothing is handed over.
+   */
+  topic: Topic.optional(),
+  /**
+   * Train even when a version for this nominal time exists (a repeated catch-up otherwise
+   * returns the existing one). @default false
+   */
+  force: z.boolean().default(false),
+  /**
+   * The candidate passes unless its NE on the test split exceeds the served version's on the
+   * same rows by more than tolerance × that NE plus two standard errors. @default 0.005
+   */
   tolerance: z.number().min(0).max(1).default(0.005),
-  /** Newest events to evaluate on. @default 5000 */
+  /** Newest events of `topic` to compare on when the run has no judged test split. @default 5000 */
   evalEvents: z.number().int().positive().default(5000),
   /** The child offline run's heartbeat timeout (OfflineTrainingInput). @default 120 */
   offlineHeartbeatTimeoutSeconds: OfflineHeartbeatTimeoutSeconds.optional(),
@@ -416,6 +451,10 @@ export const DailyRetrainingResult = z.object({
   candidateNe: z.number().nullable(),
   currentNe: z.number().nullable(),
   handedOver: z.boolean(),
+  /** The candidate is (or was made) `latest`: it passed with no recurring phase to hand to. */
+  promoted: z.boolean().default(false),
+  /** The version existed for this nominal time; nothing was trained (a repeated catch-up). */
+  existing: z.boolean().default(false),
   reason: z.string(),
   /** The nominal time and resolved window of a windowed run. */
   nominalTime: z.string().optional(),
@@ -432,6 +471,27 @@ export function recurringWorkflowId(model: string): string {
 export function asModelVersion(version: string): ModelVersion {
   return ModelVersion.parse(version);
 }
+
+/** Input of the `findDailyVersion` activity: the version a run for this nominal time made. */
+export const FindDailyVersionInput = z.object({
+  model: ModelName,
+  nominalTime: z.iso.datetime({ offset: true }),
+});
+export type FindDailyVersionInput = z.input<typeof FindDailyVersionInput>;
+
+/** A version a daily run published for a nominal time, with its judgement. */
+export const DailyVersion = z.object({
+  version: Version,
+  latest: z.boolean(),
+  held: z.boolean(),
+  judgement: CandidateJudgement.nullable(),
+  metrics: Metrics,
+});
+export type DailyVersion = z.infer<typeof DailyVersion>;
+
+/** Input of the `checkTopic` activity. */
+export const CheckTopicInput = z.object({ topic: Topic });
+export type CheckTopicInput = z.input<typeof CheckTopicInput>;
 
 /** Input of the `resolveTrainingWindow` activity. */
 export const ResolveWindowInput = z.object({

@@ -4,11 +4,12 @@ import {
   Client,
   Connection,
   ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   type ScheduleSpec,
 } from '@temporalio/client';
 import { z } from 'zod';
-import { parseDailyConfig, type DailyConfig } from '../schemas/daily-config';
+import { CronExpression, parseDailyConfig, type DailyConfig } from '../schemas/daily-config';
 import type { DailyRetrainingInput } from '../schemas/workflow-io';
 import { parseOrThrow } from '../schemas/zod-errors';
 import { parseInfraConfig } from '../src/config/env';
@@ -24,21 +25,26 @@ import { temporalConnectionOptions } from '../src/config/temporal-connection';
  * past nominal time, triggers a run now, or deletes the schedule. `--help` lists the flags.
  */
 
-const USAGE = `usage: npm run schedule -- --config daily.json [--trigger | --catch-up <time> | --delete]
+const USAGE = `usage: npm run schedule -- --config daily.json [--trigger | --catch-up <time> [--force] | --delete]
        npm run schedule -- --model M --topic T [--cron EXPR | --every 6h] [--rows N] [--tolerance X]
                            [--trigger | --delete]
 
 Creates or updates the Temporal Schedule 'agp-daily-<model>' that starts workflow
 dailyRetraining on the worker's task queue (AGP_TASK_QUEUE).
 
-  --config FILE     daily config (JSON): model, topic, schedule {cron|every, timeZone, overlap,
+  --config FILE     daily config (JSON): model, topic (optional: without one the candidate is
+                    judged on the window's test days and made latest when it passes), schedule {cron|every, timeZone, overlap,
                     catchupWindow}, tolerance, evalEvents, recurring, train (a training config
                     whose data.window is a Kafka window {kind:"kafka", topic, from:"-7d", to:"0d",
                     test:"1h"} or a partitioned file window {kind:"parquet"|"csv"|"arrow",
                     path:"logs/date={yyyy-MM-dd}/*.parquet", days:7, timeZone:"UTC"})
   --trigger         also start one run now (its nominal time is now)
   --catch-up TIME   start one run for a past nominal time (ISO 8601, e.g. 2026-11-28T03:00:00Z):
-                    it trains the window that day's run would have trained
+                    it trains the window that day's run would have trained; when a version
+                    for that time exists it returns it and trains nothing. At one of the
+                    Schedule's own times it is the Schedule's backfill (listed under the
+                    Schedule in the UI, with the Schedule's action); otherwise started directly
+  --force           with --catch-up: train again even if a version for that time exists
   --delete          delete the schedule
   --model M         (without --config) model name (default agp-demo)
   --topic T         (without --config) the click topic the recurring phase consumes
@@ -120,15 +126,57 @@ export async function startCatchUp(
   client: Client,
   options: Pick<DailyScheduleOptions, 'model' | 'taskQueue' | 'input'>,
   nominalTime: string,
+  catchUp: { force?: boolean } = {},
 ): Promise<string> {
   const time = new Date(nominalTime).toISOString();
   const workflowId = `agp-daily-${options.model}-catchup-${time}`;
   await client.workflow.start(dailyRetraining, {
     taskQueue: options.taskQueue,
     workflowId,
-    args: [{ ...options.input, nominalTime: time }],
+    args: [{ ...options.input, nominalTime: time, ...(catchUp.force ? { force: true } : {}) }],
   });
   return workflowId;
+}
+
+/**
+ * Runs the model's Schedule for a past nominal time (a backfill), so the run appears under the
+ * Schedule in the Temporal UI with the nominal time as its scheduled time, and trains with the
+ * Schedule's own action (the config as last applied). Returns the started workflow's id, or null
+ * when there is no Schedule or `nominalTime` is not one of its times (nothing started within
+ * `waitMs`): then start the run with {@link startCatchUp}.
+ */
+export async function backfillCatchUp(
+  client: Client,
+  model: string,
+  nominalTime: string,
+  waitMs = 5000,
+): Promise<string | null> {
+  const handle = client.schedule.getHandle(dailyScheduleId(model));
+  const time = new Date(nominalTime).getTime();
+  // Runs the Schedule took from now on (a second of slack for the server's clock).
+  const asked = new Date(Date.now() - 1000);
+  const startedFor = async (): Promise<string | null> => {
+    const actions = (await handle.describe()).info.recentActions;
+    const match = actions.filter((a) => a.scheduledAt.getTime() === time && a.takenAt >= asked);
+    return match.at(-1)?.action.workflow.workflowId ?? null;
+  };
+  try {
+    await handle.backfill({
+      start: new Date(time),
+      end: new Date(time + 1000),
+      // A catch-up is asked for by hand: it runs even if another run of the model is under way.
+      overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+    });
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError) return null;
+    throw error;
+  }
+  for (const deadline = Date.now() + waitMs; Date.now() < deadline;) {
+    const id = await startedFor();
+    if (id !== null) return id;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return null;
 }
 
 /**
@@ -140,7 +188,7 @@ export function dailyInputFromConfig(config: DailyConfig, raw: unknown): DailyRe
   const { window: _window, ...data } = rawTrain['data'] as Record<string, unknown>;
   return {
     model: config.model,
-    topic: config.topic,
+    ...(config.topic === undefined ? {} : { topic: config.topic }),
     tolerance: config.tolerance,
     evalEvents: config.evalEvents,
     recurring: config.recurring,
@@ -176,7 +224,7 @@ const Flags = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,249}$/)
       .optional(),
-    cron: z.string().min(9).optional(),
+    cron: CronExpression.optional(),
     every: z
       .string()
       .regex(/^\d+\s*(s|m|h|d|seconds?|minutes?|hours?|days?)$/, 'e.g. 6h or 1 day')
@@ -185,6 +233,7 @@ const Flags = z
     tolerance: z.coerce.number().min(0).max(1).default(0.005),
     trigger: z.boolean().default(false),
     'catch-up': Time.optional(),
+    force: z.boolean().default(false),
     delete: z.boolean().default(false),
   })
   .refine((f) => !(f.cron && f.every), {
@@ -233,6 +282,7 @@ function parseFlags(argv: string[]) {
         tolerance: { type: 'string' },
         trigger: { type: 'boolean' },
         'catch-up': { type: 'string' },
+        force: { type: 'boolean' },
         delete: { type: 'boolean' },
       },
       strict: true,
@@ -279,9 +329,15 @@ async function main(argv: string[]): Promise<number> {
     }
     const catchUp = flags['catch-up'];
     if (catchUp !== undefined) {
-      const workflowId = await startCatchUp(client, options, catchUp);
+      const nominal = new Date(catchUp).toISOString();
+      // Through the Schedule when it has that time (it then lists the run); `--force` cannot be
+      // passed through a Schedule, and other times are not the Schedule's: started directly.
+      const backfilled = flags.force ? null : await backfillCatchUp(client, options.model, nominal);
+      const workflowId =
+        backfilled ?? (await startCatchUp(client, options, catchUp, { force: flags.force }));
       process.stdout.write(
-        `schedule: started ${workflowId} (dailyRetraining for nominal time ${new Date(catchUp).toISOString()})\n`,
+        `schedule: started ${workflowId} (dailyRetraining for nominal time ${nominal}` +
+          `${backfilled ? `, a backfill of schedule ${scheduleId}` : ''})\n`,
       );
       return 0;
     }

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   defineSearchAttributeKey,
   SearchAttributeType,
+  type SearchAttributeUpdatePair,
 } from '@temporalio/common';
 import {
   executeChild,
@@ -14,6 +15,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { DailyActivities } from '../activities/daily';
 import type { EvaluateActivities } from '../activities/evaluate';
 import type { RegistryActivities } from '../activities/registry';
 import type { WindowActivities } from '../activities/training-window';
@@ -22,21 +24,42 @@ import {
   recurringWorkflowId,
   type DailyRetrainingInput as DailyRetrainingInputType,
   type DailyRetrainingResult,
+  type DailyVersion,
+  type OfflineTrainingResult,
   type ResolveWindowResult,
   type VersionInfo,
 } from '../schemas/workflow-io';
-import { AgpModel, AgpPhase, AgpVersion, handoverSignal, parseWorkflowInput } from './messages';
+import {
+  AgpDecision,
+  AgpModel,
+  AgpNe,
+  AgpPhase,
+  AgpServedNe,
+  AgpVersion,
+  handoverSignal,
+  parseWorkflowInput,
+} from './messages';
 import { offlineTraining } from './offline-training';
 import { recurringTraining } from './recurring-training';
 
+// Every activity and child of this workflow has a bounded retry policy, and errors that cannot
+// heal (a bad config, a missing topic, an empty window, bad data) are not retried at all: a
+// daily run ends, failed or done, and the next day's run starts fresh.
+const NON_RETRYABLE = ['ConfigError', 'DataError'];
+
 const { describeServingVersion } = proxyActivities<RegistryActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 const { resolveTrainingWindow } = proxyActivities<WindowActivities>({
   startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+const { findDailyVersion, checkTopic } = proxyActivities<DailyActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /** Set by Temporal on every run a Schedule starts: the time the run was scheduled for. */
@@ -47,14 +70,17 @@ const ScheduledStartTime = defineSearchAttributeKey(
 
 const { evaluateVersions } = proxyActivities<EvaluateActivities>({
   startToCloseTimeout: '30 minutes',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['ConfigError', 'DataError'] },
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /**
- * The scheduled daily job: train a candidate offline (child `offlineTraining`) on the latest
- * data window, score it against the model the recurring phase serves on the newest events, and
- * if it is not worse (NE ≤ current × (1 + tolerance)) hand it to the recurring workflow, which
- * continues from the offsets it has reached; otherwise keep the current model and say why.
+ * The scheduled daily job: train a candidate offline (child `offlineTraining`) on the data
+ * window of the run's nominal time, judged before it is published against the version served
+ * now, on the same rows of the window's test days (a paired comparison). A candidate that fails
+ * is published `held` (listed, verifiable, never `latest`) and the served version stays. One
+ * that passes becomes `latest` when no `topic` is configured (files-only retraining), or is
+ * handed to the recurring workflow on `topic`. One version per model and nominal time: a
+ * repeated run returns the existing version unless `force` is set.
  */
 export async function dailyRetraining(
   raw: DailyRetrainingInputType,
@@ -64,7 +90,17 @@ export async function dailyRetraining(
     { key: AgpModel, value: input.model },
     { key: AgpPhase, value: 'daily' },
   ]);
+  // A missing topic would only show after training, as Kafka's own error on every retry.
+  const topic = input.topic;
+  if (topic !== undefined) await surfacingUserErrors(() => checkTopic({ topic }));
   const windowed = input.window ? await resolveWindow(input, input.window) : null;
+  if (windowed && !input.force) {
+    const existing = await findDailyVersion({
+      model: input.model,
+      nominalTime: windowed.window.nominalTime,
+    });
+    if (existing !== null) return existingResult(existing, windowed);
+  }
   const trainConfig = windowed
     ? {
         ...input.trainConfig,
@@ -74,11 +110,18 @@ export async function dailyRetraining(
   const current = await describeServingVersion({ model: input.model });
   const candidate = await executeChild(offlineTraining, {
     workflowId: `${workflowInfo().workflowId}-offline`,
+    // The child's activity retries a bounded number of times; the child itself is not retried.
+    retry: { maximumAttempts: 1 },
     args: [
       {
         model: input.model,
         trainConfig,
         ...(windowed ? { window: windowed.window } : {}),
+        judge: {
+          servedVersion: current?.version ?? null,
+          tolerance: input.tolerance,
+          onPass: input.topic === undefined ? 'latest' : 'standby',
+        },
         ...(input.offlineHeartbeatTimeoutSeconds === undefined
           ? {}
           : { heartbeatTimeoutSeconds: input.offlineHeartbeatTimeoutSeconds }),
@@ -87,12 +130,60 @@ export async function dailyRetraining(
   });
   upsertSearchAttributes([{ key: AgpVersion, value: candidate.version }]);
 
-  const decision = await decide(input, candidate.version, current);
-  if (decision.handedOver) await handOver(input, candidate.version, current);
-  upsertMemo({ decision: decision.reason });
+  const decision = await decide(input, candidate, current);
+  if (decision.handedOver && input.topic !== undefined) {
+    await handOver(input, input.topic, candidate.version, current);
+  }
+  recordDecision(decision);
   return windowed
     ? { ...decision, nominalTime: windowed.window.nominalTime, window: windowed.summary }
     : decision;
+}
+
+/** The decision as search attributes (`AgpDecision`, `AgpNe`, `AgpServedNe`) and the memo. */
+function recordDecision(decision: DailyRetrainingResult): void {
+  const updates: SearchAttributeUpdatePair[] = [
+    {
+      key: AgpDecision,
+      value: decision.existing
+        ? 'existing'
+        : decision.promoted
+          ? 'promoted'
+          : decision.handedOver
+            ? 'handed-over'
+            : 'kept',
+    },
+  ];
+  if (decision.candidateNe !== null) updates.push({ key: AgpNe, value: decision.candidateNe });
+  if (decision.currentNe !== null) updates.push({ key: AgpServedNe, value: decision.currentNe });
+  upsertSearchAttributes(updates);
+  upsertMemo({ decision: decision.reason });
+}
+
+/** The result of a run whose nominal time already has a version: nothing is trained. */
+function existingResult(
+  existing: DailyVersion,
+  windowed: ResolveWindowResult,
+): DailyRetrainingResult {
+  const j = existing.judgement;
+  const result: DailyRetrainingResult = {
+    candidate: existing.version,
+    current: j?.comparedWith ?? null,
+    candidateNe: j?.candidateNe ?? null,
+    currentNe: j?.servedNe ?? null,
+    handedOver: false,
+    promoted: false,
+    existing: true,
+    reason:
+      `${existing.version} was already trained for nominal time ${windowed.window.nominalTime}` +
+      ` (${existing.latest ? 'latest' : existing.held ? 'held: it failed its judgement' : 'not latest'}` +
+      `${j ? `; ${j.reason}` : ''}); nothing trained (force: true retrains)`,
+    nominalTime: windowed.window.nominalTime,
+    window: windowed.summary,
+  };
+  upsertSearchAttributes([{ key: AgpVersion, value: existing.version }]);
+  recordDecision(result);
+  return result;
 }
 
 function dataOf(trainConfig: Record<string, unknown>): Record<string, unknown> {
@@ -128,14 +219,21 @@ async function resolveWindow(
 ): Promise<ResolveWindowResult> {
   const nominalTime = nominalTimeOf(input);
   upsertMemo({ nominalTime });
+  const resolved = await surfacingUserErrors(() =>
+    resolveTrainingWindow({ window, nominalTime, trainConfig: input.trainConfig }),
+  );
+  upsertMemo({ window: resolved.summary });
+  return resolved;
+}
+
+/**
+ * Runs an activity; when it fails with a non-retryable error (a user's mistake: a bad config,
+ * a missing topic, an empty window), fails the run with that error itself, so the run's failure
+ * says what is wrong instead of "Activity task failed".
+ */
+async function surfacingUserErrors<T>(call: () => Promise<T>): Promise<T> {
   try {
-    const resolved = await resolveTrainingWindow({
-      window,
-      nominalTime,
-      trainConfig: input.trainConfig,
-    });
-    upsertMemo({ window: resolved.summary });
-    return resolved;
+    return await call();
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     if (cause instanceof ApplicationFailure && cause.nonRetryable) {
@@ -151,25 +249,52 @@ async function resolveWindow(
 
 type DailyInput = ReturnType<typeof DailyRetrainingInput.parse>;
 
-/** Compares candidate and current on the newest events. */
+/**
+ * The run's decision: the judgement the offline run made on the test split before publishing
+ * (it published a failing candidate held, and a passing one as `latest` when there is no topic).
+ * A run without one (no judged split) compares on the newest events of `topic`.
+ */
 async function decide(
-  input: ReturnType<typeof DailyRetrainingInput.parse>,
-  candidate: string,
+  input: DailyInput,
+  candidate: OfflineTrainingResult,
   current: VersionInfo | null,
 ): Promise<DailyRetrainingResult> {
-  const base = { candidate, current: current?.version ?? null };
-  if (current === null) {
+  const base = {
+    candidate: candidate.version,
+    current: current?.version ?? null,
+    existing: false,
+  };
+  const judgement = candidate.judgement;
+  if (judgement) {
+    const passed = judgement.passed;
+    const promoted = passed && input.topic === undefined;
+    return {
+      ...base,
+      candidateNe: judgement.candidateNe,
+      currentNe: judgement.servedNe,
+      handedOver: passed && input.topic !== undefined,
+      promoted,
+      reason: passed
+        ? `${promoted ? 'promoted' : 'handed'} ${candidate.version}${promoted ? ' to latest' : ' over'}: ${judgement.reason}`
+        : `kept ${current?.version ?? '(none)'}: candidate ${candidate.version} is worse and held, ${judgement.reason}`,
+    };
+  }
+  if (current === null || input.topic === undefined) {
     return {
       ...base,
       candidateNe: null,
       currentNe: null,
-      handedOver: true,
-      reason: 'no current model: the candidate starts the recurring phase',
+      handedOver: input.topic !== undefined,
+      promoted: input.topic === undefined,
+      reason:
+        current === null
+          ? 'no current model: the candidate starts the recurring phase'
+          : `no judged test split and no topic: ${candidate.version} published as it is`,
     };
   }
   const evaluation = await evaluateVersions({
     model: input.model,
-    candidate,
+    candidate: candidate.version,
     baseline: current.version,
     topic: input.topic,
     events: input.evalEvents,
@@ -182,6 +307,7 @@ async function decide(
       candidateNe,
       currentNe,
       handedOver: false,
+      promoted: false,
       reason: `kept ${current.version}: no recent events on ${input.topic} to compare on`,
     };
   }
@@ -193,9 +319,10 @@ async function decide(
     candidateNe,
     currentNe,
     handedOver,
+    promoted: false,
     reason: handedOver
-      ? `handed ${candidate} over: ${figures}`
-      : `kept ${current.version}: candidate ${candidate} is worse, ${figures}`,
+      ? `handed ${candidate.version} over: ${figures}`
+      : `kept ${current.version}: candidate ${candidate.version} is worse, ${figures}`,
   };
 }
 
@@ -204,7 +331,8 @@ async function decide(
  * starts one (abandoned by this run, so it outlives it) at the current model's offsets.
  */
 async function handOver(
-  input: ReturnType<typeof DailyRetrainingInput.parse>,
+  input: DailyInput,
+  topic: string,
   candidate: string,
   current: VersionInfo | null,
 ): Promise<void> {
@@ -222,7 +350,7 @@ async function handOver(
         {
           model: input.model,
           fromVersion: candidate,
-          topic: input.topic,
+          topic,
           ...input.recurring,
           ...(current && Object.keys(current.offsets).length > 0
             ? { startOffsets: current.offsets }

@@ -61,6 +61,15 @@ export const AgpWidths = defineSearchAttributeKey('AgpWidths', SearchAttributeTy
  */
 export const AgpGate = defineSearchAttributeKey('AgpGate', SearchAttributeType.KEYWORD);
 
+/**
+ * What a daily run decided about its candidate: `promoted` (made `latest`), `handed-over` (to
+ * the recurring phase), `kept` (it failed its judgement; the served version stays) or
+ * `existing` (a version for the nominal time existed). With `AgpNe` (the candidate's NE on the
+ * window's test days) and `AgpServedNe` (the served version's on the same rows).
+ */
+export const AgpDecision = defineSearchAttributeKey('AgpDecision', SearchAttributeType.KEYWORD);
+export const AgpServedNe = defineSearchAttributeKey('AgpServedNe', SearchAttributeType.DOUBLE);
+
 /** `13-512-256-64 | 512-256-1`: a version's layer widths as one keyword. */
 export function formatWidthsKeyword(widths: { bottom: number[]; top: number[] }): string {
   return `${widths.bottom.join('-')} | ${widths.top.join('-')}`;

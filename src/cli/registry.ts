@@ -4,6 +4,7 @@ import { infraConfig } from '../config/env';
 import { exportSavedModel } from '../export/savedmodel';
 import { initBackend } from '../model/backend';
 import { AgpError, ConfigError } from '../errors';
+import { formatJudgementLines, formatWindowLines } from './format-window';
 import { openRegistry, registryLocationFromEnv } from '../registry/open-registry';
 import type { ModelListing, RegistryStore, UnreadableVersion } from '../registry/store';
 import { failedVersions } from '../registry/verified';
@@ -286,7 +287,8 @@ export function formatListings(
       [
         v.latest ? 'latest' : '',
         v.promoted ? 'promoted' : '',
-        v.held ? 'held' : '',
+        // A daily candidate that failed its judgement is held like a gated recurring version.
+        v.held ? (v.phase === 'offline' ? 'held(candidate-failed)' : 'held') : '',
         v.discarded ? 'discarded' : '',
         corrupt.has(`${l.model}/${v.version}`) ? 'CORRUPT' : '',
       ]
@@ -330,7 +332,9 @@ async function formatManifest(store: RegistryStore, manifest: Manifest): Promise
   }
   const range = manifest.dataRange;
   if (range.kind === 'offline') {
-    lines.push(`  data       ${range.source}, ${range.rows} rows`);
+    // A window's sources are listed file by file below; the reader's one-line name is not.
+    const source = manifest.window ? `the ${manifest.window.kind} window below` : range.source;
+    lines.push(`  data       ${source}, ${range.rows} rows`);
   } else {
     lines.push(`  data       Kafka offsets [from, to):`);
     for (const [topic, partitions] of Object.entries(range.toOffsets)) {
@@ -343,6 +347,8 @@ async function formatManifest(store: RegistryStore, manifest: Manifest): Promise
       lines.push(`  events     ${range.eventTime.min} → ${range.eventTime.max}`);
     }
   }
+  if (manifest.window) lines.push(...formatWindowLines(manifest.window));
+  if (manifest.judgement) lines.push(...formatJudgementLines(manifest.judgement));
   const metrics = Object.entries(manifest.metrics).sort(([a], [b]) => a.localeCompare(b));
   if (metrics.length) {
     lines.push('  metrics');

@@ -9,7 +9,14 @@ import { DEFAULT_OUTAGE_LIMIT_MS, retryThroughOutage } from '../outage-retry';
 import { createKafka } from '../stream/kafka-client';
 import { isKafkaOutage } from '../stream/kafka-outage';
 import { createReplayProducer, replay } from '../stream/replay';
-import { openReplayRows } from '../stream/replay-sources';
+import { openSource } from '../data/open-source';
+import {
+  sourceColumnReplayRows,
+  sourceColumnSpec,
+  specEventTimeColumn,
+  type EventTimeColumn,
+} from '../stream/replay-source-columns';
+import { openReplayRows, type ReplayRows } from '../stream/replay-sources';
 
 const USAGE = `usage: agp replay --data <source> --topic <topic> [options]
 
@@ -29,7 +36,11 @@ options:
   --start-row <n>   skip the first n rows of the source (default 0)
   --rows <n>        rows of a synthetic source (default 100000)
   --seed <n>        seed of a synthetic source (default 1)
-  --spec <file>     feature spec JSON for TSV/Parquet/Arrow files (default: the Criteo layout)
+  --spec <file>     feature spec JSON for TSV/Parquet/Arrow/CSV files (default: the Criteo
+                    layout). Events carry the source columns the spec reads (a derived feature's
+                    column, e.g. a timestamp, not its hour), and the consumer derives them
+  --event-time <c>  take event times from column c (default: the column of the spec's first
+                    hourOfDay/dayOfWeek feature; without one, the wall clock at send time)
   --id-prefix <p>   event ids are <p>-<row> (default r<start time>)
   --batch <n>       messages per produce request (default 1000)
   --outage-limit <s>  while Kafka is unreachable, retry for up to s seconds, then fail (default 300)
@@ -92,6 +103,32 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
+const FILE_KINDS = new Set(['parquet', 'arrow', 'csv', 'criteo-tsv']);
+
+/**
+ * The rows to replay: a file read with a user's spec sends the spec's source columns, with
+ * event times from its event-time column (`eventTime` names another); anything else as before.
+ */
+export function replayRows(
+  config: DataSourceConfig,
+  spec: FeatureSpec | undefined,
+  startRow: number,
+  eventTime?: string,
+): ReplayRows {
+  if (spec === undefined || !FILE_KINDS.has(config.kind)) {
+    if (eventTime !== undefined) {
+      throw new ConfigError(
+        '--event-time: needs --spec and a file source (Parquet, Arrow, CSV, TSV)',
+      );
+    }
+    return openReplayRows(config, spec, startRow);
+  }
+  const fromSpec = specEventTimeColumn(spec);
+  const time: EventTimeColumn | null =
+    eventTime === undefined ? fromSpec : { column: eventTime, unit: fromSpec?.unit ?? 's' };
+  return sourceColumnReplayRows(openSource(config, sourceColumnSpec(spec)), time, startRow);
+}
+
 /** `agp replay`: stream a dataset into Kafka. */
 export async function run(argv: string[]): Promise<number> {
   let values;
@@ -107,6 +144,7 @@ export async function run(argv: string[]): Promise<number> {
         rows: { type: 'string' },
         seed: { type: 'string' },
         spec: { type: 'string' },
+        'event-time': { type: 'string' },
         'id-prefix': { type: 'string' },
         batch: { type: 'string' },
         'outage-limit': { type: 'string' },
@@ -147,7 +185,12 @@ export async function run(argv: string[]): Promise<number> {
           parseJson(readText(values.spec), values.spec),
           `feature spec ${values.spec}`,
         );
-  const source = openReplayRows(config, spec, positiveInt(values['start-row'], 'start-row') ?? 0);
+  const source = replayRows(
+    config,
+    spec,
+    positiveInt(values['start-row'], 'start-row') ?? 0,
+    values['event-time'],
+  );
 
   const kafkaConfig = infraConfig().kafka;
   const kafka = createKafka(kafkaConfig, { clientId: 'agp-replay' });

@@ -1,10 +1,14 @@
-import type { Manifest } from '../../schemas/manifest';
+import type { CandidateJudgement, Manifest } from '../../schemas/manifest';
 import type { ResolvedWindow } from '../../schemas/training-window';
+import type { JudgeCandidate } from '../../schemas/workflow-io';
+import { withLearnedClips } from '../data/dense-ranges';
 import { parseTrainConfig } from '../../schemas/train-config';
 import type { TrainReport } from '../../schemas/train-report';
 import type { RegistryStore } from '../registry/store';
 import { runOfflineTraining } from '../train/offline';
 import { openTrainingData } from '../train/open-data';
+import { describeTestSplit } from './describe-test-split';
+import { judgeOnTestSplit } from './judge-on-window';
 import { formatWidths, towerWidths } from './model-version';
 import { findOfflineRun, offlineVersionSummary } from './offline-run';
 import { publishOfflineModel } from './publish-offline';
@@ -42,6 +46,12 @@ export interface OfflinePhaseOptions {
    * here that the Temporal server still hears this attempt).
    */
   beforePublish?: () => Promise<void>;
+  /**
+   * Judge the model against the served version on the test split before publishing it (a daily
+   * candidate): one that fails is published `held`; one that passes becomes `latest` (CAS on
+   * the served version) or a standby, as `onPass` says.
+   */
+  judge?: JudgeCandidate;
 }
 
 /** What an offline phase produced. */
@@ -96,6 +106,19 @@ export async function runOfflinePhase(
       return { manifest: earlier, report, summary, publishedEarlier: true };
     }
     const widths = towerWidths(trainer);
+    let judgement: CandidateJudgement | undefined;
+    if (options.judge) {
+      judgement = await judgeOnTestSplit(registry, {
+        model,
+        candidate: { trainer, spec: withLearnedClips(spec, denseRanges) },
+        test: config.data.test,
+        servedVersion: options.judge.servedVersion,
+        tolerance: options.judge.tolerance,
+        describeTest: describeTestSplit(options.window, config.data.test.kind),
+      });
+      // Judging took a while: prove again that this attempt still owns the run.
+      await options.beforePublish?.();
+    }
     const manifest = await publishOfflineModel(registry, {
       model,
       config,
@@ -106,12 +129,18 @@ export async function runOfflinePhase(
       denseRanges,
       ...(options.window ? { window: options.window } : {}),
       ...(options.runId === undefined ? {} : { runId: options.runId }),
+      ...(judgement && options.judge ? { judgement, onPass: options.judge.onPass } : {}),
     });
     const summary =
       `${report.schedule}/${report.growth} on ${report.dataset}: ${report.rowsTrained} rows, ` +
       `test NE ${report.test.ne.toFixed(4)}, FLOP saving ${(report.flopSaving * 100).toFixed(1)}%, ` +
       `${report.samplesPerSecond.toFixed(0)} samples/s, widths ${formatWidths(widths)}`;
-    return { manifest, report, summary, publishedEarlier: false };
+    return {
+      manifest,
+      report,
+      summary: judgement ? `${summary}; ${judgement.reason}` : summary,
+      publishedEarlier: false,
+    };
   } finally {
     trainer.dispose();
   }

@@ -1,5 +1,5 @@
 import type { FeatureSpec } from '../../schemas/feature-spec';
-import type { Manifest, TowerWidths } from '../../schemas/manifest';
+import type { CandidateJudgement, Manifest, TowerWidths } from '../../schemas/manifest';
 import type { TrainConfig } from '../../schemas/train-config';
 import type { ResolvedWindow } from '../../schemas/training-window';
 import type { TrainReport } from '../../schemas/train-report';
@@ -7,6 +7,8 @@ import { withLearnedClips, type DenseRanges } from '../data/dense-ranges';
 import { hashConfig } from '../registry/config-hash';
 import type { RegistryStore } from '../registry/store';
 import type { VersionConfig } from './feature-spec-of';
+import { AgpError } from '../errors';
+import { PublishConflictError } from '../registry/conflict';
 
 /** What {@link publishOfflineModel} publishes. */
 export interface OfflinePublication {
@@ -26,6 +28,14 @@ export interface OfflinePublication {
   window?: ResolvedWindow;
   /** The run publishing it, recorded so a retry of the run finds it (src/pipeline/offline-run.ts). */
   runId?: string;
+  /**
+   * A daily candidate's judgement. Failed: published `held` (listed, verifiable, never
+   * `latest`). Passed: `onPass: 'latest'` moves `latest` to it only if the version it was
+   * compared with is still the head (compare-and-set); `standby` leaves `latest` alone.
+   */
+  judgement?: CandidateJudgement;
+  /** @default 'standby' */
+  onPass?: 'latest' | 'standby';
 }
 
 /** Keeps only finite numbers: manifests reject NaN and ±Infinity. */
@@ -64,20 +74,49 @@ export async function publishOfflineModel(
       ? publication.spec
       : withLearnedClips(publication.spec, publication.denseRanges);
   const versionConfig: VersionConfig = { train: config, features: spec };
-  return registry.publish(
-    publication.model,
-    { sourceDir: publication.checkpointDir },
-    {
-      parent: null,
-      phase: 'offline',
-      configHash: hashConfig(versionConfig),
-      dataRange: { kind: 'offline', source: report.dataset, rows: report.rowsTrained },
-      metrics: offlineMetrics(report),
-      ...(publication.widths ? { widths: publication.widths } : {}),
-      backend: report.backend,
-      config: versionConfig,
-      ...(publication.window ? { window: publication.window } : {}),
-      ...(publication.runId === undefined ? {} : { runId: publication.runId }),
-    },
-  );
+  const { judgement } = publication;
+  const takeOver = judgement?.passed === true && publication.onPass === 'latest';
+  return publish().catch((error: unknown) => {
+    if (takeOver && error instanceof PublishConflictError) {
+      // Judged against a version that is no longer served: retrying cannot make it current.
+      throw new AgpError(
+        'StaleCandidate',
+        `${publication.model}: the candidate was judged against ${judgement.comparedWith ?? '(no version)'}, ` +
+          `but ${error.actual ?? '(no version)'} is served now; nothing was published (the next ` +
+          'run is judged against what is served then)',
+        { cause: error },
+      );
+    }
+    throw error;
+  });
+
+  function publish(): Promise<Manifest> {
+    return registry.publish(
+      publication.model,
+      { sourceDir: publication.checkpointDir },
+      {
+        parent: null,
+        phase: 'offline',
+        configHash: hashConfig(versionConfig),
+        dataRange: { kind: 'offline', source: report.dataset, rows: report.rowsTrained },
+        metrics: offlineMetrics(report),
+        ...(publication.widths ? { widths: publication.widths } : {}),
+        backend: report.backend,
+        config: versionConfig,
+        ...(publication.window ? { window: publication.window } : {}),
+        ...(publication.runId === undefined ? {} : { runId: publication.runId }),
+        ...(judgement
+          ? {
+              judgement,
+              gate: {
+                held: !judgement.passed,
+                reasons: judgement.passed ? [] : [judgement.reason],
+                comparedWith: judgement.comparedWith,
+              },
+            }
+          : {}),
+      },
+      takeOver && judgement ? { expect: judgement.comparedWith } : {},
+    );
+  }
 }

@@ -55,8 +55,9 @@ async function partitionFiles(path: string): Promise<string[]> {
  * local date in the window's time zone, the newest `testDays` of them the test split. Each file
  * is listed with its size and sha256, so the manifest pins exactly what was read.
  *
- * @throws DataError naming the date and path of a missing partition (unless `missing: 'skip'`),
- *   or naming the window when its training or test part has no file.
+ * @throws DataError naming the nominal time, the window's dates and every missing day with its
+ *   path (unless `missing: 'skip'`), or naming the window when its training or test part has
+ *   no file.
  */
 export async function resolveFileWindow(
   window: FileWindow,
@@ -66,17 +67,13 @@ export async function resolveFileWindow(
   const testFrom = dates.length - window.testDays;
   const files: WindowFile[] = [];
   const missingDates: string[] = [];
+  const missingPaths: string[] = [];
   for (const [i, date] of dates.entries()) {
     const path = expandDate(window.path, date);
     const found = await partitionFiles(path);
     if (found.length === 0) {
-      if (window.missing === 'error') {
-        throw new DataError(
-          `${describeWindow(window)}: partition ${date} is missing (no file matches ${path}); ` +
-            `set missing: 'skip' to train without it`,
-        );
-      }
       missingDates.push(date);
+      missingPaths.push(path);
       continue;
     }
     for (const file of found) {
@@ -93,6 +90,15 @@ export async function resolveFileWindow(
   const nominal = new Date(nominalMs).toISOString();
   const fromDate = dates[0] as string;
   const toDate = dates[dates.length - 1] as string;
+  if (missingDates.length > 0 && window.missing === 'error') {
+    // Every missing day at once, with the window it belongs to: one run names all the gaps.
+    throw new DataError(
+      `${describeWindow(window)} at nominal time ${nominal} (dates ${fromDate}..${toDate}): ` +
+        `${missingDates.length} of ${dates.length} days missing: ` +
+        missingDates.map((d, i) => `${d} (no file matches ${missingPaths[i]})`).join(', ') +
+        "; set missing: 'skip' to train without them",
+    );
+  }
   for (const split of ['train', 'test'] as const) {
     if (!files.some((f) => f.split === split)) {
       throw new DataError(

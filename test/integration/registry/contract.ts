@@ -215,4 +215,55 @@ export function registryContract(h: ContractHarness): void {
     const history = (await store.state(model)).history.map((e) => e.action);
     assert.deepEqual(history, ['discard', 'promote', 'rollback', 'rollback']);
   });
+
+  it('daily candidates: a failed one is held beside latest, a passed one takes latest only from the version it was judged against', async () => {
+    const store = await h.open();
+    const model = modelName('daily');
+    const v1 = await store.publish(model, smallFiles('1'), offlineFields());
+    const judged = (passed: boolean, comparedWith: ModelVersion) => ({
+      parent: null,
+      judgement: {
+        passed,
+        comparedWith,
+        on: 'test day 2025-06-04 (800 rows)',
+        rows: 800,
+        candidateNe: passed ? 0.77 : 1.01,
+        servedNe: 0.77,
+        diffStdErr: 0.01,
+        tolerance: 0.1,
+        reason: passed ? 'passed' : 'failed',
+      },
+      gate: { held: !passed, reasons: passed ? [] : ['failed'], comparedWith },
+    });
+    const failed = await store.publish(
+      model,
+      smallFiles('2'),
+      offlineFields(1.01, judged(false, v1.version)),
+    );
+    assert.equal(await store.latest(model), v1.version, 'a failed candidate is never latest');
+    assert.equal(await store.head(model), v1.version, 'nor part of the served lineage');
+    assert.equal((await store.get(model, failed.version)).judgement?.passed, false);
+    await store.verify(model, failed.version);
+    const [listing] = await store.list(model);
+    const row = listing?.versions.find((v) => v.version === failed.version);
+    assert.equal(row?.held, true);
+    assert.equal(row?.latest, false);
+    const passed = await store.publish(
+      model,
+      smallFiles('3'),
+      offlineFields(0.77, judged(true, v1.version)),
+      {
+        expect: v1.version,
+      },
+    );
+    assert.equal(await store.latest(model), passed.version);
+    // A candidate judged against a version that is no longer served publishes nothing.
+    await assert.rejects(
+      store.publish(model, smallFiles('4'), offlineFields(0.7, judged(true, v1.version)), {
+        expect: v1.version,
+      }),
+      PublishConflictError,
+    );
+    assert.equal(await store.latest(model), passed.version);
+  });
 }

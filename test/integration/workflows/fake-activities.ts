@@ -54,6 +54,8 @@ type Fakes = Pick<
   | 'discardVersion'
   | 'describeServingVersion'
   | 'evaluateVersions'
+  | 'checkTopic'
+  | 'findDailyVersion'
 >;
 
 export function fakeActivities(world: FakeWorld): Fakes {
@@ -141,6 +143,15 @@ export function fakeActivities(world: FakeWorld): Fakes {
     async describeServingVersion({ model }: { model: string }) {
       const all = [...world.versions.values()].filter((v) => v.model === model);
       return all.filter((v) => v.phase === 'recurring').at(-1) ?? all.at(-1) ?? null;
+    },
+
+    async checkTopic() {
+      // Every topic of the fake world exists.
+    },
+
+    async findDailyVersion() {
+      // Fake offline versions record no window, so no nominal time has a version yet.
+      return null;
     },
 
     async evaluateVersions(input: EvaluateInput) {

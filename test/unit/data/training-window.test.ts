@@ -156,10 +156,22 @@ describe('training windows', () => {
       const nominal = Date.parse('2026-11-07T03:00:00Z');
       await assert.rejects(resolveFileWindow(window(), nominal), (e: Error) => {
         assert.equal(e.name, 'DataError');
-        assert.match(e.message, /partition 2026-11-06 is missing/);
-        assert.match(e.message, /date=2026-11-06/);
+        assert.match(e.message, /at nominal time 2026-11-07T03:00:00\.000Z/);
+        assert.match(e.message, /dates 2026-11-04\.\.2026-11-06/);
+        assert.match(
+          e.message,
+          /1 of 3 days missing: 2026-11-06 \(no file matches .*date=2026-11-06/,
+        );
         return true;
       });
+      // Every missing day is named, not only the first.
+      await assert.rejects(
+        resolveFileWindow(window({ days: 5, testDays: 1 }), Date.parse('2026-11-08T03:00:00Z')),
+        (e: Error) => {
+          assert.match(e.message, /2 of 5 days missing: 2026-11-06 .*, 2026-11-07 /);
+          return true;
+        },
+      );
       const skipped = await resolveFileWindow(window({ missing: 'skip' }), nominal).catch(
         (e: Error) => e,
       );
@@ -218,7 +230,7 @@ describe('npm run schedule -- --config daily.json', () => {
   });
 
   it('the example configs are valid', async () => {
-    for (const name of ['daily-clicks.json', 'daily-parquet.json']) {
+    for (const name of ['daily-clicks.json', 'daily-parquet.json', 'daily-files.json']) {
       const { input } = await readDailyConfig(join(__dirname, '..', '..', '..', 'configs', name));
       assert.ok(input.window, name);
     }
@@ -242,5 +254,59 @@ describe('npm run schedule -- --config daily.json', () => {
     });
     await writeFile(file, '{ not json');
     await assert.rejects(readDailyConfig(file), new RegExp(`^ConfigError: ${file}: `));
+  });
+
+  it('the schedule: an unknown time zone and a 6-field cron are refused naming file and field', async () => {
+    const file = join(dir, 'schedule.json');
+    const write = (schedule: Record<string, unknown>) =>
+      writeFile(
+        file,
+        JSON.stringify({
+          model: 'ctr',
+          schedule,
+          train: {
+            data: {
+              window: { kind: 'parquet', path: 'x/{yyyy-MM-dd}/*', days: 3, timeZone: 'UTC' },
+            },
+          },
+        }),
+      );
+    await write({ cron: '0 3 * * *', timeZone: 'Mars/Base' });
+    await assert.rejects(readDailyConfig(file), (e: Error) => {
+      assert.equal(e.name, 'ConfigError');
+      assert.ok(e.message.includes(file), e.message);
+      assert.match(e.message, /schedule\.timeZone: unknown time zone 'Mars\/Base'/);
+      return true;
+    });
+    await write({ cron: '0 0 3 * * *' });
+    await assert.rejects(readDailyConfig(file), (e: Error) => {
+      assert.match(
+        e.message,
+        /schedule\.cron: '0 0 3 \* \* \*' has 6 fields; a cron expression has 5/,
+      );
+      return true;
+    });
+    await write({ cron: '0 25 * * *' });
+    await assert.rejects(readDailyConfig(file), /schedule\.cron: .*hour 25 is out of range 0-23/);
+    for (const cron of ['0 3 * * *', '*/15 2-4 1,15 JAN-MAR MON-FRI', '@daily', '30 2 * * 0']) {
+      await write({ cron, timeZone: 'Europe/Berlin' });
+      const { config } = await readDailyConfig(file);
+      assert.equal(config.schedule.cron, cron);
+    }
+  });
+
+  it('topic is optional: a files-only config has no recurring phase', async () => {
+    const file = join(dir, 'files-only.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        model: 'ctr',
+        train: {
+          data: { window: { kind: 'parquet', path: 'x/{yyyy-MM-dd}/*', days: 3, timeZone: 'UTC' } },
+        },
+      }),
+    );
+    const { input } = await readDailyConfig(file);
+    assert.equal(input.topic, undefined);
   });
 });

@@ -84,6 +84,10 @@ const { values } = parseArgs({
     'segment-rows': { type: 'string' },
     'sanity-rows': { type: 'string' },
     'validation-test-rows': { type: 'string' },
+    /** Names of the recurring candidates to try (default: all of lifecycleCandidates). */
+    candidates: { type: 'string' },
+    /** Skip the per-method tuned view (its extra drifting runs). */
+    'skip-tuned': { type: 'boolean', default: false },
     /** Lifecycle methods, comma-separated (default: all of LIFECYCLE_METHODS). */
     methods: { type: 'string' },
     /** The dense lr every recurring candidate's scales multiply (all methods alike). */
@@ -266,7 +270,8 @@ async function lifecycle(): Promise<void> {
     methods: lifecycleMethods(values.methods),
     lr: headline.lr,
     drift: {},
-    candidates: lifecycleCandidates(baseLr, batch),
+    candidates: lifecycleCandidates(baseLr, batch, values.candidates),
+    tunedView: !values['skip-tuned'],
     outDir: values['out-dir'] ?? join(__dirname, 'results'),
     outName: values['out-name'] ?? 'agp-lifecycle',
     command: `npm run bench:agp -- ${process.argv.slice(2).join(' ')}`,

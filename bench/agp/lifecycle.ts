@@ -61,6 +61,8 @@ export interface LifecycleScale {
   lr: Record<Method, number>;
   drift: Omit<SyntheticDriftInput, 'startRow'>;
   candidates: PolicyCandidate[];
+  /** Also run each method under its own best candidate (the second view). */
+  tunedView: boolean;
   /** Where the JSON and charts go, and their base name. */
   outDir: string;
   outName: string;
@@ -88,9 +90,13 @@ export function lifecycleMethods(v: string | undefined): LifecycleMethod[] {
  * method. `final` is not among them: the offline schedule decays to 0 (`lrSchedule.decayTo`),
  * so it would freeze the model (recurringLrScale refuses it).
  */
-export function lifecycleCandidates(baseLr: number, batchSize: number): PolicyCandidate[] {
+export function lifecycleCandidates(
+  baseLr: number,
+  batchSize: number,
+  names?: string,
+): PolicyCandidate[] {
   const decaySteps = Math.round(100_000 / batchSize);
-  return [
+  const all: PolicyCandidate[] = [
     { name: 'constant-0.3', optimizer: { schedule: 'constant', scale: 0.3, baseLr } },
     { name: 'constant-0.1', optimizer: { schedule: 'constant', scale: 0.1, baseLr } },
     { name: 'constant-0.03', optimizer: { schedule: 'constant', scale: 0.03, baseLr } },
@@ -99,6 +105,16 @@ export function lifecycleCandidates(baseLr: number, batchSize: number): PolicyCa
       optimizer: { schedule: 'warm-restart', scale: 0.3, finalScale: 0.03, decaySteps, baseLr },
     },
   ];
+  if (names === undefined) return all;
+  return names.split(',').map((n) => {
+    const c = all.find((x) => x.name === n.trim());
+    if (c === undefined) {
+      throw new Error(
+        `bench:agp --candidates: '${n}' is not one of ${all.map((x) => x.name).join(', ')}`,
+      );
+    }
+    return c;
+  });
 }
 
 /** Seed of the validation streams (the teacher is the same: teacherSeed 1). */
@@ -185,6 +201,45 @@ function toSegments(
       cumulativeFlops: offline.trainFlops + offline.recurringFlopsPerRow * rows,
     };
   });
+}
+
+/** The per-segment table (mean over seeds, with the Bayes-optimal NE) and the headline figures. */
+function formatLifecycle(json: {
+  segments: LifecycleSegment[];
+  bayes: { startRow: number; bayesNe: number }[];
+  paired: { b: string; segment: number | 'afterCatchUp'; meanPct: number; ci95Pct: number[] }[];
+  catchUpRows: { method: string; seed: number; rows: number | null }[];
+  flopsToDenseFinalNe: { ratio: number | null; perSeed: (number | null)[] };
+}): string {
+  const methods = [...new Set(json.segments.map((g) => g.method))];
+  const starts = [...new Set(json.segments.map((g) => g.startRow))].sort((a, b) => a - b);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const lines = [`\nrows since hand-over | ${methods.join(' | ')} | Bayes NE`];
+  for (const start of starts) {
+    const ne = (m: string) =>
+      mean(
+        json.segments
+          .filter((g) => g.method === m && g.startRow === start)
+          .map((g) => g.progressiveNe),
+      );
+    const bayes = mean(json.bayes.filter((b) => b.startRow === start).map((b) => b.bayesNe));
+    lines.push(
+      `${start} | ${methods.map((m) => ne(m).toFixed(4)).join(' | ')} | ${bayes.toFixed(4)}`,
+    );
+  }
+  lines.push('\nagp − b, progressive NE % [95% CI]:');
+  for (const p of json.paired) {
+    lines.push(
+      `  vs ${p.b} @ ${p.segment}: ${p.meanPct.toFixed(3)} [${p.ci95Pct.map((x) => x.toFixed(3)).join(', ')}]`,
+    );
+  }
+  lines.push(
+    `catch-up rows: ${json.catchUpRows.map((c) => `${c.method} s${c.seed} ${c.rows ?? 'never'}`).join(', ')}`,
+  );
+  lines.push(
+    `agp FLOPs to dense's final NE / dense's: ${json.flopsToDenseFinalNe.perSeed.map((r) => (r === null ? 'never' : r.toFixed(3))).join(', ')}\n`,
+  );
+  return lines.join('\n');
 }
 
 /** Runs the lifecycle benchmark and writes `<outName>.json` and its two charts. */
@@ -380,7 +435,8 @@ export async function runLifecycle(s: LifecycleScale): Promise<void> {
       const o = off(m, seed);
       const cfg = offlineConfig(s, m, seed);
       const policies: [string, RecurringOptimizer][] = [['shared', chosen.optimizer]];
-      if (tuned[m]!.name !== chosen.name) policies.push(['tuned', tuned[m]!.optimizer]);
+      if (s.tunedView && tuned[m]!.name !== chosen.name)
+        policies.push(['tuned', tuned[m]!.optimizer]);
       for (const [view, opt] of policies) {
         const r = await progress.step(
           `drift|${m}|${seed}|${JSON.stringify(opt)}|${s.driftRows}|${s.segmentRows}|${JSON.stringify(s.drift)}|${JSON.stringify(cfg)}`,
@@ -398,7 +454,7 @@ export async function runLifecycle(s: LifecycleScale): Promise<void> {
         const segs = toSegments(m, seed, o, r);
         if (view === 'shared') {
           segments.push(...segs);
-          if (tuned[m]!.name === chosen.name) tunedSegments.push(...segs);
+          if (s.tunedView && tuned[m]!.name === chosen.name) tunedSegments.push(...segs);
           if (m === s.methods[0]) {
             for (const g of r.segments)
               bayes.push({
@@ -430,10 +486,13 @@ export async function runLifecycle(s: LifecycleScale): Promise<void> {
         seeds.map((seed) => ({ method: m, seed, rows: catchUpRows(segments, m, seed) })),
       ),
     flopsToDenseFinalNe: { method: 'agp', ...flopsToDenseFinalNe(segments, 'agp', seeds) },
-    tunedView: {
-      segments: tunedSegments,
-      paired: pairedSegments(tunedSegments, 'agp', others, seeds),
-    },
+    tunedView: s.tunedView
+      ? {
+          perMethod: base.recurringOptimizer.perMethodTuned,
+          segments: tunedSegments,
+          paired: pairedSegments(tunedSegments, 'agp', others, seeds),
+        }
+      : { skipped: 'not run (--skip-tuned)', perMethod: base.recurringOptimizer.perMethodTuned },
   };
   await writeFile(jsonPath, JSON.stringify(json, null, 2) + '\n');
   const title = `${s.preset}, ${s.offlineRows.toLocaleString('en')} offline rows, then ${s.driftRows.toLocaleString('en')} drifting rows (recurring.optimizer ${chosen.name})`;
@@ -452,5 +511,6 @@ export async function runLifecycle(s: LifecycleScale): Promise<void> {
     );
     await writeFile(join(s.outDir, `${s.outName}-${name}.svg`), await renderSvg(spec));
   }
+  process.stdout.write(formatLifecycle(json));
   log(`wrote ${jsonPath} and its charts`);
 }

@@ -24,7 +24,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AgpConfigInput } from '../schemas/agp-config';
@@ -75,6 +75,25 @@ const { values } = parseArgs({
      * runs after it need a quiet machine.
      */
     'lr-only': { type: 'boolean', default: false },
+    /**
+     * The lifecycle benchmark (issue 22, bench/agp/lifecycle.ts) instead of the offline one:
+     * offline, then `--drift-rows` drifting rows through the recurring training loop.
+     */
+    lifecycle: { type: 'boolean', default: false },
+    'drift-rows': { type: 'string' },
+    'segment-rows': { type: 'string' },
+    'sanity-rows': { type: 'string' },
+    'validation-test-rows': { type: 'string' },
+    /** Names of the recurring candidates to try (default: all of lifecycleCandidates). */
+    candidates: { type: 'string' },
+    /** Skip the per-method tuned view (its extra drifting runs). */
+    'skip-tuned': { type: 'boolean', default: false },
+    /** Lifecycle methods, comma-separated (default: all of LIFECYCLE_METHODS). */
+    methods: { type: 'string' },
+    /** The dense lr every recurring candidate's scales multiply (all methods alike). */
+    'recurring-base-lr': { type: 'string' },
+    /** Base name of the lifecycle's JSON and charts. @default agp-lifecycle */
+    'out-name': { type: 'string' },
     /** Internal: train the one job given as JSON and print its BenchRun. */
     one: { type: 'string' },
   },
@@ -230,13 +249,44 @@ async function main(): Promise<void> {
   process.stdout.write(`\nwrote ${join(outDir, 'agp.json')} and agp-frontier.svg\n`);
 }
 
+/** `--lifecycle`: the full-scale defaults are issue 22's (1M offline rows, 2M drifting, 5 seeds). */
+async function lifecycle(): Promise<void> {
+  const { runLifecycle, lifecycleMethods, lifecycleCandidates } = await import('./agp/lifecycle');
+  const headline = JSON.parse(await readFile(join(__dirname, 'results', 'agp.json'), 'utf8')) as {
+    lr: Record<Method, number>;
+  };
+  const baseLr = num(values['recurring-base-lr'], 0.1);
+  const batch = 128;
+  await runLifecycle({
+    preset: presetOf(values.preset),
+    offlineRows: num(values.rows, 1_000_000),
+    testRows: num(values['test-rows'], 100_000),
+    driftRows: num(values['drift-rows'], 2_000_000),
+    segmentRows: num(values['segment-rows'], 100_000),
+    sanityRows: num(values['sanity-rows'], 200_000),
+    validationRows: num(values['validation-rows'], 200_000),
+    validationTestRows: num(values['validation-test-rows'], 50_000),
+    seeds: num(values.seeds, 5),
+    methods: lifecycleMethods(values.methods),
+    lr: headline.lr,
+    drift: {},
+    candidates: lifecycleCandidates(baseLr, batch, values.candidates),
+    tunedView: !values['skip-tuned'],
+    outDir: values['out-dir'] ?? join(__dirname, 'results'),
+    outName: values['out-name'] ?? 'agp-lifecycle',
+    command: `npm run bench:agp -- ${process.argv.slice(2).join(' ')}`,
+  });
+}
+
 async function one(spec: string): Promise<void> {
   process.stdout.write(`${JSON.stringify(await runJob(JSON.parse(spec) as BenchJob))}\n`);
 }
 
-(values.one === undefined ? main() : one(values.one)).catch((error: unknown) => {
-  process.stderr.write(
-    `bench:agp failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+(values.one !== undefined ? one(values.one) : values.lifecycle ? lifecycle() : main()).catch(
+  (error: unknown) => {
+    process.stderr.write(
+      `bench:agp failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

@@ -120,7 +120,8 @@ export function lrJob(
   };
 }
 
-function trainJob(
+/** A headline or frontier run of `schedule` on `seed` at `lr` (the lifecycle benchmark reuses it). */
+export function trainJob(
   s: BenchScale,
   kind: 'headline' | 'frontier',
   dataset: Dataset,

@@ -12,11 +12,16 @@ export interface ContinueOptions {
    * @default the scored rows' own rate, which are the rows trained on here
    */
   trainBaseRate?: number;
+  /**
+   * The lr factor of each step, from the step count since the continuation began (a resolved
+   * `recurring.optimizer`, src/train/recurring-lr.ts). @default the configured rates
+   */
+  lrScale?: (stepsSinceStart: number) => number;
 }
 
 /**
  * Trains `trainer` further on `source` from `startRow` the way the recurring phase does: at the
- * configured learning rates (no schedule), at the model's current widths, and scoring each
+ * configured learning rates times `lrScale`, at the model's current widths, and scoring each
  * batch before training on it. Returns the progressive metrics over all scored rows, which
  * measure what a model handed to the recurring phase is worth: how well it keeps learning.
  * (`count` is the number of rows trained on.)
@@ -28,6 +33,7 @@ export async function continueTraining(
 ): Promise<BinaryMetrics> {
   const preds: number[] = [];
   const labels: number[] = [];
+  let steps = 0;
   for await (const batch of source.batches({
     batchSize: opts.batchSize,
     startRow: opts.startRow ?? 0,
@@ -37,7 +43,7 @@ export async function continueTraining(
       preds.push(p[i] as number);
       labels.push(batch.labels[i] as number);
     }
-    trainer.step(batch);
+    trainer.step(batch, { lrScale: opts.lrScale?.(steps++) ?? 1 });
   }
   return evaluateBinary(preds, labels, opts.trainBaseRate);
 }

@@ -56,8 +56,8 @@ export interface RefusedVersion {
 
 /** Why the slot serves a version other than the one its policy asks for. */
 export interface Fallback {
-  /** What the policy asks for. */
-  wanted: ModelVersion;
+  /** What the policy asks for; null when the registry could not say (e.g. `latest` unreadable). */
+  wanted: ModelVersion | null;
   /** Why it is not served (the refusal's reason). */
   reason: string;
 }
@@ -154,6 +154,13 @@ export class ModelSlot {
       const message = error instanceof Error ? error.message : String(error);
       if (message !== this.lastError) this.log(`cannot read the registry: ${message}`);
       this.lastError = message;
+      // A replica with nothing to serve still serves the newest good version it can find.
+      if (this.serving === null) {
+        await this.fallBack(
+          null,
+          `cannot read what ${describePolicy(this.policy)} names: ${message}`,
+        );
+      }
       return;
     }
     if (target === null) return;
@@ -194,7 +201,7 @@ export class ModelSlot {
    * loads instead, so a replica whose `latest` (or pinned or promoted version) is corrupt or gone
    * still becomes ready with the last good model, saying which and why.
    */
-  private async fallBack(target: ModelVersion, reason: string): Promise<void> {
+  private async fallBack(target: ModelVersion | null, reason: string): Promise<void> {
     let candidates: ModelVersion[];
     try {
       candidates = await fallbackCandidates(

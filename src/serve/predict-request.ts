@@ -3,22 +3,6 @@ import { clickEventSchema, hasLoneSurrogate, type ClickEvent } from '../../schem
 import { eventFields, hasComputedFeatures, type FeatureSpec } from '../../schemas/feature-spec';
 import { createEventDecoder } from '../stream/event-codec';
 
-/**
- * The body of a predict request, in TF Serving's row format: `{"instances": [record, …]}`, a
- * record being a click event's `dense` and `sparse` fields. The envelope is checked here; each
- * record is checked against the feature spec of the version that will score it.
- */
-export function predictRequestSchema(maxInstances: number) {
-  return z.strictObject({
-    instances: z
-      .array(z.unknown())
-      .min(1, 'at least one instance')
-      .max(maxInstances, `at most ${maxInstances} instances per request`),
-    /** TF Serving clients send it; the only signature is the default one. */
-    signature_name: z.literal('serving_default').optional(),
-  });
-}
-
 /** One record: exactly the two feature groups (no label, id or time: the server adds those). */
 const FeatureRecord = z.strictObject({
   dense: z.record(z.string(), z.unknown()),

@@ -48,7 +48,7 @@ export function servingSummary(slot: ModelSlot): {
   policy: string;
   serving: string | null;
   labels: Record<string, string>;
-  fallback: { wanted: string; reason: string } | null;
+  fallback: { wanted: string | null; reason: string } | null;
 } {
   return {
     model: slot.model,

@@ -25,10 +25,14 @@ let runtimeInstalled = false;
  * {@link WorkerLogger}). Must run before the first connection; later calls do nothing.
  *
  * @param write - where log entries go. @default the SDK's stderr format
+ * @param metricsAddress - `host:port` where the runtime serves Prometheus metrics at `/metrics`
+ *   (the SDK's, prefixed `temporal_`, and the product's own, e.g.
+ *   `agp_resume_fallbacks_total`). @default AGP_WORKER_METRICS_ADDRESS, else none
  */
 export function installQuietRuntime(
   level: 'WARN' | 'INFO' | 'DEBUG' | 'ERROR' = 'WARN',
   write?: (entry: LogEntry) => void,
+  metricsAddress: string | undefined = process.env['AGP_WORKER_METRICS_ADDRESS'] || undefined,
 ): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
@@ -38,7 +42,12 @@ export function installQuietRuntime(
     // token is redacted there too.
     Runtime.install({
       logger: new WorkerLogger(level, write),
-      telemetryOptions: { logging: { filter: { core: level, other: 'ERROR' }, forward: {} } },
+      telemetryOptions: {
+        logging: { filter: { core: level, other: 'ERROR' }, forward: {} },
+        ...(metricsAddress === undefined
+          ? {}
+          : { metrics: { prometheus: { bindAddress: metricsAddress } } }),
+      },
     });
   } catch {
     // Already instantiated by an earlier connection: keep its logger.

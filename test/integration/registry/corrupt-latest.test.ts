@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,6 +26,18 @@ import {
 } from '../../../worker/create-worker';
 import { offlineTraining, recurringTraining } from '../../../workflows';
 import { tinyTrainConfig } from '../../tiny-train-config';
+
+/** A port nothing listens on right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 /** Flips one byte in the middle of a file, as a bad disk or a bad copy would. */
 async function flipByte(path: string): Promise<void> {
@@ -54,6 +67,7 @@ describe('a corrupt latest (real Temporal, real Kafka, real model)', { timeout: 
   const topic = `test-corrupt-${randomUUID()}`;
   const perVersion = 200;
   const logged: LogEntry[] = [];
+  let metricsPort: number;
   let dir: string;
   let registry: FsRegistryStore;
   let kafka: Kafka;
@@ -88,8 +102,10 @@ describe('a corrupt latest (real Temporal, real Kafka, real model)', { timeout: 
   };
 
   before(async () => {
-    // The runtime's logger is the worker's log: the alert is checked there.
-    installQuietRuntime('WARN', (entry) => void logged.push(entry));
+    // The runtime's logger is the worker's log, and its Prometheus endpoint the worker's
+    // metrics: the alert is checked in both.
+    metricsPort = await freePort();
+    installQuietRuntime('WARN', (entry) => void logged.push(entry), `127.0.0.1:${metricsPort}`);
     dir = await mkdtemp(join(tmpdir(), 'agp-corrupt-'));
     registry = await openFsRegistry({ root: join(dir, 'registry') });
     kafka = createKafka(config.kafka, { clientId: 'agp-test-corrupt' });
@@ -188,6 +204,15 @@ describe('a corrupt latest (real Temporal, real Kafka, real model)', { timeout: 
     assert.ok(alert, `an ALERT line among ${logged.map((e) => e.message).join(' | ')}`);
     assert.equal(alert.level, 'WARN');
     assert.match(alert.message, new RegExp(`resuming from ${good}.*moved back from ${corrupt}`));
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(
+      metrics,
+      new RegExp(`^agp_resume_fallbacks_total\\{[^}]*model="${model}"[^}]*\\} 1$`, 'm'),
+      metrics
+        .split('\n')
+        .filter((l) => l.includes('agp_'))
+        .join('\n') || '(no agp_ metric)',
+    );
 
     // The served chain without the corrupt version: no fork, no overlap, no gap.
     const [listing] = await registry.list(model);

@@ -21,6 +21,14 @@ export const TrainConfig = z.strictObject({
      * their own. @default the Criteo Kaggle layout with `buckets` rows per table
      */
     features: FeatureSpec.optional(),
+    /**
+     * Validation rows, for early stopping across epochs and for nothing else: the model is
+     * evaluated on them at the end of every epoch, the epoch with the best NE is the one kept
+     * (its number in the report), and training stops after `patience` epochs without a better
+     * one. An epoch that ends while AGP has the model pruned is not a candidate (the model
+     * handed on is full-width). The test rows are then touched once, at the end.
+     */
+    validation: DataSourceConfig.optional(),
     /** Buckets per table of the default Criteo spec. @default 100000 */
     buckets: z.number().int().positive().default(100_000),
   }),
@@ -36,6 +44,8 @@ export const TrainConfig = z.strictObject({
   lrSchedule: LrSchedule.default(LrSchedule.parse({})),
   /** Passes over the training rows. @default 1 */
   epochs: z.number().int().positive().default(1),
+  /** With `data.validation`: epochs without a better validation NE before training stops. @default 1 */
+  patience: z.number().int().positive().optional(),
   /** Held-out evaluations during the run (on the first `evalRows` test rows), for the NE curve. @default 10 */
   evalPoints: z.number().int().min(0).default(10),
   /** Test rows used by the evaluations during the run; the final evaluation uses all. @default 10000 */

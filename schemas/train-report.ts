@@ -66,6 +66,19 @@ export const TrainReport = z.object({
   /** Malformed rows skipped by the train and test sources (absent in reports from before issue 13). */
   invalidRows: z.object({ train: SkippedRows, test: SkippedRows }).optional(),
   bayes: z.object({ logloss: z.number(), auc: z.number() }).nullable(),
+  /**
+   * With `data.validation`: NE per epoch on the validation rows (null while pruned: not a
+   * candidate), the 1-based epoch whose weights were kept, and whether training stopped early.
+   */
+  validation: z
+    .object({
+      bestEpoch: z.number().int().nullable(),
+      stoppedEarly: z.boolean(),
+      epochs: z.array(
+        z.object({ epoch: z.number().int(), ne: z.number().nullable(), rows: z.number().int() }),
+      ),
+    })
+    .optional(),
   curves: z.object({
     every: z.number().int(),
     step: z.array(z.number()),

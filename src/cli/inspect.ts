@@ -64,8 +64,21 @@ export function formatReport(r: InspectReport): string {
   ];
   if (r.features !== null) {
     out.push(
-      'suggested "data" for a training config (set test to a held-out file or an offset/limit split):',
-      JSON.stringify({ train: r.source, features: r.features }, null, 2),
+      r.split === null
+        ? `suggested "data" for a training config (${r.splitNote}; add "test", and "validation" for early stopping):`
+        : `suggested "data" for a training config (${r.splitNote}):`,
+      JSON.stringify(
+        r.split === null
+          ? { train: r.source, features: r.features }
+          : {
+              train: { ...r.source, ...r.split.train },
+              validation: { ...r.source, ...r.split.validation },
+              test: { ...r.source, ...r.split.test },
+              features: r.features,
+            },
+        null,
+        2,
+      ),
     );
   }
   return `${out.join('\n')}\n`;

@@ -173,6 +173,7 @@ export async function run(argv: string[]): Promise<number> {
         `training FLOPs ${r.trainFlops.toExponential(3)} = ${(1 - r.flopSaving).toFixed(3)} × dense`,
         `test log loss ${r.test.logloss.toFixed(4)} NE ${r.test.ne.toFixed(4)} AUC ${r.test.auc.toFixed(4)} calibration ${r.test.calibration.toFixed(3)}${bayes}`,
         ...neLines(r.test),
+        ...validationLines(r.validation),
         `final widths ${JSON.stringify(r.finalWidths)}`,
         ...skippedLines('train data', r.invalidRows?.train ?? { skipped: 0, first: [] }),
         ...skippedLines('test data', r.invalidRows?.test ?? { skipped: 0, first: [] }),
@@ -193,5 +194,15 @@ function neLines(test: TrainReport['test']): string[] {
     test.testBaseRate === undefined ? '' : ` (test base rate ${test.testBaseRate.toFixed(4)})`;
   return [
     `NE is log loss / entropy of the training base rate ${test.trainBaseRate.toFixed(4)}${rate}${testRate}`,
+  ];
+}
+
+/** The early-stopping record: the epoch kept and each epoch's validation NE. */
+function validationLines(v: TrainReport['validation']): string[] {
+  if (v === undefined) return [];
+  const nes = v.epochs.map((e) => `${e.epoch}: ${e.ne === null ? 'pruned' : e.ne.toFixed(4)}`);
+  const kept = v.bestEpoch === null ? 'no full-width epoch to keep' : `kept epoch ${v.bestEpoch}`;
+  return [
+    `validation NE by epoch ${nes.join(', ')}; ${kept}${v.stoppedEarly ? ', stopped early' : ''}`,
   ];
 }

@@ -56,6 +56,19 @@ export interface InspectReport {
   source: Record<string, unknown>;
   /** A FeatureSpec to start from; null when no label column was found. */
   features: FeatureSpecInput | null;
+  /**
+   * A time split of the file when its rows are in event-time order (checked on the sample) and
+   * its row count is known: the oldest 80% train, the next 10% validation, the newest 10% test,
+   * as `offset`/`limit` on `source`. Null otherwise (`splitNote` says why).
+   */
+  split: { train: SplitRange; validation: SplitRange; test: SplitRange } | null;
+  splitNote: string;
+}
+
+/** Records of a file, as a source's `offset` and `limit`. */
+export interface SplitRange {
+  offset: number;
+  limit?: number;
 }
 
 const LABEL_NAMES = ['label', 'click', 'clicked', 'is_click', 'target', 'y', 'converted'];
@@ -380,6 +393,7 @@ export function inspectSample(sample: FileSample, opts: InspectSampleOptions = {
   const features = labelSpec === null ? null : { label: labelSpec, dense, sparse };
   // The suggestion must be a valid spec; a failure here is a bug in the rules above.
   if (features !== null) FeatureSpec.parse(features);
+  const { split, splitNote } = timeSplit(sample, eventTime);
   return {
     path: sample.path,
     format: sample.format,
@@ -391,6 +405,48 @@ export function inspectSample(sample: FileSample, opts: InspectSampleOptions = {
     warnings,
     source: { kind: sample.format, path: sample.path, ...(sample.csv ?? {}) },
     features,
+    split,
+    splitNote,
+  };
+}
+
+/**
+ * The 80/10/10 split by row position, when the sampled event times never go back (a log written
+ * as events happen): then position order is time order, and the test rows are the newest.
+ */
+function timeSplit(
+  sample: FileSample,
+  eventTime: string | null,
+): { split: InspectReport['split']; splitNote: string } {
+  if (eventTime === null) {
+    return { split: null, splitNote: 'no event time: hold out a test set yourself' };
+  }
+  const n = sample.totalRows;
+  if (n === undefined || n < 30) {
+    return { split: null, splitNote: 'row count unknown: split by time yourself' };
+  }
+  let last = -Infinity;
+  for (const v of sample.values.get(eventTime) ?? []) {
+    if (isMissing(v)) continue;
+    const t = v instanceof Date ? v.getTime() : (numeric(v) ?? epochOf(v));
+    if (t === null) continue;
+    if (t < last) {
+      return {
+        split: null,
+        splitNote: `the rows are not in '${eventTime}' order: sort them by it, or split by time yourself`,
+      };
+    }
+    last = t;
+  }
+  const trainEnd = Math.floor(0.8 * n);
+  const testStart = Math.floor(0.9 * n);
+  return {
+    split: {
+      train: { offset: 0, limit: trainEnd },
+      validation: { offset: trainEnd, limit: testStart - trainEnd },
+      test: { offset: testStart },
+    },
+    splitNote: `the rows are in '${eventTime}' order (in the sample): the oldest 80% train, the next 10% validation, the newest 10% test`,
   };
 }
 

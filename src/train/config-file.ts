@@ -60,10 +60,18 @@ export function resolveConfigPaths(config: TrainConfig, file: string): TrainConf
   };
   const train = source(config.data.train, 'data.train');
   const test = source(config.data.test, 'data.test');
-  refuseOverlap(train, test, file);
+  refuseOverlap(['data.train', train], ['data.test', test], file);
+  const validation =
+    config.data.validation === undefined
+      ? undefined
+      : source(config.data.validation, 'data.validation');
+  if (validation !== undefined) {
+    refuseOverlap(['data.train', train], ['data.validation', validation], file);
+    refuseOverlap(['data.validation', validation], ['data.test', test], file);
+  }
   return {
     ...config,
-    data: { ...config.data, train, test },
+    data: { ...config.data, train, test, ...(validation === undefined ? {} : { validation }) },
     ...(config.outDir === undefined ? {} : { outDir: abs(config.outDir) }),
   };
 }
@@ -85,21 +93,26 @@ function recordRange(s: { offset: number; limit?: number | undefined }): [number
 }
 
 /**
- * Refuses a config whose test rows are training rows: the same files, and overlapping record
- * ranges (e.g. a misspelt `limit` on train, so it reads to the end, past the test's `offset`).
+ * Refuses a config whose test (or validation) rows are training rows: the same files, and
+ * overlapping record ranges (e.g. a misspelt `limit` on train, so it reads to the end, past the test's `offset`).
  * Its test figures would be of rows the model has seen: a fake result.
  */
-function refuseOverlap(train: DataSourceConfig, test: DataSourceConfig, file: string): void {
-  if (!('path' in train) || !('path' in test) || train.kind !== test.kind) return;
-  if (train.path.join('\n') !== test.path.join('\n')) return;
-  const [a0, a1] = recordRange(train);
-  const [b0, b1] = recordRange(test);
+function refuseOverlap(
+  [aName, a]: [string, DataSourceConfig],
+  [bName, b]: [string, DataSourceConfig],
+  file: string,
+): void {
+  if (!('path' in a) || !('path' in b) || a.kind !== b.kind) return;
+  if (a.path.join('\n') !== b.path.join('\n')) return;
+  const [a0, a1] = recordRange(a);
+  const [b0, b1] = recordRange(b);
   if (Math.max(a0, b0) >= Math.min(a1, b1)) return;
   const show = ([x, y]: [number, number]) => `${x}..${y === Infinity ? 'end' : y - 1}`;
+  const short = (name: string) => name.replace('data.', '');
   throw new ConfigError(
-    `${file}: data.train and data.test read the same rows of ${train.path.join(', ')} ` +
-      `(train records ${show([a0, a1])}, test records ${show([b0, b1])}): the test figures ` +
-      'would be of rows the model trained on; give data.train a "limit" and data.test the ' +
-      'same "offset", or a separate test file',
+    `${file}: ${aName} and ${bName} read the same rows of ${a.path.join(', ')} ` +
+      `(${short(aName)} records ${show([a0, a1])}, ${short(bName)} records ${show([b0, b1])}): ` +
+      `the ${short(bName)} figures would be of rows the model trained on; give ${aName} a ` +
+      `"limit" and ${bName} the same "offset", or a separate file`,
   );
 }

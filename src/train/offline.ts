@@ -18,6 +18,7 @@ import { createRng } from '../rng';
 import { createAgpDriver } from './agp-driver';
 import { countRows, evaluateOn } from './evaluate';
 import { createEventLoopYield } from './event-loop-yield';
+import { createEarlyStopping } from './early-stopping';
 import { createLossGuard } from './loss-guard';
 import { lrFactorOf } from './lr-schedule';
 import { OfflineCheckpointState } from './offline-state';
@@ -186,6 +187,16 @@ export async function runOfflineTraining(
     denseNames: data.spec.dense.map((f) => f.name),
     ranges: () => ranges.snapshot(),
   });
+  const stopper =
+    data.validation === undefined
+      ? undefined
+      : createEarlyStopping({
+          source: data.validation,
+          dir: join(outDir, 'best-epoch'),
+          patience: config.patience ?? 1,
+          trainBaseRate,
+        });
+  let epochsTrained = config.epochs;
   const t0 = performance.now();
   const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
   let samplesThisProcess = 0;
@@ -280,14 +291,28 @@ export async function runOfflineTraining(
           await checkpoint();
         }
       }
+      if (stopper !== undefined && !opts.signal?.aborted) {
+        const tEval = performance.now();
+        const full = Object.entries(controller.fullWidths).every(
+          ([layer, w]) => widthsOf(trainer.towers)[layer] === w,
+        );
+        const stop = await stopper.afterEpoch(epoch + 1, trainer, full);
+        elapsedBefore -= (performance.now() - tEval) / 1000;
+        if (stop) {
+          epochsTrained = epoch + 1;
+          break training;
+        }
+      }
     }
     const wallSeconds = elapsed();
-    if (step < totalSteps) {
+    if (step < totalSteps && epochsTrained === config.epochs) {
       await checkpoint();
       throw new DataError(
         `training stopped at step ${step} of ${totalSteps}; resume from ${checkpointDir}`,
       );
     }
+    // The model handed on is the best validation epoch's (the test rows are first read here).
+    if (stopper !== undefined) trainer = await stopper.finish(trainer);
     await checkpoint();
     const test = await evaluateOn(trainer, data.test, { trainBaseRate });
     // The held-out curve ends at the final evaluation, so the report's test NE is on it.
@@ -312,9 +337,9 @@ export async function runOfflineTraining(
       startedAt,
       steps: step,
       batchSize,
-      rowsTrained: totals.steps === 0 ? 0 : rowsPerEpoch * config.epochs,
+      rowsTrained: totals.steps === 0 ? 0 : rowsPerEpoch * epochsTrained,
       wallSeconds,
-      samplesPerSecond: (rowsPerEpoch * config.epochs) / Math.max(1e-9, wallSeconds),
+      samplesPerSecond: (rowsPerEpoch * epochsTrained) / Math.max(1e-9, wallSeconds),
       trainFlops: totals.totalFlops,
       denseEquivalentFlops: totals.denseEquivalentFlops,
       flopSaving: totals.saving,
@@ -335,6 +360,7 @@ export async function runOfflineTraining(
       bayes:
         data.bayes === undefined ? null : (({ logloss, auc }) => ({ logloss, auc }))(data.bayes()),
       curves,
+      ...(stopper === undefined ? {} : { validation: stopper.report() }),
     });
     await writeFile(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
     await writeFile(join(outDir, 'report.html'), renderReportHtml(report));

@@ -9,6 +9,8 @@ export interface TrainingData {
   spec: FeatureSpec;
   train: BatchSource;
   test: BatchSource;
+  /** Rows for early stopping (`data.validation`), encoded with the train source's spec. */
+  validation?: BatchSource;
   /** Bayes-optimal metrics of the test set, when the data is synthetic. */
   bayes?: () => BinaryMetrics;
 }
@@ -30,6 +32,10 @@ export function openTrainingData(config: TrainConfig): TrainingData {
     config.data.test.kind === 'movielens' ? undefined : train.spec,
   );
   const data: TrainingData = { spec: train.spec, train, test };
+  if (config.data.validation !== undefined) {
+    const v = config.data.validation;
+    data.validation = openSource(v, v.kind === 'movielens' ? undefined : train.spec);
+  }
   if ('bayes' in test && typeof test.bayes === 'function') {
     data.bayes = () => (test as { bayes(): BinaryMetrics }).bayes();
   }

@@ -77,7 +77,9 @@ describe('the same rows as CSV, Parquet and Arrow', { skip: pyarrowSkipReason() 
         `pyarrow's schema: ${schema.replace(/\n/g, '; ')}\n`,
     );
     assert.equal(fromCsv.rows, n - 4000);
-    assert.ok(fromCsv.ne < 1, `it learns: test NE ${fromCsv.ne}`);
+    // One pass over 4000 rows learns a little (AUC ≈ 0.58): its standard NE, normalized by
+    // the training rate, sits near 1 (1.014 at seed 7, test-rate NE 0.994), so AUC tells.
+    assert.ok(fromCsv.auc > 0.55, `it learns: test AUC ${fromCsv.auc}, NE ${fromCsv.ne}`);
     // The same rows encode to the same batches, so training is the same computation.
     for (const other of [fromParquet, fromArrow]) {
       assert.equal(other.rows, fromCsv.rows);

@@ -41,6 +41,12 @@ describe('agp inspect suggests only what is safe, and says why', () => {
     const r = await inspectFile(path, samplers);
     assert.equal(r.label?.name, 'click');
     assert.equal(r.eventTime, 'event_time');
+    // The log is in event-time order, so position order is time order: the newest rows test.
+    assert.deepEqual(r.split, {
+      train: { offset: 0, limit: 2400 },
+      validation: { offset: 2400, limit: 300 },
+      test: { offset: 2700 },
+    });
 
     const id = column(r, 'row_id');
     assert.equal(id.role, 'dropped');
@@ -87,6 +93,8 @@ describe('agp inspect suggests only what is safe, and says why', () => {
     const path = file('traps-time.csv', trapLogCsv({ rows: 1500, seed: 3 }));
     const r = await inspectFile(path, samplers, { time: 'updated_at' });
     assert.equal(r.eventTime, 'updated_at');
+    assert.equal(r.split, null);
+    assert.match(r.splitNote, /not in 'updated_at' order/);
     assert.equal(column(r, 'updated_at').role, 'event time');
     assert.equal(column(r, 'event_time').role, 'dropped');
     assert.match(column(r, 'event_time').reason, /other than the event time 'updated_at'/);

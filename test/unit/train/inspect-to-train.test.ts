@@ -16,17 +16,18 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 describe('inspect → suggested config → train', { timeout: 300_000 }, () => {
   it('trains a sane model on a log with planted traps, and reports the standard NE', async () => {
     const rows = 4000;
-    const trainRows = 3200;
+    const trainRows = 3200; // the suggested time split's 80%
     const text = trapLogCsv({ rows, seed: 11 });
     const path = join(dir, 'traps.csv');
     writeFileSync(path, text);
     const report = await inspectFile(path, { csv: sampleCsv });
-    const { kind: _kind, path: _path, ...csvOpts } = report.source;
+    assert.deepEqual(report.split?.train, { offset: 0, limit: trainRows });
     const config = parseTrainConfig({
       name: 'inspect-traps',
       data: {
-        train: { kind: 'csv', path, ...csvOpts, limit: trainRows },
-        test: { kind: 'csv', path, ...csvOpts, offset: trainRows },
+        train: { ...report.source, ...report.split?.train },
+        validation: { ...report.source, ...report.split?.validation },
+        test: { ...report.source, ...report.split?.test },
         features: report.features,
       },
       model: {
@@ -47,6 +48,8 @@ describe('inspect → suggested config → train', { timeout: 300_000 }, () => {
     // app, site and price gives a model clearly better than the base rate, and no better.
     assert.ok(t.auc > 0.6 && t.auc < 0.95, `AUC ${t.auc}`);
     assert.ok(t.ne < 0.99 && t.ne > 0.5, `NE ${t.ne}`);
+    assert.equal(t.rows, 400, 'the newest 10% test');
+    assert.ok(trained.validation !== undefined && trained.validation.bestEpoch !== null);
 
     // The standard NE divides by the entropy of the training rows' base rate.
     const labels = text
@@ -55,7 +58,7 @@ describe('inspect → suggested config → train', { timeout: 300_000 }, () => {
       .slice(1)
       .map((l) => Number(l.slice(l.lastIndexOf(',') + 1)));
     const trainRate = labels.slice(0, trainRows).reduce((a, b) => a + b, 0) / trainRows;
-    const testRate = labels.slice(trainRows).reduce((a, b) => a + b, 0) / (rows - trainRows);
+    const testRate = labels.slice(3600).reduce((a, b) => a + b, 0) / (rows - 3600);
     assert.ok(t.trainBaseRate !== undefined && Math.abs(t.trainBaseRate - trainRate) < 1e-12);
     assert.ok(t.testBaseRate !== undefined && Math.abs(t.testBaseRate - testRate) < 1e-12);
     assert.ok(Math.abs(t.ne - t.logloss / bernoulliEntropy(trainRate)) < 1e-9);

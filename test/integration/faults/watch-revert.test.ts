@@ -35,8 +35,9 @@ describe(
   () => {
     const model = `watch-${randomUUID().slice(0, 8)}`;
     const topic = `test-watch-${randomUUID()}`;
-    const perVersion = 1200;
-    const holdBack = { fraction: 0.3, capacity: 2000 };
+    const perVersion = 1600;
+    // Half the events held back: the watch judges the bad version on ~800 events consumed after it.
+    const holdBack = { fraction: 0.5, capacity: 2000 };
     const gate = { ne: 0.03, calibration: 0.15, heldBackNe: 0.005, falseAlarmRate: 0.01, holdBack };
     let dir: string;
     let registry: FsRegistryStore;
@@ -132,7 +133,7 @@ describe(
       assert.notEqual(bad, good);
       assert.equal(await registry.latest(model), bad, 'the bad version was served');
 
-      // v4: clean events after it. The watch scores v3 against v2 on the ~360 held back since v3.
+      // v4: clean events after it. The watch scores v3 against v2 on the ~800 held back since v3.
       await replay(all.slice(2 * perVersion, 3 * perVersion), { producer, topic, idPrefix: 'c' });
       const third = await window(bad, gate);
       assert.equal(third.held.length, 1, 'the candidate trained from the bad version is held');

@@ -394,6 +394,7 @@ export async function runLifecycle(s: LifecycleScale): Promise<void> {
       testRows: s.testRows,
       driftRows: s.driftRows,
       segmentRows: s.segmentRows,
+      segmentStartRows: 'rows since the hand-over (the stream row is offlineRows + startRow)',
       sanityRows: s.sanityRows,
       validationRows: s.validationRows,
       seeds,

@@ -251,7 +251,8 @@ async function main(): Promise<void> {
 
 /** `--lifecycle`: the full-scale defaults are issue 22's (1M offline rows, 2M drifting, 5 seeds). */
 async function lifecycle(): Promise<void> {
-  const { runLifecycle, lifecycleMethods, lifecycleCandidates } = await import('./agp/lifecycle');
+  const { runLifecycle } = await import('./agp/lifecycle');
+  const { lifecycleMethods, lifecycleCandidates } = await import('./agp/lifecycle-plan');
   const headline = JSON.parse(await readFile(join(__dirname, 'results', 'agp.json'), 'utf8')) as {
     lr: Record<Method, number>;
   };

@@ -21,6 +21,8 @@ import {
   pairedSegments,
   type LifecycleSegment,
 } from './lifecycle-summary';
+import { formatLifecycle } from './lifecycle-format';
+import type { LifecycleMethod, PolicyCandidate } from './lifecycle-plan';
 import { trainJob, type BenchScale } from './plan';
 import type { Method } from './types';
 
@@ -32,16 +34,6 @@ import type { Method } from './types';
  * Before the drifting stream, a stationary continuation must not make any model worse on its
  * test set (the sanity check): if it does, the policy is wrong and the run stops, saying so.
  */
-
-/** Methods of the lifecycle: the four of the headline plus AGP at a budget near 0.8× FLOPs. */
-export const LIFECYCLE_METHODS = ['dense', 'agp', 'agp-0.8', 'prune-only', 'small-dense'] as const;
-export type LifecycleMethod = (typeof LIFECYCLE_METHODS)[number];
-
-/** A candidate recurring policy of the validation stream. */
-export interface PolicyCandidate {
-  name: string;
-  optimizer: RecurringOptimizer;
-}
 
 /** Sizes, seeds and settings of one lifecycle run. */
 export interface LifecycleScale {
@@ -68,53 +60,6 @@ export interface LifecycleScale {
   outName: string;
   /** The command line, for the JSON. */
   command: string;
-}
-
-/** Parses `--methods` (comma-separated), naming a method it does not know. */
-export function lifecycleMethods(v: string | undefined): LifecycleMethod[] {
-  if (v === undefined) return [...LIFECYCLE_METHODS];
-  const out = v.split(',').map((m) => m.trim());
-  for (const m of out) {
-    if (!(LIFECYCLE_METHODS as readonly string[]).includes(m)) {
-      throw new Error(`bench:agp --methods: '${m}' is not one of ${LIFECYCLE_METHODS.join(', ')}`);
-    }
-  }
-  if (!out.includes('dense') || !out.includes('agp')) {
-    throw new Error('bench:agp --methods: the lifecycle compares against dense and agp; list both');
-  }
-  return out as LifecycleMethod[];
-}
-
-/**
- * The recurring policies tried on the validation stream, all at the same `baseLr` for every
- * method. `final` is not among them: the offline schedule decays to 0 (`lrSchedule.decayTo`),
- * so it would freeze the model (recurringLrScale refuses it).
- */
-export function lifecycleCandidates(
-  baseLr: number,
-  batchSize: number,
-  names?: string,
-): PolicyCandidate[] {
-  const decaySteps = Math.round(100_000 / batchSize);
-  const all: PolicyCandidate[] = [
-    { name: 'constant-0.3', optimizer: { schedule: 'constant', scale: 0.3, baseLr } },
-    { name: 'constant-0.1', optimizer: { schedule: 'constant', scale: 0.1, baseLr } },
-    { name: 'constant-0.03', optimizer: { schedule: 'constant', scale: 0.03, baseLr } },
-    {
-      name: 'warm-restart-0.3-0.03',
-      optimizer: { schedule: 'warm-restart', scale: 0.3, finalScale: 0.03, decaySteps, baseLr },
-    },
-  ];
-  if (names === undefined) return all;
-  return names.split(',').map((n) => {
-    const c = all.find((x) => x.name === n.trim());
-    if (c === undefined) {
-      throw new Error(
-        `bench:agp --candidates: '${n}' is not one of ${all.map((x) => x.name).join(', ')}`,
-      );
-    }
-    return c;
-  });
 }
 
 /** Seed of the validation streams (the teacher is the same: teacherSeed 1). */
@@ -201,45 +146,6 @@ function toSegments(
       cumulativeFlops: offline.trainFlops + offline.recurringFlopsPerRow * rows,
     };
   });
-}
-
-/** The per-segment table (mean over seeds, with the Bayes-optimal NE) and the headline figures. */
-function formatLifecycle(json: {
-  segments: LifecycleSegment[];
-  bayes: { startRow: number; bayesNe: number }[];
-  paired: { b: string; segment: number | 'afterCatchUp'; meanPct: number; ci95Pct: number[] }[];
-  catchUpRows: { method: string; seed: number; rows: number | null }[];
-  flopsToDenseFinalNe: { ratio: number | null; perSeed: (number | null)[] };
-}): string {
-  const methods = [...new Set(json.segments.map((g) => g.method))];
-  const starts = [...new Set(json.segments.map((g) => g.startRow))].sort((a, b) => a - b);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const lines = [`\nrows since hand-over | ${methods.join(' | ')} | Bayes NE`];
-  for (const start of starts) {
-    const ne = (m: string) =>
-      mean(
-        json.segments
-          .filter((g) => g.method === m && g.startRow === start)
-          .map((g) => g.progressiveNe),
-      );
-    const bayes = mean(json.bayes.filter((b) => b.startRow === start).map((b) => b.bayesNe));
-    lines.push(
-      `${start} | ${methods.map((m) => ne(m).toFixed(4)).join(' | ')} | ${bayes.toFixed(4)}`,
-    );
-  }
-  lines.push('\nagp − b, progressive NE % [95% CI]:');
-  for (const p of json.paired) {
-    lines.push(
-      `  vs ${p.b} @ ${p.segment}: ${p.meanPct.toFixed(3)} [${p.ci95Pct.map((x) => x.toFixed(3)).join(', ')}]`,
-    );
-  }
-  lines.push(
-    `catch-up rows: ${json.catchUpRows.map((c) => `${c.method} s${c.seed} ${c.rows ?? 'never'}`).join(', ')}`,
-  );
-  lines.push(
-    `agp FLOPs to dense's final NE / dense's: ${json.flopsToDenseFinalNe.perSeed.map((r) => (r === null ? 'never' : r.toFixed(3))).join(', ')}\n`,
-  );
-  return lines.join('\n');
 }
 
 /** Runs the lifecycle benchmark and writes `<outName>.json` and its two charts. */
@@ -394,6 +300,7 @@ export async function runLifecycle(s: LifecycleScale): Promise<void> {
       testRows: s.testRows,
       driftRows: s.driftRows,
       segmentRows: s.segmentRows,
+      segmentStartRows: 'rows since the hand-over (the stream row is offlineRows + startRow)',
       sanityRows: s.sanityRows,
       validationRows: s.validationRows,
       seeds,

@@ -40,12 +40,15 @@ export type RecurringOptimizer = z.infer<typeof RecurringOptimizer>;
 export type RecurringOptimizerInput = z.input<typeof RecurringOptimizer>;
 
 /**
- * The product's default: `constant` at the configured rates, the recurring phase's behaviour
- * before the setting existed. The lifecycle benchmark's validation stream (reduced scale,
- * bench/results/agp-lifecycle-reduced*.json) chose `warm-restart` 0.3 → 0.03 over 781 steps
- * at `baseLr` 0.1 (SGD) among the candidates it tried, and `constant` 1 at SGD 0.1/0.2 makes
- * models worse on a stationary stream (issue 22); the default is not switched to it yet: the
- * candidates were validated for SGD only (the product's default optimizers are Adam and
- * row-wise Adagrad) and at a reduced scale.
+ * The product's default: `constant` at 0.1 × the configured rates. Chosen on `bench:gate`'s
+ * streams with the product's default optimizers (Adam 0.001 + row-wise Adagrad 0.05): at the
+ * configured rates (factor 1, the behaviour before this setting) the recurring stage made
+ * versions worse on clean data — the offline schedule ends decayed to 0, and restarting at the
+ * full rate knocked calibration to 0.6–0.7 — and 4 of 20 poisoned streams served a version
+ * > 2% worse than the best before it; at 0.1 every clean stream improved version after version,
+ * 0 of 10 poisoned streams did, and the gate held 1 of 88 versions that were not worse
+ * (bench/results/gate.json, gate-recurring-lr0.1.json). The lifecycle benchmark's validation
+ * stream (SGD only, reduced scale, bench/results/agp-lifecycle-reduced*.json) preferred
+ * `warm-restart` 0.3 → 0.03 for SGD, also well below 1.
  */
-export const DEFAULT_RECURRING_OPTIMIZER: RecurringOptimizer = { schedule: 'constant', scale: 1 };
+export const DEFAULT_RECURRING_OPTIMIZER: RecurringOptimizer = { schedule: 'constant', scale: 0.1 };

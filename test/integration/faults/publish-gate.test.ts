@@ -75,6 +75,9 @@ describe('publish gate (real model, real Kafka)', { timeout: 300_000 }, () => {
         publishEverySeconds: 3600,
         workDir: dir,
         gate: tolerances,
+        // The configured rates (factor 1), not the product's gentler default: this tests the
+        // gate, so the mislabelled events must do clear damage in one version.
+        recurringOptimizer: { schedule: 'constant', scale: 1 },
         ...extra,
       },
     );

@@ -88,6 +88,8 @@ describe(
           publishEverySeconds: 3600,
           workDir: dir,
           gate: windowGate,
+          // The configured rates (factor 1): the flipped labels must do clear damage.
+          recurringOptimizer: { schedule: 'constant', scale: 1 },
         },
       );
     };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RecurringOptimizer } from './recurring-optimizer';
 import { TrainConfig } from './train-config';
 import { IanaTimeZone, TrainingWindow } from './training-window';
 import { parseOrThrow } from './zod-errors';
@@ -158,6 +159,8 @@ export const DailyConfig = z.strictObject({
       eventsPerVersion: z.number().int().positive().optional(),
       windowVersions: z.number().int().positive().optional(),
       publishEverySeconds: z.number().positive().optional(),
+      /** `recurring.optimizer` (schemas/recurring-optimizer.ts). @default its default */
+      optimizer: RecurringOptimizer.optional(),
     })
     .default({}),
   train: DailyTrainConfig,

@@ -439,6 +439,8 @@ export const DailyRetrainingInput = z.object({
       eventsPerVersion: z.number().int().positive().optional(),
       windowVersions: z.number().int().positive().optional(),
       publishEverySeconds: z.number().positive().optional(),
+      /** `recurring.optimizer` (schemas/recurring-optimizer.ts). */
+      optimizer: RecurringOptimizer.optional(),
     })
     .default({}),
 });

@@ -39,6 +39,7 @@ import { loadTrainerFromVersion } from '../src/pipeline/model-version';
 import { runRecurringWindow, TRAINED_IDS_FILE } from '../src/pipeline/recurring-window';
 import { syntheticEventRows } from '../src/pipeline/synthetic-events';
 import { openFsRegistry, type FsRegistryStore } from '../src/registry';
+import { copyAsNewLineage } from '../src/registry/copy-version';
 import { resumePoint } from '../src/registry/lineage';
 import { createTopicsReady } from '../src/stream/create-topics';
 import { eventsToBatch } from '../src/stream/event-codec';
@@ -188,19 +189,12 @@ async function main(): Promise<number> {
       const seed = 1000 + i;
       const model = `gate-${i}`;
       // Each run starts from the same offline model, copied into its own lineage.
-      const fetched = await registry.fetch(base, offline.manifest.version);
-      const {
-        version: _v,
-        model: _m,
-        createdAt: _c,
-        files: _f,
-        v: _fv,
-        ...fields
-      } = fetched.manifest;
-      const start = await registry.publish(
+      const start = await copyAsNewLineage(
+        registry,
+        base,
+        offline.manifest.version,
+        registry,
         model,
-        { sourceDir: fetched.dir },
-        { ...fields, parent: null },
       );
       // The warm-up holds back the first events after the hand-over: they come on top.
       const total = PER_VERSION * VERSIONS + GATE.holdBack.minEvents;

@@ -16,6 +16,7 @@ import { runRecurringWindow } from '../../src/pipeline/recurring-window';
 import { syntheticEventRows } from '../../src/pipeline/synthetic-events';
 import { openFsRegistry, type FsRegistryStore } from '../../src/registry';
 import { auditChain } from '../../src/registry/audit';
+import { copyAsNewLineage } from '../../src/registry/copy-version';
 import { createTopicsReady } from '../../src/stream/create-topics';
 import { DLQ_HEADERS, reasonKind } from '../../src/stream/dead-letter';
 import { eventsToBatch } from '../../src/stream/event-codec';
@@ -470,19 +471,12 @@ void describe('fault suite: outages and bad inputs against the running product',
       const cleanRoot = await mkdtemp(path.join(tmpdir(), 'agp-faults-clean-'));
       try {
         const cleanRegistry = await openFsRegistry({ root: cleanRoot });
-        const fetched = await registry.fetch(MODEL, ModelVersion.parse(offline.version));
-        const {
-          version: _v,
-          model: _m,
-          createdAt: _c,
-          files: _f,
-          v: _fv,
-          ...fields
-        } = fetched.manifest;
-        const base = await cleanRegistry.publish(
+        const base = await copyAsNewLineage(
+          registry,
           MODEL,
-          { sourceDir: fetched.dir },
-          { ...fields, parent: null },
+          ModelVersion.parse(offline.version),
+          cleanRegistry,
+          MODEL,
         );
         const clean = await runRecurringWindow(
           { kafka, registry: cleanRegistry },

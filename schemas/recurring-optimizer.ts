@@ -48,8 +48,8 @@ export type RecurringOptimizerInput = z.input<typeof RecurringOptimizer>;
  * > 2% worse than the best before it; at 0.1 every clean stream improved version after version,
  * 0 of 10 poisoned streams did, and the gate held 1 of 88 versions that were not worse
  * (bench/results/gate-recurring-lr1.json at 1; gate.json and gate-recurring-lr0.1.json at 0.1).
- * The lifecycle benchmark's validation
- * stream (SGD only, reduced scale, bench/results/agp-lifecycle-reduced*.json) preferred
- * `warm-restart` 0.3 → 0.03 for SGD, also well below 1.
+ * The lifecycle benchmark's validation stream (SGD only, reduced scale,
+ * bench/results/agp-lifecycle-reduced*.json) preferred `warm-restart` 0.3 → 0.03 for SGD, also
+ * well below 1.
  */
 export const DEFAULT_RECURRING_OPTIMIZER: RecurringOptimizer = { schedule: 'constant', scale: 0.1 };

@@ -28,6 +28,13 @@ export interface PrivateStack {
   dispose(options?: { keepAt?: string }): Promise<void>;
 }
 
+/*
+ * Every private stack listens below 32768: Linux hands out 32768–60999 as the local ports of
+ * outgoing connections (net.ipv4.ip_local_port_range), so a fixed server port in that range is
+ * sometimes already taken by some client's socket. The fleet test's Kafka on 49092 failed to
+ * bind that way ("Address already in use" with no server on it).
+ */
+
 /** Ports of the fault suite (the shared servers use 7233/8233 and 9092/9093). */
 const PORTS = {
   AGP_TEMPORAL_PORT: '27233',
@@ -38,34 +45,34 @@ const PORTS = {
 
 /** Ports of the main command's outage test, so it never meets a fault-suite server. */
 export const OTHER_PORTS = {
-  AGP_TEMPORAL_PORT: '37233',
-  AGP_TEMPORAL_UI_PORT: '38233',
-  AGP_KAFKA_PORT: '39092',
-  AGP_KAFKA_CONTROLLER_PORT: '39093',
+  AGP_TEMPORAL_PORT: '21233',
+  AGP_TEMPORAL_UI_PORT: '21333',
+  AGP_KAFKA_PORT: '21092',
+  AGP_KAFKA_CONTROLLER_PORT: '21093',
 } as const;
 
 /** Ports of the fleet failover test (test/faults/fleet-failover.test.ts). */
 export const FLEET_PORTS = {
-  AGP_TEMPORAL_PORT: '47233',
-  AGP_TEMPORAL_UI_PORT: '48233',
-  AGP_KAFKA_PORT: '49092',
-  AGP_KAFKA_CONTROLLER_PORT: '49093',
+  AGP_TEMPORAL_PORT: '22233',
+  AGP_TEMPORAL_UI_PORT: '22333',
+  AGP_KAFKA_PORT: '22092',
+  AGP_KAFKA_CONTROLLER_PORT: '22093',
 } as const;
 
 /** Ports of the offline failover test (test/faults/offline-failover.test.ts). */
 export const OFFLINE_FAILOVER_PORTS = {
-  AGP_TEMPORAL_PORT: '57233',
-  AGP_TEMPORAL_UI_PORT: '58233',
-  AGP_KAFKA_PORT: '59092',
-  AGP_KAFKA_CONTROLLER_PORT: '59093',
+  AGP_TEMPORAL_PORT: '23233',
+  AGP_TEMPORAL_UI_PORT: '23333',
+  AGP_KAFKA_PORT: '23092',
+  AGP_KAFKA_CONTROLLER_PORT: '23093',
 } as const;
 
 /** Ports of the fleet benchmark (bench/fleet/run.ts), so it can run beside the fault tests. */
 export const BENCH_FLEET_PORTS = {
-  AGP_TEMPORAL_PORT: '45233',
-  AGP_TEMPORAL_UI_PORT: '46233',
-  AGP_KAFKA_PORT: '45092',
-  AGP_KAFKA_CONTROLLER_PORT: '45093',
+  AGP_TEMPORAL_PORT: '24233',
+  AGP_TEMPORAL_UI_PORT: '24333',
+  AGP_KAFKA_PORT: '24092',
+  AGP_KAFKA_CONTROLLER_PORT: '24093',
 } as const;
 
 /**

@@ -23,28 +23,23 @@ import type { TopicOffsets } from '../stream/offsets';
 import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
 import { handoverStepOf, offlineFinalFactorOf, recurringLrScale } from '../train/recurring-lr';
 import type { ProgressiveMetrics, PublishRequest } from '../stream/training-loop';
-import { loadTrainerFromVersion, towerWidths, type LoadedVersion } from './model-version';
-import type { Trainer } from '../model/trainer';
+import { loadTrainerFromVersion, towerWidths } from './model-version';
 import { finiteMetrics } from './publish-offline';
 import { publishStagingDir } from './publish-staging';
 import type { TrainerCache } from './trainer-cache';
-import { pairedComparison } from '../metrics/paired-comparison';
 import {
   HELD_BACK_SLICE_FILE,
   serializeHeldBack,
   type HeldBackConfig,
   type HeldBackEntry,
 } from '../stream/held-back-slice';
-import { eventsToBatch } from '../stream/event-codec';
 import { publishRevert } from './publish-revert';
-import { watchTarget, watchVerdict } from './watch-served';
+import { createGateScorer } from './gate-scoring';
 import {
   DEFAULT_FALSE_ALARM_RATE,
   DEFAULT_HELD_BACK_NE,
   judgeVersion,
-  MIN_HELD_BACK_EVENTS,
   type GateBaseline,
-  type GateSlice,
   type GateTolerances,
 } from './publish-gate';
 
@@ -283,86 +278,21 @@ export async function runRecurringWindow(
       : options.anchor !== undefined
         ? parseOrThrow(ModelVersion, options.anchor, 'anchor')
         : await offlineRoot(registry, model, base);
-  // References are loaded from the registry when first needed; the anchor stays loaded for the
-  // window (it is the reference of every publish), a served parent only for its publish.
-  let anchorModel: LoadedVersion | null = null;
+  const scorer = createGateScorer({
+    registry,
+    model,
+    spec: loaded.spec,
+    anchor,
+    test: {
+      heldBackNe: options.gate?.heldBackNe ?? DEFAULT_HELD_BACK_NE,
+      falseAlarmRate: options.gate?.falseAlarmRate ?? DEFAULT_FALSE_ALARM_RATE,
+    },
+  });
   let lastSlice: HeldBackEntry[] = loaded.heldBack;
-  // The served parent's manifest (the watch's subject) and a revert this window published.
+  // The served parent's manifest (what the gate and the watch score) and a revert this window
+  // published.
   let parentManifest: Manifest = base;
   let reverted: RecurringWindowOutcome['reverted'];
-
-  /**
-   * The candidate (the live trainer) and each reference — the served parent, and the offline
-   * anchor when it is another version — scored on the held-back events. Empty when there are too
-   * few to judge by.
-   */
-  const scoreHeldBack = async (
-    entries: HeldBackEntry[],
-    parentVersion: ModelVersion,
-  ): Promise<GateSlice[]> => {
-    if (entries.length < MIN_HELD_BACK_EVENTS) return [];
-    const batch = eventsToBatch(
-      entries.map((e) => e.event),
-      loaded.spec,
-    );
-    const candidatePreds = await trainer.predict(batch);
-    const slices: GateSlice[] = [];
-    const compare = async (ref: Trainer, version: ModelVersion, role: GateSlice['role']) => {
-      const paired = pairedComparison(candidatePreds, await ref.predict(batch), batch.labels);
-      if (paired !== null) slices.push({ ...paired, version, role });
-    };
-    const parentModel = await loadTrainerFromVersion(registry, model, parentVersion);
-    try {
-      await compare(parentModel.trainer, parentVersion, 'served');
-    } finally {
-      parentModel.trainer.dispose();
-    }
-    if (anchor !== null && anchor !== parentVersion) {
-      anchorModel ??= await loadTrainerFromVersion(registry, model, anchor);
-      await compare(anchorModel.trainer, anchor, 'offline');
-    }
-    return slices;
-  };
-
-  /**
-   * The watch after serving (src/pipeline/watch-served.ts) on the served parent: the version to
-   * restore and why when it fell significantly behind the one it replaced; else null.
-   */
-  const watchParent = async (
-    served: Manifest,
-    entries: HeldBackEntry[],
-  ): Promise<{ restores: ModelVersion; reason: string } | null> => {
-    const gate = options.gate;
-    const target = gate === undefined ? null : watchTarget(served, entries);
-    if (gate === undefined || target === null) return null;
-    const batch = eventsToBatch(
-      target.entries.map((e) => e.event),
-      loaded.spec,
-    );
-    const [servedPreds, replacedPreds] = await Promise.all(
-      [target.served, target.replaced].map(async (v) => {
-        const m = await loadTrainerFromVersion(registry, model, v);
-        try {
-          return await m.trainer.predict(batch);
-        } finally {
-          m.trainer.dispose();
-        }
-      }),
-    );
-    const comparison = pairedComparison(
-      servedPreds as Float32Array,
-      replacedPreds as Float32Array,
-      batch.labels,
-    );
-    if (comparison === null) return null;
-    const reason = watchVerdict(
-      target,
-      comparison,
-      gate.heldBackNe ?? DEFAULT_HELD_BACK_NE,
-      gate.falseAlarmRate ?? DEFAULT_FALSE_ALARM_RATE,
-    );
-    return reason === null ? null : { restores: target.replaced, reason };
-  };
 
   const publishVersion = async (request: PublishRequest): Promise<void> => {
     const dir = publishStagingDir(options.workDir ?? tmpdir(), model, seq++);
@@ -382,12 +312,13 @@ export async function runRecurringWindow(
       const range = request.eventTimeRange;
       const freshnessSeconds = range === null ? Number.NaN : (Date.now() - range.max) / 1000;
       const own = metrics.sinceVersion();
-      const slices =
-        options.gate === undefined ? [] : await scoreHeldBack(request.heldBack, parent);
-      // The watch: the served parent against the version it replaced, on events after it. A
-      // parent that fell behind is reverted, and this candidate (trained from it) is held.
-      const fellBehind =
-        options.gate === undefined ? null : await watchParent(parentManifest, request.heldBack);
+      // The gate's comparisons, and the watch: the served parent against the version it
+      // replaced, on events after it. A parent that fell behind is reverted, and this candidate
+      // (trained from it) is held.
+      const { slices, fellBehind } =
+        options.gate === undefined
+          ? { slices: [], fellBehind: null }
+          : await scorer.score(trainer, parentManifest, request.heldBack);
       const verdict =
         options.gate === undefined
           ? undefined
@@ -561,7 +492,7 @@ export async function runRecurringWindow(
     };
   } finally {
     if (!handedOver) trainer.dispose();
-    (anchorModel as LoadedVersion | null)?.trainer.dispose();
+    scorer.dispose();
   }
 }
 

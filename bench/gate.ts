@@ -49,22 +49,33 @@ import { runMain } from '../src/cli/run-main';
 import { demoTrainConfig } from '../worker/demo-train-config';
 import { plantScenario, worstRegression, type ScenarioKind } from './gate/scenario';
 
-const { values } = parseArgs({
-  options: {
-    poisoned: { type: 'string', default: '30' },
-    clean: { type: 'string', default: '10' },
-    'events-per-version': { type: 'string', default: '1000' },
-    versions: { type: 'string', default: '6' },
-    'held-back-ne': { type: 'string', default: '0.005' },
-    alpha: { type: 'string', default: '0.01' },
-    'min-held-back': { type: 'string', default: '2000' },
-    /** A constant recurring lr factor instead of the product's default `recurring.optimizer`. */
-    'recurring-lr-scale': { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'bench/results/gate.json' },
-  },
-  strict: true,
-});
+/** A bad flag: its message on stderr, no stack trace, exit 2 (before any server starts). */
+function usageError(message: string): never {
+  process.stderr.write(`bench:gate: ${message}\n`);
+  process.exit(2);
+}
+
+const OPTIONS = {
+  poisoned: { type: 'string', default: '30' },
+  clean: { type: 'string', default: '10' },
+  'events-per-version': { type: 'string', default: '1000' },
+  versions: { type: 'string', default: '6' },
+  'held-back-ne': { type: 'string', default: '0.005' },
+  alpha: { type: 'string', default: '0.01' },
+  'min-held-back': { type: 'string', default: '2000' },
+  /** A constant recurring lr factor instead of the product's default `recurring.optimizer`. */
+  'recurring-lr-scale': { type: 'string' },
+  quick: { type: 'boolean', default: false },
+  out: { type: 'string', default: 'bench/results/gate.json' },
+} as const;
+
+const { values } = (() => {
+  try {
+    return parseArgs({ options: OPTIONS, strict: true });
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error));
+  }
+})();
 
 function num(flag: keyof typeof values, min: number, max: number, integer = true): number {
   const raw = values[flag];
@@ -76,7 +87,7 @@ function num(flag: keyof typeof values, min: number, max: number, integer = true
     n > max ||
     (integer && !Number.isInteger(n))
   ) {
-    throw new Error(
+    usageError(
       `--${flag}: expected ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got '${String(raw)}'`,
     );
   }

@@ -249,8 +249,10 @@ export type Manifest = z.infer<typeof Manifest>;
 /** One change of a model's mutable state, kept for the record (who moved what, and why). */
 export const StateEvent = z.object({
   at: z.iso.datetime({ offset: true }),
-  action: z.enum(['promote', 'rollback', 'discard']),
+  action: z.enum(['promote', 'rollback', 'discard', 'label', 'unlabel']),
   version: ModelVersion,
+  /** For a label or unlabel: the label. */
+  label: z.string().optional(),
   /** For a rollback: where `latest` pointed before. */
   from: ModelVersion.nullable().optional(),
   reason: z.string().optional(),
@@ -258,15 +260,30 @@ export const StateEvent = z.object({
 export type StateEvent = z.infer<typeof StateEvent>;
 
 /**
+ * A version label an operator sets in the registry (TF Serving's version labels, served at
+ * `/v1/models/{m}/labels/{label}`): a letter first, so it never reads as a version number.
+ */
+export const VersionLabel = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/,
+    'a label is a letter followed by up to 63 letters, digits, ".", "_" or "-"',
+  );
+export type VersionLabel = z.infer<typeof VersionLabel>;
+
+/**
  * The small mutable state file next to the immutable versions (`<model>/state.json`): which
  * versions are promoted (retention never deletes them), which held versions an operator
- * discarded, and the history of promotions, discards and rollbacks.
+ * discarded, the version labels an operator set, and the history of promotions, discards,
+ * rollbacks and label changes.
  */
 export const ModelState = z.object({
   v: z.literal(1),
   promoted: z.array(ModelVersion),
   /** Held versions an operator discarded: never to be promoted (their offsets stay skipped). */
   discarded: z.array(ModelVersion).default([]),
+  /** Version labels set with `agp registry label` (label → version). */
+  labels: z.record(VersionLabel, ModelVersion).default({}),
   history: z.array(StateEvent),
 });
 export type ModelState = z.infer<typeof ModelState>;

@@ -20,6 +20,12 @@ const USAGE = `usage:
                                               continues from it)
   agp registry discard <model> <version>      record that a held version is not to be served
   agp registry rollback <model> [version]     move latest back (default: the previous version)
+  agp registry label <model> <label> <version>
+                                              point version label <label> at a version (agp serve
+                                              answers /v1/models/<model>/labels/<label>; a label
+                                              set here overrides the built-in stable/canary); the
+                                              version must be in the registry and verify
+  agp registry label <model> <label> --delete remove a label
   agp registry export <model> [version] --format savedmodel --out <dir>
                                               write a TensorFlow SavedModel of the version as
                                               <dir>/<model>/<n>/ (TF Serving's model base path;
@@ -30,7 +36,8 @@ options:
   --root <dir>     registry directory (default: $AGP_DATA_DIR/registry, i.e. .data/registry)
   --skip-verify    ls: do not checksum the versions (no CORRUPT marks)
   --json           machine-readable output (errors too: {"ok": false, "error": …})
-  --reason <text>  why (promote, discard, rollback): kept in the model's history
+  --reason <text>  why (promote, discard, rollback, label): kept in the model's history
+  --delete         label: remove the label instead of setting it
   --format <f>     export format: savedmodel (the only one)
   --out <dir>      export: the model base path to write into
 `;
@@ -58,6 +65,7 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
         json: { type: 'boolean', default: false },
         'skip-verify': { type: 'boolean', default: false },
         reason: { type: 'string' },
+        delete: { type: 'boolean', default: false },
         format: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -81,10 +89,13 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     discard: [2, 2],
     rollback: [1, 2],
     export: [1, 2],
+    // <model> <label> <version>, or <model> <label> --delete
+    label: values.delete ? [2, 2] : [3, 3],
   };
   const bounds = action === undefined ? undefined : arity[action];
   const given = positionals.length - 1;
-  if (!bounds || given < bounds[0] || given > bounds[1] || extra.length > 0) {
+  const extraAllowed = action === 'label' ? 1 : 0;
+  if (!bounds || given < bounds[0] || given > bounds[1] || extra.length > extraAllowed) {
     io.err(
       `agp registry: ${action === undefined || !bounds ? `unknown action '${action ?? ''}'` : `wrong arguments for '${action}'`}\n\n${USAGE}`,
     );
@@ -95,7 +106,7 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
   };
   const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
   try {
-    return await act(action as Action, model, version, values, io, out, json);
+    return await act(action as Action, model, version, extra[0], values, io, out, json);
   } catch (error) {
     // A script that asked for JSON gets JSON, also when the command fails.
     if (!values.json) throw error;
@@ -110,13 +121,16 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
   }
 }
 
-type Action = 'ls' | 'show' | 'verify' | 'promote' | 'discard' | 'rollback' | 'export';
+type Action = 'ls' | 'show' | 'verify' | 'promote' | 'discard' | 'rollback' | 'export' | 'label';
 
 async function act(
   action: Action,
   model: string | undefined,
   version: string | undefined,
+  /** The third positional: `label`'s version. */
+  third: string | undefined,
   values: {
+    delete?: boolean | undefined;
     root?: string | undefined;
     json?: boolean | undefined;
     'skip-verify'?: boolean | undefined;
@@ -207,6 +221,20 @@ async function act(
       else out(`${model}: latest moved from ${result.from ?? '(none)'} to ${result.to}`);
       return 0;
     }
+    case 'label': {
+      // `version` holds the label here: agp registry label <model> <label> <version>.
+      const label = version as string;
+      if (values.delete) {
+        const state = await store.deleteLabel(model as string, label, values.reason);
+        if (values.json) json(state);
+        else out(`${model}: label ${label} removed`);
+        return 0;
+      }
+      const state = await store.setLabel(model as string, label, asVersion(third), values.reason);
+      if (values.json) json(state);
+      else out(`${model}: label ${label} → ${third}`);
+      return 0;
+    }
     case 'export': {
       if (values.format !== 'savedmodel') {
         throw new ConfigError(
@@ -248,6 +276,9 @@ async function withFlags(store: RegistryStore, manifest: Manifest) {
     manifest,
     latest: latest === manifest.version,
     promoted: state.promoted.includes(manifest.version),
+    labels: Object.entries(state.labels)
+      .filter(([, v]) => v === manifest.version)
+      .map(([label]) => label),
     held: manifest.gate?.held === true && !state.promoted.includes(manifest.version),
     discarded: state.discarded.includes(manifest.version),
     manifestPath: store.manifestPath(manifest.model, manifest.version),
@@ -306,6 +337,7 @@ async function formatManifest(store: RegistryStore, manifest: Manifest): Promise
     flags.promoted ? 'promoted' : '',
     flags.held ? 'held' : '',
     flags.discarded ? 'discarded' : '',
+    ...flags.labels.map((label) => `label ${label}`),
   ].filter(Boolean);
   const lines = [
     `${manifest.model} ${manifest.version}${tags.length ? ` (${tags.join(', ')})` : ''}`,

@@ -16,6 +16,7 @@ import { AnnouncementError, type Announcer } from './announcer';
 import { digestFile, ensureDir, fsyncDir, isErrno, listDir, replaceFileAtomic } from './fs-io';
 import { cleanLeftovers, FsLayout, stagingName } from './fs-layout';
 import { withFileLock } from './fs-lock';
+import { checkLabel, checkLabelTarget, labelOf } from './labels';
 import { PublishConflictError } from './conflict';
 import { commitStaged, FaultPoint, type PublishFaults, stageVersion } from './fs-publish';
 import { expiredVersions } from './retention';
@@ -403,6 +404,48 @@ class FsRegistry implements FsRegistryStore {
     });
   }
 
+  async setLabel(
+    model: string,
+    label: string,
+    version: ModelVersion,
+    reason?: string,
+  ): Promise<ModelState> {
+    const name = checkLabel(model, label);
+    return withFileLock(this.layout.lock(model), async () => {
+      // Under the lock, so retention cannot delete the version between the check and the write.
+      await checkLabelTarget(this, model, name, version);
+      const state = await this.state(model);
+      const next: ModelState = {
+        ...state,
+        labels: { ...state.labels, [name]: version },
+        history: [...state.history, { ...this.event('label', version, reason), label: name }].slice(
+          -MAX_HISTORY,
+        ),
+      };
+      await replaceFileAtomic(this.layout.state(model), `${JSON.stringify(next, null, 2)}\n`);
+      return next;
+    });
+  }
+
+  async deleteLabel(model: string, label: string, reason?: string): Promise<ModelState> {
+    const name = checkLabel(model, label);
+    return withFileLock(this.layout.lock(model), async () => {
+      const state = await this.state(model);
+      const version = labelOf(model, state, name);
+      const { [name]: _removed, ...labels } = state.labels;
+      const next: ModelState = {
+        ...state,
+        labels,
+        history: [
+          ...state.history,
+          { ...this.event('unlabel', version, reason), label: name },
+        ].slice(-MAX_HISTORY),
+      };
+      await replaceFileAtomic(this.layout.state(model), `${JSON.stringify(next, null, 2)}\n`);
+      return next;
+    });
+  }
+
   async rollback(model: string, version?: ModelVersion, reason?: string): Promise<RollbackResult> {
     checkModelName(model);
     return withFileLock(this.layout.lock(model), async () => {
@@ -438,7 +481,9 @@ class FsRegistry implements FsRegistryStore {
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      if (isErrno(error, 'ENOENT')) return { v: 1, promoted: [], discarded: [], history: [] };
+      if (isErrno(error, 'ENOENT')) {
+        return { v: 1, promoted: [], discarded: [], labels: {}, history: [] };
+      }
       throw error;
     }
     return parseStoredJson(ModelState, text, path);

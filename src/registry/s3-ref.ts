@@ -34,5 +34,5 @@ export const EMPTY_REF: ModelRef = {
   next: 1,
   latest: null,
   versions: [],
-  state: { v: 1, promoted: [], discarded: [], history: [] },
+  state: { v: 1, promoted: [], discarded: [], labels: {}, history: [] },
 };

@@ -20,6 +20,7 @@ import { AnnouncementError, type Announcer } from './announcer';
 import { PublishConflictError } from './conflict';
 import { digestFile, isErrno, listFilesRecursive } from './fs-io';
 import { checkRelativePath, FaultPoint, type PublishFaults } from './fs-publish';
+import { checkLabel, checkLabelTarget, labelOf } from './labels';
 import { expiredVersions } from './retention';
 import { checkModelName, parseStoredJson } from './stored-json';
 import {
@@ -586,6 +587,51 @@ class S3Registry implements S3RegistryStore {
           ? ref.state.discarded
           : [...ref.state.discarded, version],
         history: [...ref.state.history, this.event('discard', version, reason)].slice(-MAX_HISTORY),
+      };
+      return { ref: { ...ref, state }, result: state };
+    });
+  }
+
+  async setLabel(
+    model: string,
+    label: string,
+    version: ModelVersion,
+    reason?: string,
+  ): Promise<ModelState> {
+    const name = checkLabel(model, label);
+    return this.updateRef(model, async (ref) => {
+      if (!ref.versions.some((e) => e.version === version)) {
+        throw new ConfigError(
+          `cannot label ${model} ${version} '${name}': ${model} has no version ${version} in ${this.location}` +
+            ` (a label names a version that is in the registry and verifies)`,
+        );
+      }
+      // The compare-and-set on the ref fails if retention removed the version meanwhile.
+      await checkLabelTarget(this, model, name, version);
+      const state: ModelState = {
+        ...ref.state,
+        labels: { ...ref.state.labels, [name]: version },
+        history: [
+          ...ref.state.history,
+          { ...this.event('label', version, reason), label: name },
+        ].slice(-MAX_HISTORY),
+      };
+      return { ref: { ...ref, state }, result: state };
+    });
+  }
+
+  async deleteLabel(model: string, label: string, reason?: string): Promise<ModelState> {
+    const name = checkLabel(model, label);
+    return this.updateRef(model, async (ref) => {
+      const version = labelOf(model, ref.state, name);
+      const { [name]: _removed, ...labels } = ref.state.labels;
+      const state: ModelState = {
+        ...ref.state,
+        labels,
+        history: [
+          ...ref.state.history,
+          { ...this.event('unlabel', version, reason), label: name },
+        ].slice(-MAX_HISTORY),
       };
       return { ref: { ...ref, state }, result: state };
     });

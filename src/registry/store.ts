@@ -146,7 +146,21 @@ export interface RegistryStore {
    * target, and records why.
    */
   rollback(model: string, version?: ModelVersion, reason?: string): Promise<RollbackResult>;
-  /** Promotions and the history of promotions and rollbacks. */
+  /**
+   * Points version label `label` at `version` (TF Serving's version labels), atomically with
+   * the model's other state. Like TF Serving, which assigns a label only to a version that is
+   * loaded, the version must be in the registry and verify; otherwise ConfigError (missing) or
+   * DataError (corrupt) naming it, and nothing changes.
+   */
+  setLabel(
+    model: string,
+    label: string,
+    version: ModelVersion,
+    reason?: string,
+  ): Promise<ModelState>;
+  /** Removes version label `label`; ConfigError when the model has no such label. */
+  deleteLabel(model: string, label: string, reason?: string): Promise<ModelState>;
+  /** Promotions, version labels and the history of promotions, rollbacks and label changes. */
   state(model: string): Promise<ModelState>;
   /** Where a version's manifest lives (what announcements carry). */
   manifestPath(model: string, version: ModelVersion): string;

@@ -47,7 +47,7 @@ export function resolveServed(
       return {
         ok: false,
         code: 'INVALID_ARGUMENT',
-        error: `Unrecognized servable version label: ${selector.label} (model '${model}' has ${[...slot.labels.keys()].join(', ') || 'no labels'}; stable = newest promoted, canary = latest)`,
+        error: `Unrecognized servable version label: ${selector.label} (model '${model}' has ${[...slot.labels.keys()].join(', ') || 'no labels'}; labels set with agp registry label, else stable = newest promoted, canary = latest)`,
       };
     }
     const found = slot.find(version);

@@ -84,19 +84,22 @@ export async function targetVersion(
 }
 
 /**
- * TF Serving's version labels as the registry has them: `stable` is the newest promoted version
- * (what the `promoted` policy serves), `canary` is `latest`. A label with no version is left out.
+ * TF Serving's version labels as the registry has them: first the labels an operator set
+ * (`agp registry label`), then, for `stable` and `canary` when not set there, the built-in
+ * mapping: `stable` is the newest promoted version (what the `promoted` policy serves),
+ * `canary` is `latest`. A label with no version is left out.
  */
 export async function labelVersions(
   store: RegistryStore,
   model: string,
 ): Promise<Map<string, ModelVersion>> {
-  const [stable, canary] = await Promise.all([
+  const [state, stable, canary] = await Promise.all([
+    store.state(model),
     targetVersion(store, model, { kind: 'promoted' }),
     targetVersion(store, model, { kind: 'latest' }),
   ]);
-  const labels = new Map<string, ModelVersion>();
-  if (stable !== null) labels.set('stable', stable);
-  if (canary !== null) labels.set('canary', canary);
+  const labels = new Map<string, ModelVersion>(Object.entries(state.labels));
+  if (stable !== null && !labels.has('stable')) labels.set('stable', stable);
+  if (canary !== null && !labels.has('canary')) labels.set('canary', canary);
   return labels;
 }

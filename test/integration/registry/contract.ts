@@ -216,6 +216,51 @@ export function registryContract(h: ContractHarness): void {
     assert.deepEqual(history, ['discard', 'promote', 'rollback', 'rollback']);
   });
 
+  it('version labels: set atomically with the state, only on a version that exists and verifies, deleted', async () => {
+    const store = await h.open();
+    const model = modelName('label');
+    const v1 = await store.publish(model, smallFiles('1'), offlineFields());
+    const v2 = await store.publish(model, smallFiles('2'), recurring(v1.version, 0, 10));
+    await store.promote(model, v1.version);
+    const set = await store.setLabel(model, 'stable', v1.version, 'baseline');
+    assert.deepEqual(set.labels, { stable: v1.version });
+    await store.setLabel(model, 'canary', v2.version);
+    // Moving a label replaces it; the other state is untouched.
+    const moved = await store.setLabel(model, 'stable', v2.version);
+    assert.deepEqual(moved.labels, { stable: v2.version, canary: v2.version });
+    assert.deepEqual(moved.promoted, [v1.version]);
+    await assert.rejects(
+      store.setLabel(model, 'gold', 'v000009' as ModelVersion),
+      (e: unknown) =>
+        e instanceof Error &&
+        /cannot label .* v000009 'gold'/.test(e.message) &&
+        /has no version v000009/.test(e.message),
+    );
+    await assert.rejects(store.setLabel(model, '7up', v1.version), /invalid label '7up'/);
+    await h.corrupt(store, model, v1.version, 'weights.bin');
+    await assert.rejects(
+      store.setLabel(model, 'gold', v1.version),
+      (e: unknown) =>
+        e instanceof DataError && /cannot label/.test(e.message) && /checksum/.test(e.message),
+    );
+    const deleted = await store.deleteLabel(model, 'canary', 'done');
+    assert.deepEqual(deleted.labels, { stable: v2.version });
+    await assert.rejects(store.deleteLabel(model, 'canary'), /has no label 'canary'.*stable/);
+    const state = await store.state(model);
+    assert.deepEqual(state.labels, { stable: v2.version });
+    assert.deepEqual(
+      state.history
+        .filter((e) => e.action !== 'promote')
+        .map((e) => [e.action, e.label, e.version]),
+      [
+        ['label', 'stable', v1.version],
+        ['label', 'canary', v2.version],
+        ['label', 'stable', v2.version],
+        ['unlabel', 'canary', v2.version],
+      ],
+    );
+  });
+
   it('daily candidates: a failed one is held beside latest, a passed one takes latest only from the version it was judged against', async () => {
     const store = await h.open();
     const model = modelName('daily');

@@ -158,6 +158,24 @@ describe('agp registry', () => {
     assert.equal(await store.latest('ctr'), latest);
   });
 
+  it('label sets, shows and deletes a version label; a missing version is named', async () => {
+    const set = await cli(['label', 'other', 'gold', 'v000001', '--root', root]);
+    assert.deepEqual([set.code, set.out], [0, 'other: label gold → v000001\n']);
+    const shown = await cli(['show', 'other', 'v000001', '--root', root]);
+    assert.match(shown.out, /^other v000001 \(latest, label gold\)/);
+    const missing = await cli(['label', 'other', 'gold', 'v000007', '--root', root, '--json']);
+    assert.equal(missing.code, 1);
+    assert.match(
+      (JSON.parse(missing.out) as { error: { message: string } }).error.message,
+      /cannot label other v000007 'gold': other has no version v000007/,
+    );
+    const usage = await cli(['label', 'other', 'gold', '--root', root]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.err, /wrong arguments for 'label'/);
+    const deleted = await cli(['label', 'other', 'gold', '--delete', '--root', root]);
+    assert.deepEqual([deleted.code, deleted.out], [0, 'other: label gold removed\n']);
+  });
+
   it('runs through the agp dispatcher, with a message instead of a stack trace', () => {
     const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'agp.js');
     const ok = spawnSync(process.execPath, [bin, 'registry', 'ls', 'other', '--root', root], {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { SIGNATURE } from '../../../src/export/inference-graph';
+import type { ModelVersion } from '../../../schemas/manifest';
 import { SERVE_TAG, exportSavedModel } from '../../../src/export/savedmodel';
 import { openFsRegistry, type FsRegistryStore } from '../../../src/registry/fs-store';
 import { createScoringService, type ScoringService } from '../../../src/serve/scoring-service';
@@ -241,6 +242,35 @@ describe("agp serve speaks TF Serving's REST contract", () => {
     const unknown = await call('/v1/models/ctr/labels/beta:predict', body);
     assert.equal(unknown.status, 400);
     assert.match(unknown.json['error'] as string, /Unrecognized servable version label: beta/);
+  });
+
+  it('labels set in the registry come first: a new label, and stable overridden, then deleted', async () => {
+    const body = '{"instances": [{"dense": [1, 1], "sparse": ["a", "b"]}]}';
+    await store.setLabel('ctr', 'gold', 'v000002' as ModelVersion, 'contract test');
+    await store.setLabel('ctr', 'stable', 'v000002' as ModelVersion, 'contract test');
+    const slot = service.slots.get('ctr');
+    await until(() => slot?.labels.get('gold') === 'v000002', 10_000, 'the gold label');
+    const gold = await call('/v1/models/ctr/labels/gold:predict', body);
+    assert.deepEqual([gold.status, gold.json['model_version']], [200, 'v000002']);
+    const stable = await call('/v1/models/ctr/labels/stable:predict', body);
+    assert.deepEqual([stable.status, stable.json['model_version']], [200, 'v000002']);
+    const status = await call('/v1/models/ctr');
+    assert.deepEqual((status.json['agp'] as { labels: Record<string, string> }).labels, {
+      gold: 'v000002',
+      stable: 'v000002',
+      canary: 'v000002',
+    });
+    const goldStatus = await call('/v1/models/ctr/labels/gold');
+    assert.equal(
+      (goldStatus.json['model_version_status'] as { version: string }[])[0]?.version,
+      '2',
+    );
+    await store.deleteLabel('ctr', 'gold');
+    await store.deleteLabel('ctr', 'stable');
+    await until(() => slot?.labels.get('stable') === 'v000001', 10_000, 'stable back to v1');
+    const gone = await call('/v1/models/ctr/labels/gold:predict', body);
+    assert.equal(gone.status, 400);
+    assert.match(gone.json['error'] as string, /Unrecognized servable version label: gold/);
   });
 
   it('errors are {"error": ...} with TF Serving status codes', async () => {

@@ -1,22 +1,27 @@
 /**
  * `npm run bench:serve`: the scoring service under load, on the reference DLRM shape (26 tables,
  * dim 16, bottom 13-512-256-64-16, top 367-512-256-1). The service runs as the real command
- * (`agp serve`, a child process) and autocannon drives it from this process: throughput and
+ * (`agp serve`, a child process) and is driven from this process over both of its protocols:
+ * REST by autocannon, gRPC `Predict` by a grpc-js client keeping as many calls in flight
+ * (bench/serve/grpc-load.ts), with the same records in every request of a cell. Throughput and
  * p50/p99 latency at 1, 8 and 64 instances per request and concurrency 1, 16, 64, then the same
- * while a new version is published every 5 s (errors must be 0), and the in-process `predict`
- * rows/s at the same batch sizes (events encoded the same way) for the served/in-process ratio.
- * Writes bench/results/serve.json.
+ * while a new version is published every 5 s (errors must be 0); each cell runs once per
+ * protocol, back to back, the first protocol alternating from cell to cell so machine-speed
+ * drift does not favour one. Then the in-process `predict` rows/s at the same batch sizes for
+ * the served/in-process ratio, and click → served freshness from the product's own pipeline
+ * (bench/serve/freshness.ts: private Temporal + Kafka on BENCH_SERVE_PORTS). Writes
+ * bench/results/serve.json.
  *
- *   npm run bench:serve -- [--short] [--table-rows N] [--label TEXT]
+ *   npm run bench:serve -- [--short | --quick] [--table-rows N] [--label TEXT] [--no-freshness]
  *
  * `--short` (3 s cells, 6 s while swapping, 10k-row tables) is for a busy machine; the default is
- * 10 s cells, 15 s while swapping and 100k-row tables.
+ * 10 s cells, 15 s while swapping and 100k-row tables. `--quick` only proves the benchmark runs
+ * end to end (1 and 8 instances × concurrency 1 and 16, 2 s cells, 5 s while swapping every 2 s,
+ * a 2-version freshness run): its figures are not for comparison.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import type { ClickEvent } from '../schemas/click-event';
@@ -29,21 +34,28 @@ import { clickModelLoader } from '../src/pipeline/click-predictor';
 import { openFsRegistry, type FsRegistryStore } from '../src/registry/fs-store';
 import { loadVersion } from '../src/registry/load';
 import { createRng, type Rng } from '../src/rng';
+import { measureFreshness, type Freshness } from './serve/freshness';
+import { encodePredictRequests, grpcLoad } from './serve/grpc-load';
+import { startServe } from './serve/serve-process';
 
 const { values } = parseArgs({
   options: {
     short: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    'no-freshness': { type: 'boolean', default: false },
     'table-rows': { type: 'string' },
     label: { type: 'string' },
   },
 });
-const short = values.short;
+const quick = values.quick;
+const short = values.short || quick;
 const tableRows = Number(values['table-rows'] ?? (short ? 10_000 : 100_000));
-const cellSeconds = short ? 3 : 10;
-const swapCellSeconds = short ? 6 : 15;
-const SWAP_EVERY_MS = 5000;
-const INSTANCES = [1, 8, 64];
-const CONCURRENCY = [1, 16, 64];
+const cellSeconds = quick ? 2 : short ? 3 : 10;
+const swapCellSeconds = quick ? 5 : short ? 6 : 15;
+const SWAP_EVERY_MS = quick ? 2000 : 5000;
+const INSTANCES = quick ? [1, 8] : [1, 8, 64];
+const CONCURRENCY = quick ? [1, 16] : [1, 16, 64];
+const PROTOCOLS = ['rest', 'grpc'] as const;
 const MODEL = 'bench';
 
 const spec = FeatureSpec.parse({
@@ -73,18 +85,6 @@ function record(rng: Rng): Pick<ClickEvent, 'dense' | 'sparse'> {
       spec.sparse.map((s) => [s.name, (rng.int(1 << 20) * 2654435761).toString(16)]),
     ),
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** Rows per second of the in-process predictor at batch `size` (encoding included). */
@@ -163,31 +163,25 @@ async function main(): Promise<void> {
     );
   }
 
-  const port = await freePort();
-  const server = spawn(
-    process.execPath,
-    [
-      // The CLI itself rather than bin/agp.js, whose extra process would outlive a SIGTERM.
-      '--import',
-      'tsx',
-      join(__dirname, '..', 'src', 'cli', 'main.ts'),
-      'serve',
+  const server = await startServe({
+    args: [
       '--model',
       MODEL,
       '--root',
       root,
       '--no-watch',
-      '--port',
-      String(port),
       '--poll-ms',
       '500',
       '--grace-ms',
       '2000',
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, AGP_BACKEND: backend } },
-  );
-  const url = `http://127.0.0.1:${port}`;
+    grpc: true,
+    env: { ...process.env, AGP_BACKEND: backend },
+  });
+  const url = server.url;
+  const grpcAddress = server.grpcAddress as string;
   const rows: {
+    protocol: (typeof PROTOCOLS)[number];
     instancesPerRequest: number;
     concurrency: number;
     swapping: boolean;
@@ -198,68 +192,108 @@ async function main(): Promise<void> {
     errors: number;
   }[] = [];
   try {
-    const deadline = Date.now() + 120_000;
-    while (
-      (await fetch(`${url}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      )) !== 200
-    ) {
-      if (Date.now() > deadline) throw new Error('agp serve did not become ready in 120 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
     const rng = createRng(7);
+    let cell = 0;
     for (const swapping of [false, true]) {
       for (const instancesPerRequest of INSTANCES) {
-        const requests = Array.from({ length: 8 }, () => ({
+        // The same 8 requests (the same records) for both protocols: named feature maps over
+        // REST, the signature's tensors over gRPC.
+        const records = Array.from({ length: 8 }, () =>
+          Array.from({ length: instancesPerRequest }, () => record(rng)),
+        );
+        const requests = records.map((instances) => ({
           method: 'POST',
           path: `/v1/models/${MODEL}:predict`,
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            instances: Array.from({ length: instancesPerRequest }, () => record(rng)),
-          }),
+          body: JSON.stringify({ instances }),
         }));
+        const grpcRequests = encodePredictRequests(MODEL, spec, records);
         for (const concurrency of CONCURRENCY) {
-          let swapper: NodeJS.Timeout | undefined;
-          let swapping_ = Promise.resolve();
-          if (swapping) {
-            swapper = setInterval(() => {
-              swapping_ = swapping_.then(publish);
-            }, SWAP_EVERY_MS);
+          const order =
+            cell++ % 2 === 0
+              ? PROTOCOLS
+              : ([...PROTOCOLS].reverse() as (typeof PROTOCOLS)[number][]);
+          for (const protocol of order) {
+            let swapper: NodeJS.Timeout | undefined;
+            let swapping_ = Promise.resolve();
+            if (swapping) {
+              swapper = setInterval(() => {
+                swapping_ = swapping_.then(publish);
+              }, SWAP_EVERY_MS);
+            }
+            const seconds = swapping ? swapCellSeconds : cellSeconds;
+            let measured: {
+              requestsPerSecond: number;
+              p50Ms: number;
+              p99Ms: number;
+              errors: number;
+            };
+            if (protocol === 'rest') {
+              const result = await autocannon({
+                url,
+                connections: concurrency,
+                duration: seconds,
+                timeout: 10,
+                requests,
+              });
+              measured = {
+                requestsPerSecond: result.requests.average,
+                p50Ms: result.latency.p50,
+                p99Ms: result.latency.p99,
+                errors: result.errors + result.timeouts + result.non2xx,
+              };
+            } else {
+              measured = await grpcLoad({
+                address: grpcAddress,
+                requests: grpcRequests,
+                concurrency,
+                seconds,
+                timeoutSeconds: 10,
+              });
+            }
+            if (swapper) clearInterval(swapper);
+            await swapping_;
+            const row = {
+              protocol,
+              instancesPerRequest,
+              concurrency,
+              swapping,
+              requestsPerSecond: Math.round(measured.requestsPerSecond),
+              rowsPerSecond: Math.round(measured.requestsPerSecond * instancesPerRequest),
+              p50Ms: measured.p50Ms,
+              p99Ms: measured.p99Ms,
+              errors: measured.errors,
+            };
+            rows.push(row);
+            process.stdout.write(`${JSON.stringify(row)}\n`);
           }
-          const result = await autocannon({
-            url,
-            connections: concurrency,
-            duration: swapping ? swapCellSeconds : cellSeconds,
-            timeout: 10,
-            requests,
-          });
-          if (swapper) clearInterval(swapper);
-          await swapping_;
-          const row = {
-            instancesPerRequest,
-            concurrency,
-            swapping,
-            requestsPerSecond: Math.round(result.requests.average),
-            rowsPerSecond: Math.round(result.requests.average * instancesPerRequest),
-            p50Ms: result.latency.p50,
-            p99Ms: result.latency.p99,
-            errors: result.errors + result.timeouts + result.non2xx,
-          };
-          rows.push(row);
-          process.stdout.write(`${JSON.stringify(row)}\n`);
         }
       }
     }
   } finally {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
+    await server.stop();
+  }
+  let freshness: Freshness | { medianSeconds: null; maxSeconds: null; samples: 0; method: string } =
+    {
+      medianSeconds: null,
+      maxSeconds: null,
+      samples: 0,
+      method: 'not measured (--no-freshness)',
+    };
+  if (!values['no-freshness']) {
+    freshness = await measureFreshness({
+      versions: quick ? 2 : 6,
+      eventsPerVersion: quick ? 1_000 : 4_000,
+      rate: 1_000,
+      offlineRows: quick ? 4_000 : 60_000,
+      log: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.stdout.write(`freshness: ${JSON.stringify(freshness)}\n`);
   }
   const cpu = cpus();
   const result = {
     machine:
-      `${values.label ?? (short ? 'busy machine, short run (3 s cells, 6 s while swapping)' : 'full run')}; ` +
+      `${values.label ?? (quick ? 'quick run (proves the benchmark runs; figures not for comparison)' : short ? 'busy machine, short run (3 s cells, 6 s while swapping)' : 'full run')}; ` +
       `${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ` +
       `tfjs backend ${backend}, tables 26 × ${tableRows} rows, ${published} versions published; ` +
       `load average at start ${loadStart.map((x) => x.toFixed(1)).join(' ')}, at end ${loadavg()
@@ -268,22 +302,32 @@ async function main(): Promise<void> {
       `command: npm run bench:serve -- ${process.argv.slice(2).join(' ')}`.trim(),
     rows,
     inProcessRowsPerSecond,
-    // Click → served freshness needs the main command's pipeline (events, training, publish);
-    // this benchmark serves synthetic versions, so it does not measure it.
-    freshness: { medianSeconds: null, maxSeconds: null, samples: 0 },
+    freshness,
   };
-  const out = join(__dirname, 'results', 'serve.json');
-  await mkdir(join(__dirname, 'results'), { recursive: true });
+  // A quick run proves the benchmark works; it never replaces the recorded figures.
+  const out = quick
+    ? join(tmpdir(), 'agp-bench-serve-quick.json')
+    : join(__dirname, 'results', 'serve.json');
+  await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
-  const at = (ipr: number, c: number) =>
-    rows.find((r) => !r.swapping && r.instancesPerRequest === ipr && r.concurrency === c);
-  const swapErrors = rows.filter((r) => r.swapping).reduce((s, r) => s + r.errors, 0);
+  const at = (protocol: string, ipr: number, c: number) =>
+    rows.find(
+      (r) =>
+        r.protocol === protocol &&
+        !r.swapping &&
+        r.instancesPerRequest === ipr &&
+        r.concurrency === c,
+    );
+  const swapErrors = (protocol: string): number =>
+    rows.filter((r) => r.swapping && r.protocol === protocol).reduce((s, r) => s + r.errors, 0);
   const best64 = Math.max(
     ...rows.filter((r) => r.instancesPerRequest === 64 && !r.swapping).map((r) => r.rowsPerSecond),
   );
   process.stdout.write(
-    `goals: errors while swapping ${swapErrors} (goal 0); p99 at 1 instance, c16 ${at(1, 16)?.p99Ms} ms (goal ≤ 20); ` +
-      `served/in-process rows/s at 64 instances ${(best64 / (inProcessRowsPerSecond['64'] ?? 1)).toFixed(2)} (goal ≥ 0.5)\nwrote ${out}\n`,
+    `goals: errors while swapping REST ${swapErrors('rest')}, gRPC ${swapErrors('grpc')} (goal 0 on both); ` +
+      `p99 at 1 instance, c16 REST ${at('rest', 1, 16)?.p99Ms} ms, gRPC ${at('grpc', 1, 16)?.p99Ms} ms (goals: REST ≤ 20, gRPC ≤ REST); ` +
+      `served/in-process rows/s at 64 instances ${(best64 / (inProcessRowsPerSecond['64'] ?? 1)).toFixed(2)} (goal ≥ 0.5); ` +
+      `click → served median ${freshness.medianSeconds?.toFixed(2) ?? '—'} s, max ${freshness.maxSeconds?.toFixed(2) ?? '—'} s over ${freshness.samples} samples\nwrote ${out}\n`,
   );
   await rm(work, { recursive: true, force: true });
 }

@@ -75,6 +75,14 @@ export const BENCH_FLEET_PORTS = {
   AGP_KAFKA_CONTROLLER_PORT: '24093',
 } as const;
 
+/** Ports of the serving benchmark's freshness phase (bench/serve/freshness.ts). */
+export const BENCH_SERVE_PORTS = {
+  AGP_TEMPORAL_PORT: '25233',
+  AGP_TEMPORAL_UI_PORT: '25333',
+  AGP_KAFKA_PORT: '25092',
+  AGP_KAFKA_CONTROLLER_PORT: '25093',
+} as const;
+
 /**
  * Starts the servers in a fresh temporary data directory.
  * @param label prefixes the infra log lines and the data directory's name. @default 'faults'

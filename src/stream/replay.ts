@@ -1,4 +1,10 @@
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import {
+  Partitioners,
+  type Kafka,
+  type Message,
+  type Producer,
+  type RecordMetadata,
+} from 'kafkajs';
 import type { ClickEvent } from '../../schemas/click-event';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import type { ColumnarBatch } from '../data/batch';
@@ -51,6 +57,12 @@ export interface ReplayOptions {
   signal?: AbortSignal;
   /** Called after every produce request with the running count. */
   onProgress?: (sent: number) => void;
+  /**
+   * Called after every produce request with what the broker acknowledged (per partition, the
+   * offset of the request's first message there) and when the request was sent (epoch ms):
+   * what a click → served measurement needs to know when each offset was produced.
+   */
+  onSent?: (records: readonly RecordMetadata[], sentAt: number) => void;
   /**
    * How long a produce request is retried while the brokers are unreachable (a restart) before
    * the replay fails, ms. @default 300_000 (DEFAULT_OUTAGE_LIMIT_MS)
@@ -142,15 +154,20 @@ export async function replay(
       if (wait > 0) await sleep(wait);
     }
     const messages = pending;
+    const sentAt = Date.now();
     // Repeating a request is safe with the replay producer: idempotent, one request in flight,
     // so the broker drops a batch it already has and nothing is reordered.
-    await retryThroughOutage(() => options.producer.send({ topic: options.topic, messages }), {
-      what: `Kafka (producing to '${options.topic}')`,
-      isOutage: isKafkaOutage,
-      ...(options.outageLimitMs === undefined ? {} : { limitMs: options.outageLimitMs }),
-      ...(options.log === undefined ? {} : { log: options.log }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
+    const records = await retryThroughOutage(
+      () => options.producer.send({ topic: options.topic, messages }),
+      {
+        what: `Kafka (producing to '${options.topic}')`,
+        isOutage: isKafkaOutage,
+        ...(options.outageLimitMs === undefined ? {} : { limitMs: options.outageLimitMs }),
+        ...(options.log === undefined ? {} : { log: options.log }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      },
+    );
+    options.onSent?.(records, sentAt);
     sent += pending.length;
     pending = [];
     options.onProgress?.(sent);

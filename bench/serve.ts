@@ -321,12 +321,15 @@ async function main(): Promise<void> {
   const swapErrors = (protocol: string): number =>
     rows.filter((r) => r.swapping && r.protocol === protocol).reduce((s, r) => s + r.errors, 0);
   const best64 = Math.max(
+    0,
     ...rows.filter((r) => r.instancesPerRequest === 64 && !r.swapping).map((r) => r.rowsPerSecond),
   );
   process.stdout.write(
     `goals: errors while swapping REST ${swapErrors('rest')}, gRPC ${swapErrors('grpc')} (goal 0 on both); ` +
       `p99 at 1 instance, c16 REST ${at('rest', 1, 16)?.p99Ms} ms, gRPC ${at('grpc', 1, 16)?.p99Ms} ms (goals: REST ≤ 20, gRPC ≤ REST); ` +
-      `served/in-process rows/s at 64 instances ${(best64 / (inProcessRowsPerSecond['64'] ?? 1)).toFixed(2)} (goal ≥ 0.5); ` +
+      (inProcessRowsPerSecond['64'] === undefined
+        ? ''
+        : `served/in-process rows/s at 64 instances ${(best64 / inProcessRowsPerSecond['64']).toFixed(2)} (goal ≥ 0.5); `) +
       `click → served median ${freshness.medianSeconds?.toFixed(2) ?? '—'} s, max ${freshness.maxSeconds?.toFixed(2) ?? '—'} s over ${freshness.samples} samples\nwrote ${out}\n`,
   );
   await rm(work, { recursive: true, force: true });

@@ -30,6 +30,8 @@ export interface GrpcLoadOptions {
   seconds: number;
   /** A call's deadline (autocannon's `timeout` for REST). */
   timeoutSeconds: number;
+  /** Channels (HTTP/2 connections) the calls are spread over. @default 1 */
+  channels?: number;
 }
 
 type Record_ = Pick<ClickEvent, 'dense' | 'sparse'>;
@@ -94,14 +96,25 @@ export async function grpcLoad(options: GrpcLoadOptions): Promise<GrpcCellResult
     },
     'PredictionService',
   );
-  const client = new Client(options.address, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 64 * 2 ** 20,
-    'grpc.max_send_message_length': 64 * 2 ** 20,
-  });
-  await new Promise<void>((resolve, reject) =>
-    client.waitForReady(Date.now() + 10_000, (error) => (error ? reject(error) : resolve())),
+  const clients = Array.from(
+    { length: options.channels ?? 1 },
+    () =>
+      new Client(options.address, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': 64 * 2 ** 20,
+        'grpc.max_send_message_length': 64 * 2 ** 20,
+        // Without it grpc-js shares one connection among clients of the same target.
+        'grpc.use_local_subchannel_pool': 1,
+      }),
   );
-  const call = (body: Buffer): Promise<boolean> =>
+  await Promise.all(
+    clients.map(
+      (client) =>
+        new Promise<void>((resolve, reject) =>
+          client.waitForReady(Date.now() + 10_000, (error) => (error ? reject(error) : resolve())),
+        ),
+    ),
+  );
+  const call = (client: grpc.Client, body: Buffer): Promise<boolean> =>
     new Promise((resolve) => {
       const deadline = Date.now() + options.timeoutSeconds * 1000;
       (
@@ -115,11 +128,12 @@ export async function grpcLoad(options: GrpcLoadOptions): Promise<GrpcCellResult
   let next = 0;
   const start = performance.now();
   const end = start + options.seconds * 1000;
-  const lane = async (): Promise<void> => {
+  const lane = async (_: unknown, i: number): Promise<void> => {
+    const client = clients[i % clients.length] as grpc.Client;
     while (performance.now() < end) {
       const body = options.requests[next++ % options.requests.length] as Buffer;
       const t = performance.now();
-      const ok = await call(body);
+      const ok = await call(client, body);
       if (ok) latencies.push(performance.now() - t);
       else errors++;
     }
@@ -127,7 +141,7 @@ export async function grpcLoad(options: GrpcLoadOptions): Promise<GrpcCellResult
   try {
     await Promise.all(Array.from({ length: options.concurrency }, lane));
   } finally {
-    client.close();
+    for (const client of clients) client.close();
   }
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);

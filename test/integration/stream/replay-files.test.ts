@@ -73,10 +73,24 @@ describe('replay of files sends source columns (real Kafka)', () => {
     const config = DataSourceConfig.parse({ kind: 'parquet', path: file });
     const source = replayRows(config, spec, 0);
     const p = await producer(k);
-    const result = await replay(source.rows, { producer: p, topic, idPrefix: 'f' }).finally(() =>
-      p.disconnect(),
-    );
+    const acks: { partition: number; offset: string; sentAt: number }[] = [];
+    const result = await replay(source.rows, {
+      producer: p,
+      topic,
+      idPrefix: 'f',
+      onSent: (records, sentAt) => {
+        for (const r of records) {
+          assert.equal(r.topicName, topic);
+          acks.push({ partition: r.partition, offset: r.baseOffset ?? '', sentAt });
+        }
+      },
+    }).finally(() => p.disconnect());
     assert.equal(result.events, rows);
+    // Every produce request is reported with its acknowledged offsets (what bench:serve times).
+    assert.ok(acks.length > 0);
+    for (const partition of new Set(acks.map((a) => a.partition))) {
+      assert.equal(acks.find((a) => a.partition === partition)?.offset, '0');
+    }
     assert.equal(result.firstEventTime, (times[0] as number) * 1000, 'event time from click_time');
 
     const decode = createEventDecoder(spec);

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ModelVersion } from '../../../schemas/manifest';
 import { initBackend } from '../../../src/model/backend';
 import { openFsRegistry, type FsRegistryStore } from '../../../src/registry/fs-store';
 import { createScoringService, type ScoringService } from '../../../src/serve/scoring-service';
@@ -19,6 +20,8 @@ interface Sample {
 interface ClientReport {
   predict: { probability: number[]; version: number };
   canary: { probability: number[]; version: number };
+  gold: { probability: number[]; version: number };
+  old: { code: string; details: string };
   pinned: { code: string; details: string };
   unknown_model: { code: string; details: string };
   bad_shape: { code: string; details: string };
@@ -63,6 +66,10 @@ describe('agp serve with the official TF Serving Python client (gRPC) and Promet
     url = await service.listen(0);
     grpcPort = await service.listenGrpc(0);
     await until(() => service.slots.get('ctr')?.current?.version === 'v000002', 20_000, 'v2');
+    // Labels set in the registry (agp registry label), read by the next poll.
+    await store.setLabel('ctr', 'gold', 'v000002' as ModelVersion);
+    await store.setLabel('ctr', 'old', 'v000001' as ModelVersion);
+    await until(() => service.slots.get('ctr')?.labels.has('old') === true, 10_000, 'labels');
   });
 
   after(async () => {
@@ -97,6 +104,12 @@ describe('agp serve with the official TF Serving Python client (gRPC) and Promet
         assert.ok(Math.abs(p - wanted[i]!) <= 1e-6, `row ${i}: gRPC ${p} vs REST ${wanted[i]}`),
       );
       assert.deepEqual(report.canary, report.predict);
+      assert.deepEqual(report.gold, report.predict);
+      assert.equal(report.old.code, 'NOT_FOUND');
+      assert.match(
+        report.old.details,
+        /label old of model 'ctr' names v000001, which is not loaded/,
+      );
       // Version 1 was replaced and unloaded (grace 0): NOT_FOUND, as TF Serving answers.
       assert.equal(report.pinned.code, 'NOT_FOUND');
       assert.equal(report.unknown_model.code, 'NOT_FOUND');
@@ -144,8 +157,9 @@ describe('agp serve with the official TF Serving Python client (gRPC) and Promet
             s.labels['method'] === method &&
             s.labels['code'] === code,
         )?.value;
-      assert.equal(calls('Predict', 'OK'), 2);
-      assert.equal(calls('Predict', 'NOT_FOUND'), 1);
+      // predict, canary, gold; pinned and old (the unknown model is counted as '(unknown)').
+      assert.equal(calls('Predict', 'OK'), 3);
+      assert.equal(calls('Predict', 'NOT_FOUND'), 2);
       assert.equal(calls('GetModelStatus', 'OK'), 1);
       assert.equal(calls('GetModelMetadata', 'INTERNAL'), 0);
       for (const family of [

@@ -52,6 +52,8 @@ def predict(label=None, version=None, name=model, dense=DENSE):
 
 out["predict"] = predict()
 out["canary"] = predict(label="canary")
+out["gold"] = predict(label="gold")  # set with agp registry label
+out["old"] = predict(label="old")  # a registry label on a version not loaded
 out["pinned"] = predict(version=1)
 out["unknown_model"] = predict(name="nope")
 out["bad_shape"] = predict(dense=[[1.0, 2.0, 3.0]] * 3)

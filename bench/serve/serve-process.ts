@@ -34,12 +34,15 @@ export async function startServe(options: {
   grpc: boolean;
   env: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
+  /** Extra node flags, e.g. `--cpu-prof` to profile the service under load. */
+  nodeArgs?: string[];
 }): Promise<ServeProcess> {
   const port = await freePort();
   const grpcPort = options.grpc ? await freePort() : null;
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       // The CLI itself rather than bin/agp.js, whose extra process would outlive a SIGTERM.
       '--import',
       'tsx',

@@ -32,6 +32,9 @@ import { demoTrainConfig } from '../../worker/demo-train-config';
 import { offlineTraining, recurringTraining } from '../../workflows';
 import { startServe } from './serve-process';
 
+/** Each workflow's limit: a stuck run fails the benchmark with Temporal's timeout, never hangs it. */
+const TIMEOUT = '30 minutes';
+
 /** serve.json's `freshness`. */
 export interface Freshness {
   medianSeconds: number | null;
@@ -110,6 +113,13 @@ export async function measureFreshness(options: FreshnessOptions): Promise<Fresh
   try {
     const { worker, close } = await createWorker(stack.config);
     const running = worker.run();
+    // A worker that stops for good fails the measurement instead of leaving a workflow waiting.
+    const workerFailed = running.then(
+      () => new Promise<never>(() => undefined),
+      (error: unknown) =>
+        Promise.reject(new Error('the freshness worker failed', { cause: error })),
+    );
+    workerFailed.catch(() => undefined);
     cleanups.unshift(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
@@ -119,20 +129,24 @@ export async function measureFreshness(options: FreshnessOptions): Promise<Fresh
     cleanups.unshift(() => connection.close());
     const client = new Client({ connection, namespace: stack.config.temporal.namespace });
     log(`freshness: offline training ${options.offlineRows} rows (offlineTraining, ${model})`);
-    const offline = await client.workflow.execute(offlineTraining, {
-      taskQueue: stack.config.taskQueue,
-      workflowId: `agp-offline-${model}`,
-      args: [
-        {
-          model,
-          trainConfig: demoTrainConfig({
+    const offline = await Promise.race([
+      client.workflow.execute(offlineTraining, {
+        taskQueue: stack.config.taskQueue,
+        workflowId: `agp-offline-${model}`,
+        workflowExecutionTimeout: TIMEOUT,
+        args: [
+          {
             model,
-            rows: options.offlineRows,
-            testRows: Math.max(256, Math.round(options.offlineRows / 10)),
-          }),
-        },
-      ],
-    });
+            trainConfig: demoTrainConfig({
+              model,
+              rows: options.offlineRows,
+              testRows: Math.max(256, Math.round(options.offlineRows / 10)),
+            }),
+          },
+        ],
+      }),
+      workerFailed,
+    ]);
     // The worker's registry: the private stack's data directory, announced on its Kafka.
     const root = join(stack.config.dataDir, 'registry');
     const registry = await openFsRegistry({ root });
@@ -175,21 +189,25 @@ export async function measureFreshness(options: FreshnessOptions): Promise<Fresh
     log(
       `freshness: recurringTraining, ${options.versions} versions of ${options.eventsPerVersion} events, replay at ${options.rate} events/s`,
     );
-    const state = await client.workflow.execute(recurringTraining, {
-      taskQueue: stack.config.taskQueue,
-      workflowId: `agp-recurring-${model}`,
-      args: [
-        {
-          model,
-          fromVersion: offline.version,
-          topic,
-          eventsPerVersion: options.eventsPerVersion,
-          windowVersions: 1,
-          publishEverySeconds: 60,
-          maxVersions: options.versions,
-        },
-      ],
-    });
+    const state = await Promise.race([
+      client.workflow.execute(recurringTraining, {
+        taskQueue: stack.config.taskQueue,
+        workflowId: `agp-recurring-${model}`,
+        workflowExecutionTimeout: TIMEOUT,
+        args: [
+          {
+            model,
+            fromVersion: offline.version,
+            topic,
+            eventsPerVersion: options.eventsPerVersion,
+            windowVersions: 1,
+            publishEverySeconds: 60,
+            maxVersions: options.versions,
+          },
+        ],
+      }),
+      workerFailed,
+    ]);
     stopReplay.abort();
     await replayed;
     const newest = state.published.at(-1);

@@ -16,7 +16,7 @@ import { AnnouncementError, type Announcer } from './announcer';
 import { digestFile, ensureDir, fsyncDir, isErrno, listDir, replaceFileAtomic } from './fs-io';
 import { cleanLeftovers, FsLayout, stagingName } from './fs-layout';
 import { withFileLock } from './fs-lock';
-import { checkLabel, checkLabelTarget, labelOf } from './labels';
+import { checkLabel, checkLabelTarget, relabel } from './labels';
 import { PublishConflictError } from './conflict';
 import { commitStaged, FaultPoint, type PublishFaults, stageVersion } from './fs-publish';
 import { expiredVersions } from './retention';
@@ -414,36 +414,26 @@ class FsRegistry implements FsRegistryStore {
     return withFileLock(this.layout.lock(model), async () => {
       // Under the lock, so retention cannot delete the version between the check and the write.
       await checkLabelTarget(this, model, name, version);
-      const state = await this.state(model);
-      const next: ModelState = {
-        ...state,
-        labels: { ...state.labels, [name]: version },
-        history: [...state.history, { ...this.event('label', version, reason), label: name }].slice(
-          -MAX_HISTORY,
-        ),
-      };
-      await replaceFileAtomic(this.layout.state(model), `${JSON.stringify(next, null, 2)}\n`);
-      return next;
+      return this.writeLabel(model, name, version, reason);
     });
   }
 
   async deleteLabel(model: string, label: string, reason?: string): Promise<ModelState> {
     const name = checkLabel(model, label);
-    return withFileLock(this.layout.lock(model), async () => {
-      const state = await this.state(model);
-      const version = labelOf(model, state, name);
-      const { [name]: _removed, ...labels } = state.labels;
-      const next: ModelState = {
-        ...state,
-        labels,
-        history: [
-          ...state.history,
-          { ...this.event('unlabel', version, reason), label: name },
-        ].slice(-MAX_HISTORY),
-      };
-      await replaceFileAtomic(this.layout.state(model), `${JSON.stringify(next, null, 2)}\n`);
-      return next;
-    });
+    return withFileLock(this.layout.lock(model), () => this.writeLabel(model, name, null, reason));
+  }
+
+  /** Sets or (null) removes a label in state.json; the caller holds the lock. */
+  private async writeLabel(
+    model: string,
+    label: string,
+    version: ModelVersion | null,
+    reason: string | undefined,
+  ): Promise<ModelState> {
+    const event = (action: StateEvent['action'], v: ModelVersion) => this.event(action, v, reason);
+    const next = relabel(model, await this.state(model), label, version, event, MAX_HISTORY);
+    await replaceFileAtomic(this.layout.state(model), `${JSON.stringify(next, null, 2)}\n`);
+    return next;
   }
 
   async rollback(model: string, version?: ModelVersion, reason?: string): Promise<RollbackResult> {

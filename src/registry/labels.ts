@@ -1,4 +1,9 @@
-import { type ModelState, type ModelVersion, VersionLabel } from '../../schemas/manifest';
+import {
+  type ModelState,
+  type ModelVersion,
+  type StateEvent,
+  VersionLabel,
+} from '../../schemas/manifest';
 import { ConfigError, DataError } from '../errors';
 import type { RegistryStore } from './store';
 import { checkModelName } from './stored-json';
@@ -49,4 +54,28 @@ export function labelOf(model: string, state: ModelState, label: string): ModelV
     );
   }
   return version;
+}
+
+/**
+ * The state after pointing `label` at `version`, or removing it (`version` null; ConfigError
+ * when there is no such label), with the change in the history (`event` makes the entry).
+ */
+export function relabel(
+  model: string,
+  state: ModelState,
+  label: string,
+  version: ModelVersion | null,
+  event: (action: 'label' | 'unlabel', version: ModelVersion) => StateEvent,
+  maxHistory: number,
+): ModelState {
+  const { [label]: _previous, ...others } = state.labels;
+  const entry =
+    version === null
+      ? { ...event('unlabel', labelOf(model, state, label)), label }
+      : { ...event('label', version), label };
+  return {
+    ...state,
+    labels: version === null ? others : { ...others, [label]: version },
+    history: [...state.history, entry].slice(-maxHistory),
+  };
 }

@@ -20,7 +20,7 @@ import { AnnouncementError, type Announcer } from './announcer';
 import { PublishConflictError } from './conflict';
 import { digestFile, isErrno, listFilesRecursive } from './fs-io';
 import { checkRelativePath, FaultPoint, type PublishFaults } from './fs-publish';
-import { checkLabel, checkLabelTarget, labelOf } from './labels';
+import { checkLabel, checkLabelTarget, relabel } from './labels';
 import { expiredVersions } from './retention';
 import { checkModelName, parseStoredJson } from './stored-json';
 import {
@@ -599,6 +599,7 @@ class S3Registry implements S3RegistryStore {
     reason?: string,
   ): Promise<ModelState> {
     const name = checkLabel(model, label);
+    const event = (action: StateEvent['action'], v: ModelVersion) => this.event(action, v, reason);
     return this.updateRef(model, async (ref) => {
       if (!ref.versions.some((e) => e.version === version)) {
         throw new ConfigError(
@@ -608,31 +609,16 @@ class S3Registry implements S3RegistryStore {
       }
       // The compare-and-set on the ref fails if retention removed the version meanwhile.
       await checkLabelTarget(this, model, name, version);
-      const state: ModelState = {
-        ...ref.state,
-        labels: { ...ref.state.labels, [name]: version },
-        history: [
-          ...ref.state.history,
-          { ...this.event('label', version, reason), label: name },
-        ].slice(-MAX_HISTORY),
-      };
+      const state = relabel(model, ref.state, name, version, event, MAX_HISTORY);
       return { ref: { ...ref, state }, result: state };
     });
   }
 
   async deleteLabel(model: string, label: string, reason?: string): Promise<ModelState> {
     const name = checkLabel(model, label);
+    const event = (action: StateEvent['action'], v: ModelVersion) => this.event(action, v, reason);
     return this.updateRef(model, async (ref) => {
-      const version = labelOf(model, ref.state, name);
-      const { [name]: _removed, ...labels } = ref.state.labels;
-      const state: ModelState = {
-        ...ref.state,
-        labels,
-        history: [
-          ...ref.state.history,
-          { ...this.event('unlabel', version, reason), label: name },
-        ].slice(-MAX_HISTORY),
-      };
+      const state = relabel(model, ref.state, name, null, event, MAX_HISTORY);
       return { ref: { ...ref, state }, result: state };
     });
   }

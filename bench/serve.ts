@@ -87,6 +87,17 @@ function record(rng: Rng): Pick<ClickEvent, 'dense' | 'sparse'> {
   };
 }
 
+/** The service's `process_cpu_seconds_total` from its /metrics, or null if it cannot be read. */
+async function serverCpuSeconds(url: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = /^process_cpu_seconds_total(?:\{[^}]*\})? (\S+)$/m.exec(text);
+    return line ? Number(line[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Rows per second of the in-process predictor at batch `size` (encoding included). */
 async function inProcess(store: FsRegistryStore, size: number, seconds: number): Promise<number> {
   const predictor = await loadVersion(store, MODEL, 'latest', clickModelLoader);
@@ -190,6 +201,8 @@ async function main(): Promise<void> {
     p50Ms: number;
     p99Ms: number;
     errors: number;
+    /** The service's CPU time (process_cpu_seconds_total) per answered request: load-insensitive. */
+    serverCpuMsPerRequest: number | null;
   }[] = [];
   try {
     const rng = createRng(7);
@@ -222,6 +235,7 @@ async function main(): Promise<void> {
               }, SWAP_EVERY_MS);
             }
             const seconds = swapping ? swapCellSeconds : cellSeconds;
+            const cpuBefore = await serverCpuSeconds(url);
             let measured: {
               requestsPerSecond: number;
               p50Ms: number;
@@ -251,6 +265,7 @@ async function main(): Promise<void> {
                 timeoutSeconds: 10,
               });
             }
+            const cpuAfter = await serverCpuSeconds(url);
             if (swapper) clearInterval(swapper);
             await swapping_;
             const row = {
@@ -263,6 +278,12 @@ async function main(): Promise<void> {
               p50Ms: measured.p50Ms,
               p99Ms: measured.p99Ms,
               errors: measured.errors,
+              serverCpuMsPerRequest:
+                cpuBefore === null || cpuAfter === null || measured.requestsPerSecond === 0
+                  ? null
+                  : Math.round(
+                      ((cpuAfter - cpuBefore) * 1e5) / (measured.requestsPerSecond * seconds),
+                    ) / 100,
             };
             rows.push(row);
             process.stdout.write(`${JSON.stringify(row)}\n`);

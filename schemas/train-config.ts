@@ -4,7 +4,9 @@ import { DataSourceConfig } from './data-source';
 import { FeatureSpec } from './feature-spec';
 import { LrSchedule } from './lr-schedule';
 import { ModelOverrides } from './model-config';
+import { SplitConfig } from './split';
 import { parseOrThrow } from './zod-errors';
+import { ConfigError } from '../src/errors';
 
 /**
  * One offline training run: where the rows come from, the model, the AGP schedule, and where
@@ -14,8 +16,16 @@ export const TrainConfig = z.strictObject({
   /** Name of the model in the registry and in reports. @default 'dlrm' */
   name: z.string().min(1).default('dlrm'),
   data: z.strictObject({
+    /** The training rows; with `split`, the one source that is split into train, validation and test. */
     train: DataSourceConfig,
-    test: DataSourceConfig,
+    /** The test rows, read once at the end of the run. Required unless `split` is given. */
+    test: DataSourceConfig.optional(),
+    /**
+     * Splits `train` (one CSV, Parquet or Arrow source) into train, validation and test rows by
+     * a time column or by a stable hash of a key column (SplitConfig in schemas/split.ts),
+     * instead of `test` and `validation` sources.
+     */
+    split: SplitConfig.optional(),
     /**
      * Feature spec of file sources (TSV, Parquet, Arrow). Synthetic and MovieLens sources bring
      * their own. @default the Criteo Kaggle layout with `buckets` rows per table
@@ -69,5 +79,23 @@ export function parseTrainConfig(
   where = 'training config',
   file?: string,
 ): TrainConfig {
-  return parseOrThrow(TrainConfig, input, where, [], file);
+  const config = parseOrThrow(TrainConfig, input, where, [], file);
+  const at = file === undefined ? '' : `${file}: `;
+  const { test, split, validation } = config.data;
+  if (split === undefined && test === undefined) {
+    throw new ConfigError(
+      `invalid ${where}:\n${at}data.test: missing (give the test rows, or data.split to split data.train)`,
+    );
+  }
+  if (split !== undefined && test !== undefined) {
+    throw new ConfigError(
+      `invalid ${where}:\n${at}data.split: give either data.split or data.test, not both (the split makes the test rows from data.train)`,
+    );
+  }
+  if (split !== undefined && validation !== undefined) {
+    throw new ConfigError(
+      `invalid ${where}:\n${at}data.validation: with data.split, give the validation rows as data.split.validation`,
+    );
+  }
+  return config;
 }

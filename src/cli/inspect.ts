@@ -62,10 +62,15 @@ export function formatReport(r: InspectReport): string {
     ...r.warnings.map((w) => `warning: ${w}`),
     ...(r.warnings.length > 0 ? [''] : []),
   ];
-  if (r.features !== null) {
+  if (r.features !== null && r.timeSplit !== null) {
+    out.push(
+      `suggested "data" for a training config (${r.timeSplitNote}):`,
+      JSON.stringify({ train: r.source, split: r.timeSplit, features: r.features }, null, 2),
+    );
+  } else if (r.features !== null) {
     out.push(
       r.split === null
-        ? `suggested "data" for a training config (${r.splitNote}; add "test", and "validation" for early stopping):`
+        ? `suggested "data" for a training config (${r.eventTime === null ? r.timeSplitNote : r.splitNote}; add "test", and "validation" for early stopping):`
         : `suggested "data" for a training config (${r.splitNote}):`,
       JSON.stringify(
         r.split === null

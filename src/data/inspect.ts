@@ -4,7 +4,7 @@ import { ConfigError } from '../errors';
 import { epochMillis } from './derive';
 import { detectFormat, type FileSample, type Samplers } from './file-sample';
 import { findLeak, quantileBins } from './label-leak';
-import { suggestTimeSplit } from './inspect-split';
+import { baseRateShift, suggestTimeSplit } from './inspect-split';
 import type { SplitConfigInput } from '../../schemas/split';
 
 /**
@@ -406,6 +406,13 @@ export function inspectSample(sample: FileSample, opts: InspectSampleOptions = {
   const eventMs = (eventTime === null ? [] : (sample.values.get(eventTime) ?? []))
     .map((v) => (isMissing(v) ? null : timeMs(v, eventUnit)))
     .filter((t): t is number => t !== null);
+  if (labels !== null && eventTime !== null) {
+    const times = (sample.values.get(eventTime) ?? []).map((v) =>
+      isMissing(v) ? null : timeMs(v, eventUnit),
+    );
+    const shift = baseRateShift(times, labels.y);
+    if (shift !== null) warnings.push(shift);
+  }
   const suggested = suggestTimeSplit(
     eventTime,
     eventUnit,

@@ -1,3 +1,4 @@
+import { STANDARD_NE } from './ne-definition';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -233,7 +234,7 @@ async function main(): Promise<void> {
       {
         v: 1,
         date: started.toISOString(),
-        neDefinition: 'standard NE: training base rate',
+        neDefinition: STANDARD_NE,
         machine: {
           cpus: cpus().length,
           loadavgBefore: loadBefore,

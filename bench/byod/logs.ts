@@ -67,14 +67,14 @@ async function criteo(): Promise<ByodLog> {
 async function movielens(rows: number): Promise<ByodLog> {
   const dir = sharedDataPath('movielens-latest-small');
   const genres = new Map<string, string>();
-  const movies = (await readFile(`${dir}/movies.csv`, 'utf8')).trimEnd().split('\n').slice(1);
+  const movies = (await readFile(`${dir}/movies.csv`, 'utf8')).trimEnd().split(/\r?\n/).slice(1);
   for (const line of movies) {
     // Titles may be quoted and hold commas; genres are the last field and never do.
     genres.set(line.slice(0, line.indexOf(',')), line.slice(line.lastIndexOf(',') + 1));
   }
   const ratings = (await readFile(`${dir}/ratings.csv`, 'utf8'))
     .trimEnd()
-    .split('\n')
+    .split(/\r?\n/)
     .slice(1)
     .map((l) => l.split(','))
     .map(([user, movie, rating, ts]) => ({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EpochUnit } from './feature-spec';
 
-/** `last 1d`, `last 6h`, `last 30m`, `last 90s`, or `last 10%` (of the source's time span). */
+/** `last 1d`, `last 6h`, `last 30m`, `last 90s`, or `last 10%` (of the source's rows, by time). */
 export const LAST_PATTERN = /^last\s+(\d+(?:\.\d+)?)\s*(d|h|m|s|%)$/;
 
 /** A timestamp bound: epoch number in the split's `unit`, or ISO 8601 text (UTC without an offset). */
@@ -11,7 +11,10 @@ const Instant = z.union([z.number().finite(), z.string().min(1)]);
  * Which rows of the time column a part holds:
  * - `"last 1d"` (also `h`, `m`, `s`): the newest span of that length, ending at the newest row
  *   of the source (for `validation`: ending where the test part starts);
- * - `"last 10%"`: the same as a share of the source's whole time span (newest − oldest);
+ * - `"last 10%"`: that share of the source's rows, by time (the newest rows; for `validation`
+ *   the rows just before the test part): it starts at the time of the row that many rows from
+ *   the end, so rows at that instant all belong to it. The split source reads every row's time
+ *   once and sorts them (8 bytes a row);
  * - `{from, to}`: `from <= t < to`.
  * A row exactly at a boundary belongs to the later part (a test row at the test's start).
  */

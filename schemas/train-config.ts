@@ -56,9 +56,12 @@ export const TrainConfig = z.strictObject({
   epochs: z.number().int().positive().default(1),
   /** With `data.validation`: epochs without a better validation NE before training stops. @default 1 */
   patience: z.number().int().positive().optional(),
-  /** Held-out evaluations during the run (on the first `evalRows` test rows), for the NE curve. @default 10 */
+  /**
+   * Held-out evaluations during the run (on the first `evalRows` validation rows when the run
+   * has them, else test rows), for the NE curve. @default 10
+   */
   evalPoints: z.number().int().min(0).default(10),
-  /** Test rows used by the evaluations during the run; the final evaluation uses all. @default 10000 */
+  /** Rows used by the evaluations during the run; the final test evaluation uses all. @default 10000 */
   evalRows: z.number().int().positive().default(10_000),
   /** Seed of the weights and of AGP's random choices. @default 1 */
   seed: z.number().int().default(1),

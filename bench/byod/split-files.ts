@@ -26,11 +26,7 @@ function timeParts(header: string[], lines: readonly string[], split: SplitConfi
     if (ms === null || ms instanceof BadValue) throw new Error(`bad time in line: ${l}`);
     return ms;
   });
-  const bounds = timeBounds(
-    split,
-    times.reduce((a, b) => Math.min(a, b)),
-    times.reduce((a, b) => Math.max(a, b)),
-  );
+  const bounds = timeBounds(split, Float64Array.from(times).sort());
   return times.map((t) => timePart(t, bounds) ?? ('none' as SplitPart));
 }
 

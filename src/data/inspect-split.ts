@@ -1,29 +1,24 @@
 import type { SplitConfigInput } from '../../schemas/split';
 
 /**
- * The time split `agp inspect` suggests (`data.split`): the test part is the newest stretch of
- * the event-time span that holds about 10% of the rows, validation the stretch before it with
- * about 10% more, train the rest. Shares of the span (`last N%`), not durations, because the
- * sample may not cover the file's whole span; the shares come from the sampled times, so a file
- * whose row rate changes over time gets other row shares (the note says so).
+ * The time split `agp inspect` suggests (`data.split`): the newest 10% of the rows by event time
+ * test, the 10% before them validation, train every row before. Shares of the rows, which the
+ * split source counts on the whole file, so a sample that is only the file's head (or a row
+ * rate that changes over time) does not move them.
  */
 export interface SuggestedTimeSplit {
   split: SplitConfigInput | null;
   note: string;
 }
 
-/** Share of the rows the test (and the validation) part should get. */
+/** Share of the rows the test (and the validation) part gets. */
 const HELD_OUT = 0.1;
 
-/**
- * Suggests `{by, unit?, test: 'last N%', validation: 'last M%'}` from the event times (epoch ms)
- * of the sample. `wholeFile`: the sample is every row of the file.
- */
+/** Suggests `{by, unit?, test: 'last 10%', validation: 'last 10%'}` from the sampled event times (epoch ms). */
 export function suggestTimeSplit(
   eventTime: string | null,
   unit: 's' | 'ms' | undefined,
   times: readonly number[],
-  wholeFile: boolean,
 ): SuggestedTimeSplit {
   if (eventTime === null) {
     return {
@@ -31,41 +26,18 @@ export function suggestTimeSplit(
       note: 'no event time column, so no time split; a hash split (data.split.hash) needs a key column such as a user id, which only you can name: add one, or hold out the newest rows as data.test with offset/limit',
     };
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  const n = sorted.length;
-  const min = sorted[0];
-  const max = sorted[n - 1];
-  if (min === undefined || max === undefined || n < 30 || !(max > min)) {
-    return {
-      split: null,
-      note: `too few distinct '${eventTime}' values in the sample to split by time`,
-    };
+  if (new Set(times).size < 2) {
+    return { split: null, note: `'${eventTime}' has one value in the sample: no time to split by` };
   }
-  const span = max - min;
-  const at = (q: number): number => sorted[Math.min(n - 1, Math.floor(q * n))] as number;
-  // Whole percents, rounded up so each part holds at least its share of the sampled rows.
-  const share = (from: number, to: number): number =>
-    Math.min(45, Math.max(1, Math.ceil((100 * (to - from)) / span)));
-  const test = share(at(1 - HELD_OUT), max);
-  const testStart = max - (test / 100) * span;
-  const validationStart = sorted.filter((t) => t < testStart);
-  const vq = validationStart[Math.floor((1 - HELD_OUT / (1 - HELD_OUT)) * validationStart.length)];
-  const validation = vq === undefined ? test : share(vq, testStart);
-  const rowsIn = (lo: number, hi: number): number => sorted.filter((t) => t >= lo && t < hi).length;
-  const testRows = rowsIn(testStart, Infinity);
-  const valRows = rowsIn(testStart - (validation / 100) * span, testStart);
-  const pct = (k: number): string => `${((100 * k) / n).toFixed(0)}%`;
+  const pct = `${100 * HELD_OUT}%`;
   return {
     split: {
       by: eventTime,
       ...(unit === undefined ? {} : { unit }),
-      test: `last ${test}%`,
-      validation: `last ${validation}%`,
+      test: `last ${pct}`,
+      validation: `last ${pct}`,
     },
-    note:
-      `split by the event time '${eventTime}': test = the newest ${test}% of its span (${pct(testRows)} of the sampled rows), ` +
-      `validation = the ${validation}% before it (${pct(valRows)}), train = every row before` +
-      (wholeFile ? '' : '; shares estimated from the sample, check them on the whole file'),
+    note: `split by the event time '${eventTime}': test = the newest ${pct} of the rows, validation = the ${pct} before them, train = every row before (rows at one instant stay together)`,
   };
 }
 

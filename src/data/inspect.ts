@@ -67,7 +67,8 @@ export interface InspectReport {
   splitNote: string;
   /**
    * The `data.split` to suggest when there is an event time (it needs no row order): the
-   * newest ~10% of rows test, the ~10% before validation. Null otherwise (`timeSplitNote` says why).
+   * newest 10% of the rows test, the 10% before them validation. Null otherwise
+   * (`timeSplitNote` says why).
    */
   timeSplit: SplitConfigInput | null;
   timeSplitNote: string;
@@ -413,12 +414,7 @@ export function inspectSample(sample: FileSample, opts: InspectSampleOptions = {
     const shift = baseRateShift(times, labels.y);
     if (shift !== null) warnings.push(shift);
   }
-  const suggested = suggestTimeSplit(
-    eventTime,
-    eventUnit,
-    eventMs,
-    sample.totalRows !== undefined && sample.totalRows === sampled,
-  );
+  const suggested = suggestTimeSplit(eventTime, eventUnit, eventMs);
   return {
     path: sample.path,
     format: sample.format,

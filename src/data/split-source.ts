@@ -54,8 +54,11 @@ export function openSplitSources(
   const timeOf = (key: RawCategorical): number | BadValue => {
     const ms = epochMillis(key, split.unit ?? 's');
     if (ms === null) return new BadValue(`${field}.by: column '${column}' is missing`);
-    if (ms instanceof BadValue)
-      return new BadValue(`${field}.by: column '${column}': ${ms.reason}`);
+    // epochMillis suggests the unit of a derived feature; here it is the split's.
+    if (ms instanceof BadValue) {
+      const reason = ms.reason.replace('derive.unit', `${field}.unit`);
+      return new BadValue(`${field}.by: column '${column}': ${reason}`);
+    }
     return ms;
   };
 
@@ -67,19 +70,20 @@ export function openSplitSources(
         const validation = split.validation as number | undefined;
         return (key) => hashPart(splitHash(key), test, validation);
       }
-      // One pass for the time range: `last …` ranges end at the newest row.
-      let min = Infinity;
-      let max = -Infinity;
+      // One pass over the times: `last …` ranges end at the newest row, and a share of the
+      // rows needs them all (sorted; 8 bytes a row).
+      const times: number[] = [];
       for await (const raw of keyColumn(open())) {
         for (let r = 0; r < raw.length; r++) {
           const t = timeOf(raw[r] as RawCategorical);
-          if (t instanceof BadValue) continue;
-          if (t < min) min = t;
-          if (t > max) max = t;
+          if (!(t instanceof BadValue)) times.push(t);
         }
       }
-      if (min > max) throw new DataError(`${field}.by: column '${column}' has no valid times`);
-      const bounds = timeBounds(split, min, max, field);
+      if (times.length === 0) {
+        throw new DataError(`${field}.by: column '${column}' has no valid times`);
+      }
+      const sorted = Float64Array.from(times).sort();
+      const bounds = timeBounds(split, sorted, field);
       return (key) => {
         const t = timeOf(key);
         return t instanceof BadValue ? t : timePart(t, bounds);

@@ -73,18 +73,36 @@ function instant(v: string | number, unit: SplitConfig['unit'], field: string): 
   return ms;
 }
 
-/** One range: a `last …` ending at `end`, or `{from, to}`. */
+/** Index of the first of the ascending `sorted` that is >= `t` (sorted.length when none). */
+function lowerBound(sorted: ArrayLike<number>, t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * One range: a `last …` ending at `end`, whose first row is `endRow` of `sorted` (a duration,
+ * or that share of all rows just before it, by time), or `{from, to}`.
+ */
 function rangeOf(
   r: TimeRange,
   end: number,
-  span: number,
+  endRow: number,
+  sorted: ArrayLike<number>,
   unit: SplitConfig['unit'],
   field: string,
 ): [number, number] {
   if (typeof r === 'string') {
     const last = parseLast(r, field);
-    const length = 'ms' in last ? last.ms : last.share * span;
-    return [end - length, Infinity];
+    if ('ms' in last) return [end - last.ms, Infinity];
+    // The time of the row `share × rows` rows before row `endRow` (the first not before `end`).
+    const first = Math.max(0, endRow - Math.max(1, Math.round(last.share * sorted.length)));
+    return [sorted[first] as number, Infinity];
   }
   const from = instant(r.from, unit, `${field}.from`);
   const to = instant(r.to, unit, `${field}.to`);
@@ -93,25 +111,28 @@ function rangeOf(
 }
 
 /**
- * The time bounds of a split over a source whose times run from `minT` to `maxT` (epoch ms).
- * Test `last D` is `[maxT − D, ∞)`; validation `last D` is the span of that length before the
- * test's start; train is every row before the earlier of the two starts. `field` prefixes errors
- * (e.g. `config.json: data.split`).
+ * The time bounds of a split over a source whose rows' times (epoch ms) are `sorted`
+ * (ascending). Test `last D` is `[newest − D, ∞)`, test `last P%` starts at the time of the row
+ * P% of the rows from the newest (rows at that time are all test, so it may hold a few more);
+ * validation `last …` is the same just before the test's start; train is every row before the
+ * earlier of the two starts. `field` prefixes errors (e.g. `config.json: data.split`).
  * @throws ConfigError when the ranges overlap or leave no time to train on
  */
 export function timeBounds(
   split: SplitConfig,
-  minT: number,
-  maxT: number,
+  sorted: ArrayLike<number>,
   field = 'data.split',
 ): TimeBounds {
-  const span = maxT - minT;
-  const test = rangeOf(split.test as TimeRange, maxT, span, split.unit, `${field}.test`);
-  // A `last` test range runs to the newest row; it is open so that row is inside.
+  const minT = sorted[0] as number;
+  const maxT = sorted[sorted.length - 1] as number;
+  // A `last …` test range ends after the newest row (open, so that row is inside).
+  const n = sorted.length;
+  const test = rangeOf(split.test as TimeRange, maxT, n, sorted, split.unit, `${field}.test`);
   let validation: [number, number] | undefined;
   if (split.validation !== undefined) {
     const v = split.validation as TimeRange;
-    validation = rangeOf(v, test[0], span, split.unit, `${field}.validation`);
+    const endRow = lowerBound(sorted, test[0]);
+    validation = rangeOf(v, test[0], endRow, sorted, split.unit, `${field}.validation`);
     if (typeof v === 'string') validation[1] = test[0];
     if (validation[0] < test[1] && test[0] < validation[1]) {
       throw new ConfigError(`${field}.validation: overlaps the test range`);

@@ -18,6 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'agp-split-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 0, 1);
 
 function errorOf(f: () => unknown): string {
@@ -143,7 +144,7 @@ describe('data.split: which part a row is in', () => {
     SplitConfig.parse({ by: 'ts', test, ...(validation === undefined ? {} : { validation }) });
 
   it('a row exactly at a boundary is in the later part', () => {
-    const b = timeBounds(time('last 1d', 'last 1d'), T0, T0 + 10 * DAY);
+    const b = timeBounds(time('last 1d', 'last 1d'), hourly(10 * DAY));
     assert.deepEqual(b.test, [T0 + 9 * DAY, Infinity]);
     assert.deepEqual(b.validation, [T0 + 8 * DAY, T0 + 9 * DAY]);
     assert.equal(b.trainTo, T0 + 8 * DAY);
@@ -154,13 +155,20 @@ describe('data.split: which part a row is in', () => {
     assert.equal(timePart(T0 + 10 * DAY, b), 'test', 'the newest row');
   });
 
-  it('shares of the span, and {from, to} ranges (rows after them in no part)', () => {
-    const share = timeBounds(time('last 10%'), T0, T0 + 10 * DAY);
-    assert.deepEqual(share.test, [T0 + 9 * DAY, Infinity]);
+  it('shares of the rows, and {from, to} ranges (rows after them in no part)', () => {
+    // 241 hourly rows: the newest 10% is 24 rows, from hour 217 on.
+    const share = timeBounds(time('last 10%', 'last 10%'), hourly(10 * DAY));
+    assert.deepEqual(share.test, [T0 + 217 * HOUR, Infinity]);
+    assert.deepEqual(share.validation, [T0 + 193 * HOUR, T0 + 217 * HOUR]);
+    // Rows not evenly spread in time: the share is of rows, not of the time span.
+    const skewed = Float64Array.from([
+      ...Array.from({ length: 90 }, (_, i) => T0 + i * DAY),
+      ...Array.from({ length: 10 }, (_, i) => T0 + 90 * DAY + i * HOUR),
+    ]);
+    assert.deepEqual(timeBounds(time('last 10%'), skewed).test, [T0 + 90 * DAY, Infinity]);
     const fixed = timeBounds(
       time({ from: '2024-01-05', to: '2024-01-06' }, { from: '2024-01-04', to: '2024-01-05' }),
-      T0,
-      T0 + 10 * DAY,
+      hourly(10 * DAY),
     );
     assert.deepEqual(fixed.test, [T0 + 4 * DAY, T0 + 5 * DAY]);
     assert.equal(timePart(T0 + 4 * DAY, fixed), 'test');
@@ -170,8 +178,7 @@ describe('data.split: which part a row is in', () => {
     // Epoch numbers in the split's unit.
     const epoch = timeBounds(
       SplitConfig.parse({ by: 'ts', unit: 'ms', test: { from: T0 + DAY, to: T0 + 2 * DAY } }),
-      T0,
-      T0 + 3 * DAY,
+      hourly(3 * DAY),
     );
     assert.deepEqual(epoch.test, [T0 + DAY, T0 + 2 * DAY]);
   });
@@ -181,18 +188,17 @@ describe('data.split: which part a row is in', () => {
       errorOf(() =>
         timeBounds(
           time({ from: '2024-01-05', to: '2024-01-07' }, { from: '2024-01-06', to: '2024-01-08' }),
-          T0,
-          T0 + 10 * DAY,
+          hourly(10 * DAY),
         ),
       ),
       /data\.split\.validation: overlaps the test range/,
     );
     assert.match(
-      errorOf(() => timeBounds(time('last 2d'), T0, T0 + DAY)),
+      errorOf(() => timeBounds(time('last 2d'), hourly(DAY))),
       /data\.split: no rows are left to train on/,
     );
     assert.match(
-      errorOf(() => timeBounds(time({ from: '2024-01-05', to: '2024-01-04' }), T0, T0 + 9 * DAY)),
+      errorOf(() => timeBounds(time({ from: '2024-01-05', to: '2024-01-04' }), hourly(9 * DAY))),
       /data\.split\.test: 'from' must be before 'to'/,
     );
   });
@@ -339,26 +345,19 @@ describe('data.split over a file', () => {
 });
 
 describe('agp inspect: the suggested split', () => {
-  it('a time split of ~10% rows each when there is an event time', () => {
+  it('a time split of 10% of the rows each when there is an event time', () => {
     const even = Array.from({ length: 1000 }, (_, i) => T0 + i * 60_000);
-    assert.deepEqual(suggestTimeSplit('ts', 's', even, true).split, {
+    assert.deepEqual(suggestTimeSplit('ts', 's', even).split, {
       by: 'ts',
       unit: 's',
       test: 'last 10%',
       validation: 'last 10%',
     });
-    // Twice as many rows in the second half of the span: the newest 10% of rows is a shorter stretch.
-    const skewed = [
-      ...Array.from({ length: 500 }, (_, i) => T0 + i * 120_000),
-      ...Array.from({ length: 1000 }, (_, i) => T0 + 500 * 120_000 + i * 60_000),
-    ];
-    const s = suggestTimeSplit('ts', undefined, skewed, false);
-    assert.deepEqual(s.split, { by: 'ts', test: 'last 8%', validation: 'last 8%' });
-    assert.match(s.note, /estimated from the sample/);
+    assert.equal(suggestTimeSplit('ts', undefined, [T0, T0, T0]).split, null);
   });
 
   it('no time split without an event time, and says why (no key to hash)', () => {
-    const s = suggestTimeSplit(null, undefined, [], true);
+    const s = suggestTimeSplit(null, undefined, []);
     assert.equal(s.split, null);
     assert.match(
       s.note,
@@ -366,6 +365,11 @@ describe('agp inspect: the suggested split', () => {
     );
   });
 });
+
+/** One row an hour from T0 to T0 + `span` (inclusive), as a split source's sorted times. */
+function hourly(span: number): Float64Array {
+  return Float64Array.from({ length: span / HOUR + 1 }, (_, i) => T0 + i * HOUR);
+}
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);

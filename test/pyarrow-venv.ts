@@ -1,9 +1,9 @@
 /**
  * The tests' Python environment for writing Parquet and Arrow files the way pyarrow users do: a
- * venv under .cache/pyarrow-venv with pyarrow from the Python package index (like
- * bench/throughput/torch-venv.ts), built by test/python-venv.ts. Building it needs the network once; when it cannot be built
- * the tests that need it fail with the step and its output, unless AGP_SKIP_PYARROW=1 says to
- * skip them (e.g. an offline machine), which the test runner then reports as skipped.
+ * venv under .cache/pyarrow-venv with pyarrow from the Python package index, built by
+ * test/python-venv.ts. Building it needs the network once; when it cannot be built the tests
+ * that need it fail with the step and its output, unless AGP_SKIP_PYARROW=1 says to skip them
+ * (e.g. an offline machine), which the test runner then reports as skipped.
  */
 import path from 'node:path';
 import { ensureVenv, runVenvPython } from './python-venv';

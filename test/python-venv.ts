@@ -38,8 +38,8 @@ function step(spec: VenvSpec, name: string, cmd: string, args: readonly string[]
 }
 
 /**
- * Creates (once) the venv `spec` describes and returns its python; `check`'s output is returned
- * by {@link ensureVenv} callers that want it through `onCheck`.
+ * Creates (once) the venv `spec` describes and returns its python. `onCheck` sees the output of
+ * `spec.check` on a fresh venv and may throw to reject it (e.g. a wrong version).
  * @throws Error naming the failed step and the tail of its output.
  */
 export function ensureVenv(spec: VenvSpec, onCheck?: (output: string) => void): string {

@@ -25,8 +25,8 @@ const NAMED = new Set(['csv', 'parquet', 'arrow']);
  * Splits one file source into train, validation and test by `split` (schemas/split.ts). Each
  * part reads the whole source and keeps its own rows, so the parts never share a row. The split
  * column is read as an extra raw column next to the spec's, whether or not it is a feature. A
- * time split first reads the source's time range once (for `last …`), on the first pass of any
- * part. `field` names the config's split in errors (e.g. `config.json: data.split`).
+ * time split first reads every row's time once (the newest row ends `last …` ranges; a share
+ * of the rows needs them sorted), on the first pass of any part. `field` names the config's split in errors (e.g. `config.json: data.split`).
  * @throws ConfigError when the source's columns have no names (criteo-tsv, synthetic, …)
  */
 export function openSplitSources(

@@ -9,7 +9,7 @@ import { SplitConfig } from '../../../schemas/split';
 import { parseTrainConfig } from '../../../schemas/train-config';
 import { parseLast, splitHash, timeBounds, timePart, hashPart } from '../../../src/data/split';
 import { openSplitSources } from '../../../src/data/split-source';
-import { suggestTimeSplit } from '../../../src/data/inspect-split';
+import { baseRateShift, suggestTimeSplit } from '../../../src/data/inspect-split';
 import type { BatchSource } from '../../../src/data/source';
 import { ConfigError, DataError } from '../../../src/errors';
 import { readTrainConfigFile } from '../../../src/train/config-file';
@@ -354,6 +354,30 @@ describe('agp inspect: the suggested split', () => {
       validation: 'last 10%',
     });
     assert.equal(suggestTimeSplit('ts', undefined, [T0, T0, T0]).split, null);
+  });
+
+  it('warns of a base rate that shifts over time, not of noise', () => {
+    const n = 4000;
+    const times = Array.from({ length: n }, (_, i) => T0 + i * 60_000);
+    // Shuffled order: the warning goes by time, not by position.
+    const order = times.map((_, i) => (i * 1663) % n);
+    const flat = order.map((i) => (i % 5 === 0 ? 1 : 0));
+    assert.equal(
+      baseRateShift(
+        order.map((i) => times[i] as number),
+        flat,
+      ),
+      null,
+    );
+    const rising = order.map((i) => (i % 5 === 0 || (i > 3600 && i % 5 === 1) ? 1 : 0));
+    assert.match(
+      baseRateShift(
+        order.map((i) => times[i] as number),
+        rising,
+      ) ?? '',
+      /base rate shifts over time: 40\.0% positive in the newest 10%.*20\.0% before/,
+    );
+    assert.equal(baseRateShift([null, null], [1, 0]), null, 'too few rows with a time');
   });
 
   it('no time split without an event time, and says why (no key to hash)', () => {

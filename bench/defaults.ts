@@ -1,3 +1,4 @@
+import { STANDARD_NE } from './ne-definition';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REFERENCE_OPTIMIZERS, type ModelOverridesInput } from '../schemas/model-config';
@@ -161,6 +162,7 @@ async function main(): Promise<void> {
       {
         v: 1,
         date: new Date().toISOString(),
+        neDefinition: STANDARD_NE,
         backend,
         note: 'default architecture and AGP schedule, one epoch, evalPoints 0; bench/defaults.ts',
         seeds: SEEDS,

@@ -20,6 +20,7 @@
  * Needs a Kafka broker: reuses a running one (KAFKA_BROKERS or the embedded default) or starts
  * the embedded one.
  */
+import { GATE_BENCH_NE } from './ne-definition';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -333,6 +334,7 @@ async function writeResult(
   const worse = judgedVersions.filter((v) => (v.vsParentPct ?? 0) > GATE.heldBackNe * 100);
   const result = {
     generatedAt: new Date().toISOString(),
+    neDefinition: GATE_BENCH_NE,
     ...(partial ? { partial: true } : {}),
     command: `npm run bench:gate -- ${process.argv.slice(2).join(' ')}`.trim(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,

@@ -120,7 +120,7 @@ export type DailyScheduleSpec = z.infer<typeof DailyScheduleSpec>;
 
 /** A training config (schemas/train-config.ts) whose data is a window instead of train/test. */
 export const DailyTrainConfig = TrainConfig.omit({ data: true, outDir: true }).extend({
-  data: TrainConfig.shape.data.omit({ train: true, test: true }).extend({
+  data: TrainConfig.shape.data.omit({ train: true, test: true, split: true }).extend({
     window: TrainingWindow,
   }),
 });

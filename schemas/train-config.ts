@@ -4,7 +4,9 @@ import { DataSourceConfig } from './data-source';
 import { FeatureSpec } from './feature-spec';
 import { LrSchedule } from './lr-schedule';
 import { ModelOverrides } from './model-config';
+import { SplitConfig } from './split';
 import { parseOrThrow } from './zod-errors';
+import { ConfigError } from '../src/errors';
 
 /**
  * One offline training run: where the rows come from, the model, the AGP schedule, and where
@@ -14,8 +16,16 @@ export const TrainConfig = z.strictObject({
   /** Name of the model in the registry and in reports. @default 'dlrm' */
   name: z.string().min(1).default('dlrm'),
   data: z.strictObject({
+    /** The training rows; with `split`, the one source that is split into train, validation and test. */
     train: DataSourceConfig,
-    test: DataSourceConfig,
+    /** The test rows, read once at the end of the run. Required unless `split` is given. */
+    test: DataSourceConfig.optional(),
+    /**
+     * Splits `train` (one CSV, Parquet or Arrow source) into train, validation and test rows by
+     * a time column or by a stable hash of a key column (SplitConfig in schemas/split.ts),
+     * instead of `test` and `validation` sources.
+     */
+    split: SplitConfig.optional(),
     /**
      * Feature spec of file sources (TSV, Parquet, Arrow). Synthetic and MovieLens sources bring
      * their own. @default the Criteo Kaggle layout with `buckets` rows per table
@@ -46,9 +56,12 @@ export const TrainConfig = z.strictObject({
   epochs: z.number().int().positive().default(1),
   /** With `data.validation`: epochs without a better validation NE before training stops. @default 1 */
   patience: z.number().int().positive().optional(),
-  /** Held-out evaluations during the run (on the first `evalRows` test rows), for the NE curve. @default 10 */
+  /**
+   * Held-out evaluations during the run (on the first `evalRows` validation rows when the run
+   * has them, else test rows), for the NE curve. @default 10
+   */
   evalPoints: z.number().int().min(0).default(10),
-  /** Test rows used by the evaluations during the run; the final evaluation uses all. @default 10000 */
+  /** Rows used by the evaluations during the run; the final test evaluation uses all. @default 10000 */
   evalRows: z.number().int().positive().default(10_000),
   /** Seed of the weights and of AGP's random choices. @default 1 */
   seed: z.number().int().default(1),
@@ -69,5 +82,23 @@ export function parseTrainConfig(
   where = 'training config',
   file?: string,
 ): TrainConfig {
-  return parseOrThrow(TrainConfig, input, where, [], file);
+  const config = parseOrThrow(TrainConfig, input, where, [], file);
+  const at = file === undefined ? '' : `${file}: `;
+  const { test, split, validation } = config.data;
+  if (split === undefined && test === undefined) {
+    throw new ConfigError(
+      `invalid ${where}:\n${at}data.test: missing (give the test rows, or data.split to split data.train)`,
+    );
+  }
+  if (split !== undefined && test !== undefined) {
+    throw new ConfigError(
+      `invalid ${where}:\n${at}data.split: give either data.split or data.test, not both (the split makes the test rows from data.train)`,
+    );
+  }
+  if (split !== undefined && validation !== undefined) {
+    throw new ConfigError(
+      `invalid ${where}:\n${at}data.validation: with data.split, give the validation rows as data.split.validation`,
+    );
+  }
+  return config;
 }

@@ -86,6 +86,11 @@ export const TrainReport = z.object({
     cumFlops: z.array(z.number()),
     cumDenseFlops: z.array(z.number()),
     widths: z.record(z.string(), z.array(z.number())),
+    /**
+     * Which rows the `eval` points are scored on: the validation rows when the run has them (the
+     * test rows are then read once, at the end), else the test rows. Absent before issue 24 (test).
+     */
+    evalOn: z.enum(['test', 'validation']).optional(),
     eval: z.array(
       z.object({
         step: z.number(),

@@ -1,3 +1,4 @@
+import { LIFECYCLE_BENCH_NE } from '../ne-definition';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { cpus, platform, release, totalmem } from 'node:os';
@@ -285,6 +286,7 @@ export async function runLifecycle(s: LifecycleScale): Promise<void> {
 
   const base = {
     generatedAt: new Date().toISOString(),
+    neDefinition: LIFECYCLE_BENCH_NE,
     command: s.command,
     machine: {
       cpu: cpus()[0]?.model ?? 'unknown',

@@ -1,3 +1,4 @@
+import { STANDARD_NE } from '../ne-definition';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { lrJob, type BenchScale } from './plan';
@@ -9,6 +10,12 @@ export interface LrChoice {
   grid: Array<{ lr: number; validationNe: number }>;
   /** What the search depends on (the job's config without lr/name/dir): a change invalidates it. */
   fingerprint: string;
+  /**
+   * Which NE the grid holds (bench/ne-definition.ts); absent in searches from before issue 24
+   * (test-rate NE). The choice is the same under either: every lr trains on the same rows, so
+   * the training base rate, the standard NE's only difference, is common to the whole grid.
+   */
+  neDefinition?: string;
 }
 
 /** `bench/results/agp-lr.json`: the cached search, per dataset and method. */
@@ -76,6 +83,7 @@ export async function searchLr(
       .sort((a, b) => a[0] - b[0])
       .map(([lr, validationNe]) => ({ lr, validationNe })),
     fingerprint: fingerprint(lrJob(s, dataset, method, 1, 0.1)) + `|seeds ${s.lrSeeds}`,
+    neDefinition: STANDARD_NE,
   };
 }
 

@@ -1,3 +1,4 @@
+import { AGP_BENCH_NE } from '../ne-definition';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -41,17 +42,25 @@ function unpinned(config: Omit<BenchJob['config'], 'name' | 'outDir'>): unknown 
 
 interface ProgressFile {
   v: 1;
+  /** What the runs' NE figures are (bench/ne-definition.ts); absent before issue 24. */
+  neDefinition: string;
   runs: Record<string, BenchRun>;
 }
 
 export async function openRunStore(path: string): Promise<RunStore> {
-  let file: ProgressFile = { v: 1, runs: {} };
+  let file: ProgressFile = { v: 1, neDefinition: AGP_BENCH_NE, runs: {} };
   if (existsSync(path)) {
     const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<ProgressFile>;
     if (parsed.v !== 1 || typeof parsed.runs !== 'object' || parsed.runs === null) {
       throw new Error(`${path} is not a bench:agp progress file (delete it to start over)`);
     }
-    file = { v: 1, runs: parsed.runs };
+    // Reusing its runs would mix two NE definitions in one results file.
+    if (parsed.neDefinition !== AGP_BENCH_NE) {
+      throw new Error(
+        `${path} holds runs with ${parsed.neDefinition ?? 'no neDefinition'}; this bench now reports ${AGP_BENCH_NE}: move it away to start over`,
+      );
+    }
+    file = { v: 1, neDefinition: AGP_BENCH_NE, runs: parsed.runs };
   }
   await mkdir(dirname(path), { recursive: true });
   return {

@@ -1,3 +1,4 @@
+import { AGP_BENCH_NE } from '../ne-definition';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { REGIME_MULTIPLIER, type BenchScale } from './plan';
 import { median, pairedPct } from './stats';
@@ -125,6 +126,7 @@ export function benchJson(opts: {
   const cpu = cpus();
   return {
     generatedAt: new Date().toISOString(),
+    neDefinition: AGP_BENCH_NE,
     machine: {
       cpu: cpu[0]?.model ?? 'unknown',
       cores: cpu.length,

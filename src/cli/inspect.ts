@@ -13,7 +13,9 @@ gives it, with the reason: label, event time, categorical, dense, or dropped. Th
 leaves out what would make a wrong model: a column unique per row (an id), a column whose
 nullness or value gives the label away (a likely leak, e.g. a conversion time that is null
 unless the label is 1), and every timestamp but the event time; integer columns with many
-values are hashed as categorical ids, never read as numbers. CSV/TSV (gzip-compressed or not),
+values are hashed as categorical ids, never read as numbers. With an event time the suggested
+"data" splits the file by it (data.split: the newest 10% of the rows test, the 10% before them
+validation), and a label rate that shifts over time is a warning. CSV/TSV (gzip-compressed or not),
 Parquet and Arrow IPC files are recognised by their first bytes, else by their extension.
 
 options:
@@ -62,10 +64,15 @@ export function formatReport(r: InspectReport): string {
     ...r.warnings.map((w) => `warning: ${w}`),
     ...(r.warnings.length > 0 ? [''] : []),
   ];
-  if (r.features !== null) {
+  if (r.features !== null && r.timeSplit !== null) {
+    out.push(
+      `suggested "data" for a training config (${r.timeSplitNote}):`,
+      JSON.stringify({ train: r.source, split: r.timeSplit, features: r.features }, null, 2),
+    );
+  } else if (r.features !== null) {
     out.push(
       r.split === null
-        ? `suggested "data" for a training config (${r.splitNote}; add "test", and "validation" for early stopping):`
+        ? `suggested "data" for a training config (${r.eventTime === null ? r.timeSplitNote : r.splitNote}; add "test", and "validation" for early stopping):`
         : `suggested "data" for a training config (${r.splitNote}):`,
       JSON.stringify(
         r.split === null

@@ -4,6 +4,8 @@ import { ConfigError } from '../errors';
 import { epochMillis } from './derive';
 import { detectFormat, type FileSample, type Samplers } from './file-sample';
 import { findLeak, quantileBins } from './label-leak';
+import { baseRateShift, suggestTimeSplit } from './inspect-split';
+import type { SplitConfigInput } from '../../schemas/split';
 
 /**
  * What `agp inspect` reports about a data file: its columns with their types as stored and as
@@ -63,6 +65,13 @@ export interface InspectReport {
    */
   split: { train: SplitRange; validation: SplitRange; test: SplitRange } | null;
   splitNote: string;
+  /**
+   * The `data.split` to suggest when there is an event time (it needs no row order): the
+   * newest 10% of the rows test, the 10% before them validation. Null otherwise
+   * (`timeSplitNote` says why).
+   */
+  timeSplit: SplitConfigInput | null;
+  timeSplitNote: string;
 }
 
 /** Records of a file, as a source's `offset` and `limit`. */
@@ -394,6 +403,18 @@ export function inspectSample(sample: FileSample, opts: InspectSampleOptions = {
   // The suggestion must be a valid spec; a failure here is a bug in the rules above.
   if (features !== null) FeatureSpec.parse(features);
   const { split, splitNote } = timeSplit(sample, eventTime);
+  const eventUnit = eventTime === null ? undefined : profiles.get(eventTime)?.unit;
+  const eventMs = (eventTime === null ? [] : (sample.values.get(eventTime) ?? []))
+    .map((v) => (isMissing(v) ? null : timeMs(v, eventUnit)))
+    .filter((t): t is number => t !== null);
+  if (labels !== null && eventTime !== null) {
+    const times = (sample.values.get(eventTime) ?? []).map((v) =>
+      isMissing(v) ? null : timeMs(v, eventUnit),
+    );
+    const shift = baseRateShift(times, labels.y);
+    if (shift !== null) warnings.push(shift);
+  }
+  const suggested = suggestTimeSplit(eventTime, eventUnit, eventMs);
   return {
     path: sample.path,
     format: sample.format,
@@ -407,6 +428,8 @@ export function inspectSample(sample: FileSample, opts: InspectSampleOptions = {
     features,
     split,
     splitNote,
+    timeSplit: suggested.split,
+    timeSplitNote: suggested.note,
   };
 }
 
@@ -448,6 +471,14 @@ function timeSplit(
     },
     splitNote: `the rows are in '${eventTime}' order (in the sample): the oldest 80% train, the next 10% validation, the newest 10% test`,
   };
+}
+
+/** Epoch ms of a sampled timestamp cell (a date, an epoch number in `unit`, ISO text), else null. */
+function timeMs(v: unknown, unit: 's' | 'ms' | undefined): number | null {
+  if (v instanceof Date) return v.getTime();
+  const n = numeric(v);
+  if (n !== null) return n * (unit === 'ms' ? 1 : 1000);
+  return epochOf(v);
 }
 
 /** Epoch ms of an ISO text timestamp, else null. */

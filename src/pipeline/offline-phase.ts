@@ -8,6 +8,7 @@ import type { RegistryStore } from '../registry/store';
 import { runOfflineTraining } from '../train/offline';
 import { openTrainingData } from '../train/open-data';
 import { describeTestSplit } from './describe-test-split';
+import { ConfigError } from '../errors';
 import { judgeOnTestSplit } from './judge-on-window';
 import { formatWidths, towerWidths } from './model-version';
 import { findOfflineRun, offlineVersionSummary } from './offline-run';
@@ -108,13 +109,18 @@ export async function runOfflinePhase(
     const widths = towerWidths(trainer);
     let judgement: CandidateJudgement | undefined;
     if (options.judge) {
+      // Windows of the daily run give train and test sources; a split config cannot be judged.
+      const test = config.data.test;
+      if (test === undefined) {
+        throw new ConfigError('trainConfig: data.test: a judged run needs its test source');
+      }
       judgement = await judgeOnTestSplit(registry, {
         model,
         candidate: { trainer, spec: withLearnedClips(spec, denseRanges) },
-        test: config.data.test,
+        test,
         servedVersion: options.judge.servedVersion,
         tolerance: options.judge.tolerance,
-        describeTest: describeTestSplit(options.window, config.data.test.kind),
+        describeTest: describeTestSplit(options.window, test.kind),
       });
       // Judging took a while: prove again that this attempt still owns the run.
       await options.beforePublish?.();

@@ -59,19 +59,26 @@ export function resolveConfigPaths(config: TrainConfig, file: string): TrainConf
     return s;
   };
   const train = source(config.data.train, 'data.train');
-  const test = source(config.data.test, 'data.test');
-  refuseOverlap(['data.train', train], ['data.test', test], file);
+  const test = config.data.test === undefined ? undefined : source(config.data.test, 'data.test');
+  if (test !== undefined) refuseOverlap(['data.train', train], ['data.test', test], file);
   const validation =
     config.data.validation === undefined
       ? undefined
       : source(config.data.validation, 'data.validation');
   if (validation !== undefined) {
     refuseOverlap(['data.train', train], ['data.validation', validation], file);
-    refuseOverlap(['data.validation', validation], ['data.test', test], file);
+    if (test !== undefined) {
+      refuseOverlap(['data.validation', validation], ['data.test', test], file);
+    }
   }
   return {
     ...config,
-    data: { ...config.data, train, test, ...(validation === undefined ? {} : { validation }) },
+    data: {
+      ...config.data,
+      train,
+      ...(test === undefined ? {} : { test }),
+      ...(validation === undefined ? {} : { validation }),
+    },
     ...(config.outDir === undefined ? {} : { outDir: abs(config.outDir) }),
   };
 }

@@ -197,6 +197,8 @@ export async function runOfflineTraining(
           trainBaseRate,
         });
   let epochsTrained = config.epochs;
+  // With validation rows the NE curve is scored on them, so the test rows are read once, at the end.
+  const curveSource = data.validation ?? data.test;
   const t0 = performance.now();
   const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
   let samplesThisProcess = 0;
@@ -261,7 +263,10 @@ export async function runOfflineTraining(
         }
         if (evalPoints.has(step)) {
           const tEval = performance.now();
-          const m = await evaluateOn(trainer, data.test, { rows: config.evalRows, trainBaseRate });
+          const m = await evaluateOn(trainer, curveSource, {
+            rows: config.evalRows,
+            trainBaseRate,
+          });
           curves.eval.push({
             step,
             ne: m.ne,
@@ -315,8 +320,13 @@ export async function runOfflineTraining(
     if (stopper !== undefined) trainer = await stopper.finish(trainer);
     await checkpoint();
     const test = await evaluateOn(trainer, data.test, { trainBaseRate });
-    // The held-out curve ends at the final evaluation, so the report's test NE is on it.
-    if (config.evalPoints > 0 && curves.eval[curves.eval.length - 1]?.step !== step) {
+    // The held-out curve ends at the final evaluation, so the report's test NE is on it; a
+    // curve on validation rows does not (it would mix two sets of rows).
+    if (
+      data.validation === undefined &&
+      config.evalPoints > 0 &&
+      curves.eval[curves.eval.length - 1]?.step !== step
+    ) {
       const { ne, logloss, auc, calibration } = test;
       curves.eval.push({ step, ne, logloss, auc, calibration });
     }
@@ -359,7 +369,7 @@ export async function runOfflineTraining(
       invalidRows: { train: skippedRowsOf(data.train), test: skippedRowsOf(data.test) },
       bayes:
         data.bayes === undefined ? null : (({ logloss, auc }) => ({ logloss, auc }))(data.bayes()),
-      curves,
+      curves: { ...curves, evalOn: data.validation === undefined ? 'test' : 'validation' },
       ...(stopper === undefined ? {} : { validation: stopper.report() }),
     });
     await writeFile(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');

@@ -66,7 +66,13 @@ export function renderReportHtml(report: TrainReport): string {
     c.eval.length > 0
       ? lineChart(
           'Held-out NE',
-          [{ name: 'NE', x: c.eval.map((e) => e.step), y: c.eval.map((e) => e.ne) }],
+          [
+            {
+              name: `NE (${c.evalOn ?? 'test'} rows)`,
+              x: c.eval.map((e) => e.step),
+              y: c.eval.map((e) => e.ne),
+            },
+          ],
           { xLabel: 'step', yLabel: 'NE' },
         )
       : '',

@@ -6,6 +6,11 @@ export interface TrapLogOptions {
   seed?: number;
   /** Label column coding. @default '01' */
   labelCoding?: '01' | 'yes-no';
+  /**
+   * Added to the click logit from the first row (0) to the last (this), so the base rate drifts
+   * over time and the newest (test) rows have another rate than the training rows. @default 0
+   */
+  baseRateShift?: number;
 }
 
 /**
@@ -16,7 +21,8 @@ export interface TrapLogOptions {
  * - `conversion_time`: a timestamp that is null unless the label is 1 (a leak: test AUC 1.000);
  * - `revenue`: 0 unless the label is 1 (a value leak);
  * - `updated_at`: a second timestamp, not the event time;
- * - `event_time`: the event time (ISO), always present.
+ * - `event_time`: the event time (ISO), always present;
+ * - with `baseRateShift`, a base rate that drifts over time (the test rows' rate differs).
  */
 export function trapLogCsv(opts: TrapLogOptions): string {
   const rng = createRng(opts.seed ?? 7);
@@ -37,7 +43,8 @@ export function trapLogCsv(opts: TrapLogOptions): string {
     const app = rng.int(400);
     const site = rng.int(30);
     const price = rng.next() * 50;
-    const logit = -1 + (app % 3 === 0 ? 1.5 : -0.5) + (site < 10 ? 1.5 : -0.8) - price / 25;
+    const drift = ((opts.baseRateShift ?? 0) * i) / Math.max(1, opts.rows - 1);
+    const logit = -1 + drift + (app % 3 === 0 ? 1.5 : -0.5) + (site < 10 ? 1.5 : -0.8) - price / 25;
     const click = rng.next() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
     const t = t0 + i * 61_000;
     const label = opts.labelCoding === 'yes-no' ? (click ? 'yes' : 'no') : String(click);

@@ -46,7 +46,7 @@ async function trainOn(lines: string[], features: FeatureSpecInput, model: objec
 async function assertCheckpointRoundTrips(
   result: Awaited<ReturnType<typeof trainOn>>,
 ): Promise<void> {
-  const source = openSource(result.config.data.test, result.config.data.features as never);
+  const source = openSource(result.config.data.test!, result.config.data.features as never);
   let batch;
   for await (const b of source.batches({ batchSize: 256 })) {
     batch = b;

@@ -67,4 +67,34 @@ describe('inspect → suggested config → train', { timeout: 300_000 }, () => {
         Math.abs(t.neTestRate - t.logloss / bernoulliEntropy(testRate)) < 1e-9,
     );
   });
+
+  it('trains on the suggested time split (data.split): every trap left out, a sane model', async () => {
+    const rows = 4000;
+    const text = trapLogCsv({ rows, seed: 12 });
+    const path = join(dir, 'traps-split.csv');
+    writeFileSync(path, text);
+    const report = await inspectFile(path, { csv: sampleCsv });
+    assert.deepEqual(report.timeSplit, {
+      by: 'event_time',
+      test: 'last 10%',
+      validation: 'last 10%',
+    });
+    const config = parseTrainConfig({
+      name: 'inspect-traps-split',
+      data: { train: report.source, split: report.timeSplit, features: report.features },
+      model: { bottom: [16, 8], top: [16, 1], embeddingDim: 8, batchSize: 64 },
+      agp: { schedule: 'dense' },
+      epochs: 2,
+      evalPoints: 0,
+      outDir: join(dir, 'run-split'),
+    });
+    const { report: trained, trainer } = await runOfflineTraining(config, { backend: 'cpu' });
+    trainer.dispose();
+    const t = trained.test;
+    assert.ok(t.auc > 0.6 && t.auc < 0.95, `AUC ${t.auc}`);
+    assert.ok(Number.isFinite(t.ne) && t.ne < 0.99 && t.ne > 0.5, `NE ${t.ne}`);
+    // Rows are one a minute: the newest 10% of the span is the newest ~10% of the rows.
+    assert.ok(Math.abs(t.rows - 400) <= 2, `test rows ${t.rows}`);
+    assert.ok(trained.validation !== undefined && trained.validation.bestEpoch !== null);
+  });
 });

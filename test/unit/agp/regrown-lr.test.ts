@@ -48,7 +48,11 @@ describe('regrown-neuron lr boost (issue 22 item 5)', () => {
       t0b: values(towers.top[0]!.b),
       t1w: values(towers.top[1]!.w),
     };
-    const ret = boost.around(100, () => towers, () => (fakeStep(towers), 'stepped'));
+    const ret = boost.around(
+      100,
+      () => towers,
+      () => (fakeStep(towers), 'stepped'),
+    );
     assert.equal(ret, 'stepped');
     const moved = (now: number[], was: number[]) => now.map((v, i) => v - (was[i] ?? NaN));
 
@@ -71,7 +75,10 @@ describe('regrown-neuron lr boost (issue 22 item 5)', () => {
     );
     // bottom.2 touches no regrown neuron: plain update.
     const dW2 = moved(values(towers.bottom[2]!.w), before.b2w);
-    assertClose(dW2, dW2.map(() => 0.5));
+    assertClose(
+      dW2,
+      dW2.map(() => 0.5),
+    );
     // top.0's column 2 and top.1's row 2.
     const dT0 = moved(values(towers.top[0]!.w), before.t0w);
     assertClose(
@@ -86,7 +93,11 @@ describe('regrown-neuron lr boost (issue 22 item 5)', () => {
 
     // Outside the boost the step is untouched.
     const w = values(towers.bottom[0]!.w);
-    boost.around(120, () => towers, () => fakeStep(towers));
+    boost.around(
+      120,
+      () => towers,
+      () => fakeStep(towers),
+    );
     assertClose(
       moved(values(towers.bottom[0]!.w), w),
       w.map(() => 0.5),
@@ -127,7 +138,12 @@ describe('regrown-neuron lr boost (issue 22 item 5)', () => {
     });
     assert.ok(boost);
     const n = tf.memory().numTensors;
-    for (let s = 0; s < 7; s++) boost.around(s, () => towers, () => fakeStep(towers));
+    for (let s = 0; s < 7; s++)
+      boost.around(
+        s,
+        () => towers,
+        () => fakeStep(towers),
+      );
     assert.equal(tf.memory().numTensors, n);
     boost.dispose();
     disposeModel(towers, slots);

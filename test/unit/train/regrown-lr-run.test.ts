@@ -94,7 +94,8 @@ test('a run stopped inside the boost resumes it from the checkpoint', async () =
       },
       signal: abort.signal,
     }),
-    (error: unknown) => error instanceof DataError && /stopped at step 32 of 40/.test(error.message),
+    (error: unknown) =>
+      error instanceof DataError && /stopped at step 32 of 40/.test(error.message),
   );
   const resumed = await runOfflineTraining(config(stoppedDir, agp), {
     backend: 'cpu',

@@ -270,6 +270,7 @@ async function lifecycle(): Promise<void> {
     seeds: num(values.seeds, 5),
     methods: lifecycleMethods(values.methods),
     lr: headline.lr,
+    agp: values.agp === undefined ? {} : (JSON.parse(values.agp) as AgpConfigInput),
     drift: {},
     candidates: lifecycleCandidates(baseLr, batch, values.candidates),
     tunedView: !values['skip-tuned'],

@@ -113,6 +113,18 @@ export const AgpConfig = z.strictObject({
    * @default false
    */
   rotation: z.boolean().default(false),
+  /**
+   * A higher learning rate for regrown neurons (src/agp/regrown-lr.ts): after each grow event,
+   * the updates of every weight that touches a regrown neuron are multiplied by `factor`,
+   * decaying linearly to 1 over `steps` (a step count, or a fraction of the run). Unset or
+   * factor 1: off (the default; what it gave is in src/agp/ALGORITHM.md).
+   */
+  regrownLr: z
+    .strictObject({
+      factor: z.number().min(1).max(100),
+      steps: AgpLength,
+    })
+    .optional(),
   /** Noise of `split` growth, as a multiple of the std of the copied column. @default 0.01 */
   splitNoise: z.number().nonnegative().default(0.01),
   /** Number of recent batches the `taylor` importance averages over. @default 8 */

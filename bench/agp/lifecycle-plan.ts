@@ -39,6 +39,9 @@ export function lifecycleCandidates(
 ): PolicyCandidate[] {
   const decaySteps = Math.round(100_000 / batchSize);
   const all: PolicyCandidate[] = [
+    // The base rate itself (agp's and prune-only's offline peak, half dense's): the drifting
+    // stream moves the teacher, so a rate the stationary check allows may track it better.
+    { name: 'constant-1', optimizer: { schedule: 'constant', scale: 1, baseLr } },
     { name: 'constant-0.3', optimizer: { schedule: 'constant', scale: 0.3, baseLr } },
     { name: 'constant-0.1', optimizer: { schedule: 'constant', scale: 0.1, baseLr } },
     { name: 'constant-0.03', optimizer: { schedule: 'constant', scale: 0.03, baseLr } },

@@ -121,8 +121,12 @@ function row(
 }
 
 /**
- * FLOPs `method` spends until its segment NE first reaches dense's NE on the last segment, over
- * dense's FLOPs for the whole lifecycle; per seed (null: never reached) and their mean.
+ * FLOPs `method` spends until it reaches dense's NE and stays there — the end of its catch-up
+ * segment ({@link catchUpRows}: every later segment within 0.05% of dense's on the same rows) —
+ * over dense's FLOPs for the whole lifecycle; per seed (null: still behind on the last segment)
+ * and their mean. Same rows on both sides: on a drifting stream every model's NE rises as the
+ * teacher moves, so comparing a method's early segments with dense's *last* one (the first
+ * definition) called a model that never caught up "at dense's NE" after one segment.
  */
 export function flopsToDenseFinalNe(
   segments: readonly LifecycleSegment[],
@@ -132,8 +136,11 @@ export function flopsToDenseFinalNe(
   const perSeed = seeds.map((seed) => {
     const dense = curve(segments, 'dense', seed);
     const last = dense[dense.length - 1];
-    if (last === undefined) return null;
-    const hit = curve(segments, method, seed).find((s) => s.progressiveNe <= last.progressiveNe);
+    const mine = curve(segments, method, seed);
+    const from = catchUpRows(segments, method, seed);
+    if (last === undefined || from === null) return null;
+    const first = mine[0]?.startRow ?? 0;
+    const hit = mine.find((s) => s.startRow - first >= from);
     return hit === undefined ? null : hit.cumulativeFlops / last.cumulativeFlops;
   });
   const found = perSeed.filter((r): r is number => r !== null);

@@ -1,12 +1,14 @@
-import { LIFECYCLE_BENCH_NE } from '../ne-definition';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { AgpConfigInput } from '../../schemas/agp-config';
 import type { RecurringOptimizer } from '../../schemas/recurring-optimizer';
 import type { SyntheticDriftInput, SyntheticPreset } from '../../schemas/synthetic';
 import type { TrainConfigInput } from '../../schemas/train-config';
 import { activeBackend } from '../../src/model/backend';
+import { LIFECYCLE_BENCH_NE } from '../ne-definition';
 import { renderSvg } from './chart';
 import { lifecycleFlopsSpec, progressiveNeSpec } from './lifecycle-chart';
 import {
@@ -52,6 +54,12 @@ export interface LifecycleScale {
   methods: LifecycleMethod[];
   /** Offline lr of each method (the headline's tuned choice). */
   lr: Record<Method, number>;
+  /**
+   * An AGP variant (`--agp` JSON, e.g. `{"regrownLr":{"factor":3,"steps":0.05}}`) merged into
+   * the `agp` and `agp-0.8` methods' config; the baselines are unchanged. Its runs get their own
+   * checkpoint directories (`-v<tag>`), so a variant never reuses the default's models.
+   */
+  agp: AgpConfigInput;
   drift: Omit<SyntheticDriftInput, 'startRow'>;
   candidates: PolicyCandidate[];
   /** Also run each method under its own best candidate (the second view). */
@@ -61,6 +69,12 @@ export interface LifecycleScale {
   outName: string;
   /** The command line, for the JSON. */
   command: string;
+}
+
+/** `-v` + a short hash of a non-empty AGP variant, '' for the default. */
+function variantTag(agp: AgpConfigInput): string {
+  if (Object.keys(agp).length === 0) return '';
+  return `-v${createHash('sha256').update(JSON.stringify(agp)).digest('hex').slice(0, 8)}`;
 }
 
 /** Seed of the validation streams (the teacher is the same: teacherSeed 1). */
@@ -84,12 +98,13 @@ function offlineConfig(s: LifecycleScale, m: LifecycleMethod, seed: number): Tra
     frontierRatios: [],
     criteoPath: '',
     criteo: false,
-    agp: {},
+    agp: s.agp,
     preset: s.preset,
   };
   const schedule = scheduleOf(m);
   const job = trainJob(bench, 'headline', 'synthetic', schedule, seed, s.lr[schedule]);
-  const name = `lifecycle-${m}-r${s.offlineRows}-s${seed}`;
+  const variant = schedule === 'agp' ? variantTag(s.agp) : '';
+  const name = `lifecycle-${m}-r${s.offlineRows}-s${seed}${variant}`;
   return {
     ...job.config,
     name,
@@ -308,6 +323,7 @@ export async function runLifecycle(s: LifecycleScale): Promise<void> {
       seeds,
       methods: s.methods,
       offlineLr: s.lr,
+      agpVariant: s.agp,
       drift: { ...s.drift, startRow: s.offlineRows },
     },
     recurringOptimizer: {

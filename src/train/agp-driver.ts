@@ -10,7 +10,9 @@ import {
   snapshotFromEntries,
   type PruneSnapshot,
 } from '../agp/prune-record';
+import { createRegrownLrBoost, type RegrownLrBoost } from '../agp/regrown-lr';
 import { reshapeTo, type AgpSurgeryState } from '../agp/reshape';
+import { resolveLength } from '../agp/schedule';
 import { createTaylorAccumulator, type TaylorAccumulator } from '../agp/taylor';
 import type { Trainer } from '../model/trainer';
 import type { Rng } from '../rng';
@@ -29,6 +31,11 @@ export interface AgpDriver {
   wantsActivationStats(step: number): boolean;
   /** Feeds one step's Taylor statistics. */
   afterStep(stats: Record<string, Float32Array> | undefined): void;
+  /**
+   * Runs one training step; right after a grow with `regrownLr`, scales the updates of the
+   * regrown neurons' weights (src/agp/regrown-lr.ts). Otherwise just `train()`.
+   */
+  trainStep<T>(step: number, train: () => T): T;
   /** Plain JSON for checkpoints (with the snapshot's weights when `restore` growth needs them). */
   toJSON(): AgpDriverState;
   dispose(): void;
@@ -48,6 +55,16 @@ export const AgpDriverState = z.object({
       batches: z.array(z.record(z.string(), z.array(z.number()))),
     })
     .nullable(),
+  /** A `regrownLr` boost in progress (src/agp/regrown-lr.ts). */
+  regrownLr: z
+    .object({
+      regrown: z.record(z.string(), z.array(z.number().int().nonnegative())),
+      fromStep: z.number().int().nonnegative(),
+      steps: z.number().int().nonnegative(),
+      factor: z.number(),
+    })
+    .nullable()
+    .default(null),
 });
 export type AgpDriverState = z.infer<typeof AgpDriverState>;
 
@@ -69,8 +86,23 @@ export function createAgpDriver(opts: {
     config.importance === 'taylor'
       ? createTaylorAccumulator(config.taylorBatches, opts.from?.taylor ?? undefined)
       : undefined;
+  let boost: RegrownLrBoost | undefined =
+    opts.from?.regrownLr == null
+      ? undefined
+      : createRegrownLrBoost(trainer.towers, opts.from.regrownLr);
 
-  function reshape(plan: AgpStepPlan): void {
+  /** The regrown neurons a grow from the current record brings back, per layer. */
+  function regrownByLayer(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [name, l] of Object.entries(state.record?.layers ?? {})) {
+      const kept = new Set(l.kept);
+      out[name] = Array.from({ length: l.fullWidth }, (_, j) => j).filter((j) => !kept.has(j));
+    }
+    return out;
+  }
+
+  function reshape(plan: AgpStepPlan, step: number): void {
+    const regrown = plan.event === 'grow' ? regrownByLayer() : undefined;
     const stats = taylor !== undefined && taylor.count() > 0 ? taylor.mean() : undefined;
     // Without Taylor statistics yet (e.g. a prune at step 0), rank by weight norms.
     const effective: AgpConfig =
@@ -91,12 +123,22 @@ export function createAgpDriver(opts: {
     state = result.state;
     // Neuron indices changed: statistics of the old neurons no longer apply.
     taylor?.reset();
+    boost?.dispose();
+    boost = undefined;
+    if (regrown !== undefined && config.regrownLr !== undefined) {
+      boost = createRegrownLrBoost(trainer.towers, {
+        regrown,
+        fromStep: step,
+        steps: resolveLength(config.regrownLr.steps, controller.totalSteps),
+        factor: config.regrownLr.factor,
+      });
+    }
   }
 
   return {
     beforeStep(step) {
       const plan = controller.at(step);
-      if (plan.event !== undefined) reshape(plan);
+      if (plan.event !== undefined) reshape(plan, step);
       return plan;
     },
     wantsActivationStats(step) {
@@ -111,15 +153,22 @@ export function createAgpDriver(opts: {
     afterStep(stats) {
       if (stats !== undefined) taylor?.add(stats);
     },
+    trainStep(step, train) {
+      if (boost === undefined || !boost.active(step)) return train();
+      return boost.around(step, () => trainer.towers, train);
+    },
     toJSON() {
       return {
         record: state.record ?? null,
         snapshot: state.snapshot === undefined ? null : snapshotToJson(state.snapshot),
         rested: state.rested ?? null,
         taylor: taylor?.toJSON() ?? null,
+        regrownLr: boost?.toJSON() ?? null,
       };
     },
     dispose() {
+      boost?.dispose();
+      boost = undefined;
       if (state.snapshot !== undefined) disposeSnapshot(state.snapshot);
       state = {
         ...(state.record === undefined ? {} : { record: state.record }),

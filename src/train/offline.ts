@@ -234,10 +234,12 @@ export async function runOfflineTraining(
         const tStep = performance.now();
         ranges.observe(batch);
         const plan = driver.beforeStep(step);
-        const result = trainer.step(batch, {
-          probeActivations: driver.wantsActivationStats(step),
-          lrScale: lrFactor(step) * widthLrScale(config.agp, plan, controller.fullWidths),
-        });
+        const result = driver.trainStep(step, () =>
+          trainer.step(batch, {
+            probeActivations: driver.wantsActivationStats(step),
+            lrScale: lrFactor(step) * widthLrScale(config.agp, plan, controller.fullWidths),
+          }),
+        );
         driver.afterStep(result.activationStats);
         flops.add({
           phase: plan.phase,

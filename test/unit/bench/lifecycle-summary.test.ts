@@ -48,11 +48,20 @@ describe('lifecycle summary', () => {
     assert.ok(after.ci95Pct[1] < 0, 'agp is below small-dense on both seeds after catch-up');
   });
 
-  it("FLOPs to reach dense's final NE, as a fraction of dense's lifecycle FLOPs", () => {
+  it("FLOPs to reach dense's NE (and stay within 0.05% of it), as a fraction of dense's lifecycle FLOPs", () => {
     const r = flopsToDenseFinalNe(segments, 'agp', [1, 2]);
-    // Seed 1: agp reaches 0.75 at its 4th segment (60 + 40 = 100) vs dense 140; seed 2 never.
-    assert.deepEqual(r.perSeed, [100 / 140, null]);
-    assert.equal(r.ratio, null);
-    assert.equal(flopsToDenseFinalNe(segments, 'agp', [1]).ratio, 100 / 140);
+    // Both seeds catch up at their 3rd segment: 60 + 3 × 10 = 90 against dense's 140.
+    assert.deepEqual(r.perSeed, [90 / 140, 90 / 140]);
+    assert.equal(r.ratio, 90 / 140);
+    assert.deepEqual(flopsToDenseFinalNe(segments, 'small-dense', [1]).perSeed, [null]);
+  });
+
+  it('on a drifting stream an early segment below dense\'s last one is not "reaching dense"', () => {
+    // NE rises for both as the teacher moves; agp stays 1% behind dense on every segment.
+    const drifting = [
+      ...curve('dense', 1, [0.79, 0.81, 0.83, 0.85], 100, 10),
+      ...curve('agp', 1, [0.798, 0.818, 0.838, 0.8585], 60, 10),
+    ];
+    assert.deepEqual(flopsToDenseFinalNe(drifting, 'agp', [1]), { ratio: null, perSeed: [null] });
   });
 });

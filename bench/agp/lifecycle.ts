@@ -7,7 +7,7 @@ import type { AgpConfigInput } from '../../schemas/agp-config';
 import type { RecurringOptimizer } from '../../schemas/recurring-optimizer';
 import type { SyntheticDriftInput, SyntheticPreset } from '../../schemas/synthetic';
 import type { TrainConfigInput } from '../../schemas/train-config';
-import { activeBackend } from '../../src/model/backend';
+import { activeBackend, initBackend } from '../../src/model/backend';
 import { LIFECYCLE_BENCH_NE } from '../ne-definition';
 import { renderSvg } from './chart';
 import { lifecycleFlopsSpec, progressiveNeSpec } from './lifecycle-chart';
@@ -166,6 +166,10 @@ function toSegments(
 
 /** Runs the lifecycle benchmark and writes `<outName>.json` and its two charts. */
 export async function runLifecycle(s: LifecycleScale): Promise<void> {
+  // Before anything trains: a resumed run whose offline steps are all done would otherwise
+  // reach its first recurring stage on tfjs' default (pure JS) backend, as slow as it is wrong
+  // for the figures' backend field.
+  await initBackend();
   await mkdir(s.outDir, { recursive: true });
   const progressDir = join('.data', 'bench', 'agp-lifecycle');
   await mkdir(progressDir, { recursive: true });

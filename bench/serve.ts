@@ -35,7 +35,9 @@ import { openFsRegistry, type FsRegistryStore } from '../src/registry/fs-store';
 import { loadVersion } from '../src/registry/load';
 import { createRng, type Rng } from '../src/rng';
 import { measureFreshness, type Freshness } from './serve/freshness';
+import { ghzLoad } from './serve/ghz-load';
 import { encodePredictRequests, grpcLoad } from './serve/grpc-load';
+import { installGhz } from '../infra/ghz';
 import { startServe } from './serve/serve-process';
 
 const { values } = parseArgs({
@@ -43,11 +45,18 @@ const { values } = parseArgs({
     short: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     'no-freshness': { type: 'boolean', default: false },
+    /** The gRPC load generator: ghz (a Go client, built into .cache) or grpc-js in this process. */
+    'grpc-client': { type: 'string', default: 'ghz' },
     'table-rows': { type: 'string' },
     label: { type: 'string' },
   },
 });
 const quick = values.quick;
+const grpcClient = values['grpc-client'];
+if (grpcClient !== 'ghz' && grpcClient !== 'grpc-js') {
+  console.error(`bench:serve: --grpc-client must be ghz or grpc-js, got '${grpcClient}'`);
+  process.exit(2);
+}
 const short = values.short || quick;
 const tableRows = Number(values['table-rows'] ?? (short ? 10_000 : 100_000));
 const cellSeconds = quick ? 2 : short ? 3 : 10;
@@ -127,6 +136,10 @@ async function inProcess(store: FsRegistryStore, size: number, seconds: number):
 
 async function main(): Promise<void> {
   const backend = await initBackend();
+  const ghz =
+    grpcClient === 'ghz'
+      ? await installGhz((line) => process.stdout.write(`bench:serve: ${line}\n`))
+      : undefined;
   const loadStart = loadavg();
   const work = await mkdtemp(join(tmpdir(), 'agp-bench-serve-'));
   const root = join(work, 'registry');
@@ -193,6 +206,8 @@ async function main(): Promise<void> {
   const grpcAddress = server.grpcAddress as string;
   const rows: {
     protocol: (typeof PROTOCOLS)[number];
+    /** The load generator: autocannon (REST), ghz or grpc-js (gRPC). */
+    client: string;
     instancesPerRequest: number;
     concurrency: number;
     swapping: boolean;
@@ -257,19 +272,21 @@ async function main(): Promise<void> {
                 errors: result.errors + result.timeouts + result.non2xx,
               };
             } else {
-              measured = await grpcLoad({
+              const load = {
                 address: grpcAddress,
                 requests: grpcRequests,
                 concurrency,
                 seconds,
                 timeoutSeconds: 10,
-              });
+              };
+              measured = ghz === undefined ? await grpcLoad(load) : await ghzLoad({ ...load, ghz });
             }
             const cpuAfter = await serverCpuSeconds(url);
             if (swapper) clearInterval(swapper);
             await swapping_;
             const row = {
               protocol,
+              client: protocol === 'rest' ? 'autocannon' : grpcClient,
               instancesPerRequest,
               concurrency,
               swapping,

@@ -23,3 +23,10 @@ export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Double'>> =
   AgpDecision: 'Keyword',
   AgpServedNe: 'Double',
 };
+
+/**
+ * ghz (github.com/bojand/ghz, Apache-2.0), the gRPC load generator of `npm run bench:serve`:
+ * built with `go install` from the Go module proxy into .cache/ghz/<version>/. A Go client
+ * spends a fraction of grpc-js' CPU per call, which on 2 cores the server would otherwise lose.
+ */
+export const GHZ_VERSION = 'v0.120.0';

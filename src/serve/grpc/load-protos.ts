@@ -7,7 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
  * The directory of the vendored TF Serving protos (`protos/` at the package root), found from
  * this file whether it runs from src/ under tsx or from the build in dist/.
  */
-function protosDir(): string {
+export function protosDir(): string {
   let dir = __dirname;
   for (;;) {
     const candidate = path.join(dir, 'protos');

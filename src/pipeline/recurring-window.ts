@@ -15,18 +15,16 @@ import {
   type TowerWidths,
 } from '../../schemas/manifest';
 import { parseOrThrow } from '../../schemas/zod-errors';
-import { SlidingWindowMetrics } from '../metrics/sliding-window';
 import { activeBackend } from '../model/backend';
 import { saveCheckpoint } from '../model/checkpoint';
 import type { RegistryStore } from '../registry/store';
-import type { TopicOffsets } from '../stream/offsets';
 import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
 import { handoverStepOf, offlineFinalFactorOf, recurringLrScale } from '../train/recurring-lr';
-import type { ProgressiveMetrics, PublishRequest } from '../stream/training-loop';
+import type { PublishRequest } from '../stream/training-loop';
 import { loadTrainerFromVersion, towerWidths } from './model-version';
 import { finiteMetrics } from './publish-offline';
 import { publishStagingDir } from './publish-staging';
-import type { TrainerCache } from './trainer-cache';
+import type { KeptWindow, TrainerCache } from './trainer-cache';
 import {
   HELD_BACK_SLICE_FILE,
   serializeHeldBack,
@@ -42,6 +40,14 @@ import {
   type GateBaseline,
   type GateTolerances,
 } from './publish-gate';
+import {
+  gateBaseline,
+  offlineRoot,
+  progressiveMetrics,
+  toManifestOffsets,
+  versionMetrics,
+} from './version-metrics';
+import { VersionSnapshots } from './version-snapshots';
 
 /** Dependencies of {@link runRecurringWindow}. */
 export interface RecurringWindowDeps {
@@ -144,79 +150,6 @@ export interface RecurringWindowOutcome {
   widths: TowerWidths;
 }
 
-/** Offsets as manifests store them (decimal strings). */
-function toManifestOffsets(offsets: TopicOffsets): KafkaOffsets {
-  return Object.fromEntries(
-    Object.entries(offsets).map(([topic, parts]) => [
-      topic,
-      Object.fromEntries(Object.entries(parts).map(([p, o]) => [p, String(o)])),
-    ]),
-  );
-}
-
-/**
- * The sliding-window metrics as the stream trainer's progressive-validation seam, plus the same
- * figures over the events since the last publish: a version is judged by the gate on its own
- * events, not on a window where earlier versions' events dilute a bad burst.
- */
-function progressiveMetrics(capacity: number): ProgressiveMetrics & {
-  sinceVersion(): Record<string, number>;
-  startVersion(): void;
-} {
-  const window = new SlidingWindowMetrics(capacity);
-  let own = new SlidingWindowMetrics(capacity);
-  return {
-    add: (predictions, labels) => {
-      window.push(predictions, labels);
-      own.push(predictions, labels);
-    },
-    snapshot: () => (window.size === 0 ? {} : finiteMetrics({ ...window.snapshot() })),
-    sinceVersion: () => (own.size === 0 ? {} : finiteMetrics({ ...own.snapshot() })),
-    startVersion: () => {
-      own = new SlidingWindowMetrics(capacity);
-    },
-  };
-}
-
-/**
- * A version's own-event figures (window snapshot name → manifest metric name). One table for
- * both directions: what a publish stores, and what the gate reads back from a parent.
- */
-const VERSION_METRICS = {
-  ne: 'versionNe',
-  neStdErr: 'versionNeStdErr',
-  calibration: 'versionCalibration',
-  calibrationStdErr: 'versionCalibrationStdErr',
-  count: 'versionScored',
-} as const;
-
-/** A version's own-event figures under the names its manifest stores them. */
-function versionMetrics(own: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, name] of Object.entries(VERSION_METRICS)) {
-    const value = own[key];
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
-}
-
-/**
- * What the gate compares a candidate with: the served parent's own-event figures, or for a
- * version published before they existed its window figures (`ne`, `calibration`).
- */
-function gateBaseline(manifest: {
-  version: ModelVersion;
-  metrics: Record<string, number>;
-}): GateBaseline {
-  const m = manifest.metrics;
-  const metrics: Record<string, number> = {};
-  for (const [key, name] of Object.entries(VERSION_METRICS)) {
-    const value = m[name] ?? (key === 'ne' || key === 'calibration' ? m[key] : undefined);
-    if (value !== undefined) metrics[key] = value;
-  }
-  return { version: manifest.version, metrics };
-}
-
 /**
  * One window of the recurring phase: loads `fromVersion` from the registry, consumes the topic
  * from that version's offsets (or `startOffsets`), trains with progressive validation, and
@@ -235,9 +168,16 @@ export async function runRecurringWindow(
   const { registry } = deps;
   const { model } = options;
   const from = parseOrThrow(ModelVersion, options.fromVersion, 'fromVersion');
-  const loaded =
+  const loaded: KeptWindow =
     options.trainers?.take(model, from) ?? (await loadTrainerFromVersion(registry, model, from));
   const { trainer, manifest: base } = loaded;
+  // The gate scores the served parent (and the watch the version it replaced) with copies taken
+  // when they were published, not reloaded from the registry: the trainer holds exactly `from`
+  // now, so it is the first parent's copy.
+  const snapshots = loaded.snapshots ?? new VersionSnapshots();
+  if (options.gate !== undefined && snapshots.get(base.version) === undefined) {
+    snapshots.take(base.version, trainer);
+  }
   // The newest served version this window published: the trainer holds exactly its state
   // while nothing was consumed after it (see `trainers`).
   let lastServed: Manifest | null = null;
@@ -283,6 +223,8 @@ export async function runRecurringWindow(
     model,
     spec: loaded.spec,
     anchor,
+    snapshots,
+    ...(loaded.anchor === undefined ? {} : { anchorModel: loaded.anchor }),
     test: {
       heldBackNe: options.gate?.heldBackNe ?? DEFAULT_HELD_BACK_NE,
       falseAlarmRate: options.gate?.falseAlarmRate ?? DEFAULT_FALSE_ALARM_RATE,
@@ -401,6 +343,8 @@ export async function runRecurringWindow(
         baseline = gateBaseline(published);
         lastServed = published;
         lastSlice = request.heldBack;
+        // The next version's gate parent: the trainer holds exactly what was just published.
+        if (options.gate !== undefined) snapshots.take(published.version, trainer);
       }
       options.onPublished?.(published);
       if (fellBehind !== null && published.dataRange.kind === 'recurring') {
@@ -467,11 +411,14 @@ export async function runRecurringWindow(
     // (Assigned in publishVersion's closure, which TypeScript's narrowing does not see.)
     const served = lastServed as Manifest | null;
     if (options.trainers !== undefined && !result.dirty && held.length === 0 && served !== null) {
+      const anchorModel = scorer.releaseAnchor();
       options.trainers.keep(model, {
         trainer,
         spec: loaded.spec,
         manifest: served,
         heldBack: lastSlice,
+        snapshots,
+        ...(anchorModel === undefined ? {} : { anchor: anchorModel }),
       });
       handedOver = true;
     }
@@ -491,27 +438,10 @@ export async function runRecurringWindow(
       widths: towerWidths(trainer),
     };
   } finally {
-    if (!handedOver) trainer.dispose();
+    if (!handedOver) {
+      trainer.dispose();
+      snapshots.dispose();
+    }
     scorer.dispose();
   }
-}
-
-/**
- * The offline version `base`'s chain descends from: `base` itself when offline, the anchor its
- * gate verdict recorded, else found by walking its parents (versions published before verdicts
- * named one). Null when the walk finds no offline root (a pruned history).
- */
-async function offlineRoot(
-  registry: RegistryStore,
-  model: string,
-  base: Manifest,
-): Promise<ModelVersion | null> {
-  let at: Manifest | null = base;
-  for (let hops = 0; at !== null && hops < 10_000; hops++) {
-    if (at.phase !== 'recurring') return at.version;
-    if (at.gate?.anchor !== undefined) return at.gate.anchor;
-    if (at.parent === null) return null;
-    at = await registry.get(model, at.parent).catch(() => null);
-  }
-  return null;
 }

@@ -20,7 +20,8 @@ import { saveCheckpoint } from '../model/checkpoint';
 import type { RegistryStore } from '../registry/store';
 import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
 import { handoverStepOf, offlineFinalFactorOf, recurringLrScale } from '../train/recurring-lr';
-import type { PublishRequest } from '../stream/training-loop';
+import type { BackgroundPublish, PublishRequest } from '../stream/training-loop';
+import type { Trainer } from '../model/trainer';
 import { loadTrainerFromVersion, towerWidths } from './model-version';
 import { finiteMetrics } from './publish-offline';
 import { publishStagingDir } from './publish-staging';
@@ -236,11 +237,21 @@ export async function runRecurringWindow(
   let parentManifest: Manifest = base;
   let reverted: RecurringWindowOutcome['reverted'];
 
-  const publishVersion = async (request: PublishRequest): Promise<void> => {
+  /**
+   * Saves, gates and publishes `candidate` (the trainer's state at the version's boundary) as
+   * the next version; `own` are its own-event figures. Returns the version when it is served
+   * (null when held).
+   */
+  const publishFrom = async (
+    candidate: Trainer,
+    request: PublishRequest,
+    own: Record<string, number>,
+    snapshotSeconds: number | null,
+  ): Promise<ModelVersion | null> => {
     const dir = publishStagingDir(options.workDir ?? tmpdir(), model, seq++);
     try {
       const saveStarted = Date.now();
-      await saveCheckpoint(dir, trainer, { offsets: request.offsets, parent });
+      await saveCheckpoint(dir, candidate, { offsets: request.offsets, parent });
       const checkpointSeconds = (Date.now() - saveStarted) / 1000;
       if (request.trainedEventIds !== undefined) {
         await writeFile(join(dir, TRAINED_IDS_FILE), JSON.stringify(request.trainedEventIds));
@@ -253,14 +264,13 @@ export async function runRecurringWindow(
       }
       const range = request.eventTimeRange;
       const freshnessSeconds = range === null ? Number.NaN : (Date.now() - range.max) / 1000;
-      const own = metrics.sinceVersion();
       // The gate's comparisons, and the watch: the served parent against the version it
       // replaced, on events after it. A parent that fell behind is reverted, and this candidate
       // (trained from it) is held.
       const { slices, fellBehind } =
         options.gate === undefined
           ? { slices: [], fellBehind: null }
-          : await scorer.score(trainer, parentManifest, request.heldBack);
+          : await scorer.score(candidate, parentManifest, request.heldBack);
       const verdict =
         options.gate === undefined
           ? undefined
@@ -310,9 +320,10 @@ export async function runRecurringWindow(
                 }),
             freshnessSeconds,
             checkpointSeconds,
+            ...(snapshotSeconds === null ? {} : { snapshotSeconds }),
             handoverStep,
           }),
-          widths: towerWidths(trainer),
+          widths: towerWidths(candidate),
           // The backend this process trained on, not the parent's: they differ when a worker
           // runs on another machine (or forgot to initialise tensorflow, issue 12 item 3).
           backend: activeBackend(),
@@ -324,7 +335,6 @@ export async function runRecurringWindow(
       );
       head = published.version;
       versions.push(published.version);
-      metrics.startVersion();
       if (verdict?.held === true && published.dataRange.kind === 'recurring') {
         held.push({ version: published.version, reasons: verdict.reasons });
         skipped = [
@@ -343,8 +353,6 @@ export async function runRecurringWindow(
         baseline = gateBaseline(published);
         lastServed = published;
         lastSlice = request.heldBack;
-        // The next version's gate parent: the trainer holds exactly what was just published.
-        if (options.gate !== undefined) snapshots.take(published.version, trainer);
       }
       options.onPublished?.(published);
       if (fellBehind !== null && published.dataRange.kind === 'recurring') {
@@ -372,9 +380,40 @@ export async function runRecurringWindow(
         versions.push(revert.version);
         options.onPublished?.(revert);
       }
+      return verdict?.held === true ? null : published.version;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  };
+
+  /**
+   * A version boundary: its state is copied (the embedding tables, on the training path) and
+   * saved, gated and published in the background while training goes on; the window commits
+   * its offsets once it is durable, and the next boundary waits for it. Served, the copy is the
+   * next version's gate parent. A model too large to copy publishes from the trainer itself,
+   * with training waiting (as before the background publish).
+   */
+  const publishVersion = async (request: PublishRequest): Promise<void | BackgroundPublish> => {
+    // Its own-event figures end at its boundary, whatever trains while it publishes.
+    const own = metrics.sinceVersion();
+    metrics.startVersion();
+    const copyStarted = performance.now();
+    const copy = snapshots.capture(trainer);
+    if (copy === undefined) {
+      await publishFrom(trainer, request, own, null);
+      return;
+    }
+    const snapshotSeconds = (performance.now() - copyStarted) / 1000;
+    const durable = publishFrom(copy, request, own, snapshotSeconds).then(
+      (served) => (served === null ? snapshots.release(copy) : snapshots.name(served, copy)),
+      (error: unknown) => {
+        snapshots.release(copy);
+        throw error;
+      },
+    );
+    // Its failure is the window's (src/stream/publish-in-flight.ts), never an unhandled one.
+    durable.catch(() => undefined);
+    return { durable };
   };
 
   let handedOver = false;

@@ -141,21 +141,28 @@ describe('version snapshots (the gate parent in memory)', () => {
     snapshots.dispose();
   });
 
-  it('keeps at most `limit` copies, recycling the oldest, without leaking tensors', () => {
+  it('keeps at most `limit` copies and one spare, recycling the oldest, without leaking tensors', () => {
     const snapshots = new VersionSnapshots(2);
-    snapshots.take('v1', trainer);
-    snapshots.take('v2', trainer);
+    // Two versions and a spare: the steady state of a window publishing in the background.
+    for (const v of ['v1', 'v2', 'v3']) snapshots.take(v, trainer);
     const tensors = tf.memory().numTensors;
-    for (let v = 3; v < 8; v++) {
+    for (let v = 4; v < 9; v++) {
       trainer.step(randomBatch(trainer.config, 8, v));
       snapshots.take(`v${v}`, trainer);
     }
     assert.equal(tf.memory().numTensors, tensors, 'recycled copies reuse their places');
-    assert.deepEqual(snapshots.versions(), ['v6', 'v7']);
+    assert.deepEqual(snapshots.versions(), ['v7', 'v8']);
     const batch = randomBatch(trainer.config, 8, 99);
-    assert.deepEqual(snapshots.get('v7')?.predict(batch), trainer.predict(batch));
-    snapshots.retain(['v7']);
-    assert.deepEqual(snapshots.versions(), ['v7']);
+    assert.deepEqual(snapshots.get('v8')?.predict(batch), trainer.predict(batch));
+    // A held version's copy goes back as the spare and is what the next capture reuses.
+    const copy = snapshots.capture(trainer);
+    assert.ok(copy !== undefined);
+    snapshots.release(copy);
+    assert.equal(snapshots.capture(trainer), copy);
+    snapshots.release(copy);
+    assert.equal(tf.memory().numTensors, tensors);
+    snapshots.retain(['v8']);
+    assert.deepEqual(snapshots.versions(), ['v8']);
     snapshots.dispose();
     assert.deepEqual(snapshots.versions(), []);
     const tooBig = new VersionSnapshots(2, 16);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PublishEvery } from './publish-every';
 import { RecurringOptimizer } from './recurring-optimizer';
 import { TrainConfig } from './train-config';
 import { IanaTimeZone, TrainingWindow } from './training-window';
@@ -156,6 +157,8 @@ export const DailyConfig = z.strictObject({
   /** Settings of the recurring workflow when a hand-over has to start it. */
   recurring: z
     .strictObject({
+      /** The recurring workflow's publish cadence (schemas/publish-every.ts). */
+      publishEvery: PublishEvery.optional(),
       eventsPerVersion: z.number().int().positive().optional(),
       windowVersions: z.number().int().positive().optional(),
       publishEverySeconds: z.number().positive().optional(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EventValidation } from './event-validation';
 import { CandidateJudgement, KafkaOffsets, ModelName, ModelVersion, TowerWidths } from './manifest';
+import { PublishEvery, resolvePublishEvery } from './publish-every';
 import { RecurringOptimizer } from './recurring-optimizer';
 import { ResolvedWindow, TrainingWindow } from './training-window';
 
@@ -194,61 +195,76 @@ export const RecurringState = z.object({
 export type RecurringState = z.infer<typeof RecurringState>;
 
 /** Input of the `recurringTraining` workflow. */
-export const RecurringTrainingInput = z.object({
-  model: ModelName,
-  /** Version to start from: an offline version, or the last recurring one. */
-  fromVersion: Version,
-  topic: Topic,
-  /** A version is published every this many consumed events. @default 10000 */
-  eventsPerVersion: z.number().int().positive().default(10_000),
-  /** Versions per activity run (window). @default 1 */
-  windowVersions: z.number().int().positive().default(1),
-  /** Stop after this many versions; undefined runs forever. */
-  maxVersions: z.number().int().positive().optional(),
-  /** …or publish after this many seconds with at least one event. @default 60 */
-  publishEverySeconds: z.number().positive().default(60),
-  /** Kafka consumer group (its committed offsets are for lag tools only). @default `agp-recurring-<model>` */
-  groupId: z.string().min(1).optional(),
-  /**
-   * Offsets to start from instead of `fromVersion`'s own (a hand-over of an offline version,
-   * which has none, continues where the previous recurring model was).
-   */
-  startOffsets: KafkaOffsets.optional(),
-  /** continueAsNew after this many windows even if the server does not suggest it. @default 100 */
-  windowsPerRun: z.number().int().positive().default(100),
-  /** @default enabled, ne 0.03, calibration 0.15, pause after 3 consecutive holds */
-  gate: PublishGate.default({
-    enabled: true,
-    ne: 0.03,
-    calibration: 0.15,
-    maxConsecutiveHolds: 3,
-    holdBackFraction: 0.02,
-    holdBackEvents: 2000,
-    minHeldBackEvents: 2000,
-    heldBackNe: 0.005,
-    falseAlarmRate: 0.01,
-  }),
-  /**
-   * Heartbeat timeout of a window: a silent attempt is retried after it, and an attempt that
-   * cannot get a heartbeat acknowledged within half of it (at most 10 s) publishes nothing.
-   * @default 60
-   */
-  heartbeatTimeoutSeconds: z.number().min(5).max(3600).default(60),
-  /** The served version `fromVersion` replaces (a hand-over that starts the workflow). */
-  supersedes: Version.optional(),
-  /**
-   * Event-time bounds and optional de-duplication by eventId (schemas/event-validation.ts).
-   * @default future skew 1 hour, no lower bound, no de-duplication
-   */
-  eventValidation: EventValidation.optional(),
-  /**
-   * `recurring.optimizer`: the recurring phase's learning rates (schemas/recurring-optimizer.ts).
-   * @default DEFAULT_RECURRING_OPTIMIZER
-   */
-  optimizer: RecurringOptimizer.optional(),
-  /** Carried over by continueAsNew. */
-  state: RecurringState.optional(),
-});
+export const RecurringTrainingInput = z
+  .object({
+    model: ModelName,
+    /** Version to start from: an offline version, or the last recurring one. */
+    fromVersion: Version,
+    topic: Topic,
+    /**
+     * A version after `events` consumed events or `seconds` since the last one, whichever comes
+     * first (schemas/publish-every.ts). @default { events: 10000, seconds: 60 }
+     */
+    publishEvery: PublishEvery.optional(),
+    /** Alias of `publishEvery.events` (parsed: the resolved value). */
+    eventsPerVersion: z.number().int().positive().optional(),
+    /** Versions per activity run (window). @default 1 */
+    windowVersions: z.number().int().positive().default(1),
+    /** Stop after this many versions; undefined runs forever. */
+    maxVersions: z.number().int().positive().optional(),
+    /** Alias of `publishEvery.seconds` (parsed: the resolved value). */
+    publishEverySeconds: z.number().positive().optional(),
+    /** Kafka consumer group (its committed offsets are for lag tools only). @default `agp-recurring-<model>` */
+    groupId: z.string().min(1).optional(),
+    /**
+     * Offsets to start from instead of `fromVersion`'s own (a hand-over of an offline version,
+     * which has none, continues where the previous recurring model was).
+     */
+    startOffsets: KafkaOffsets.optional(),
+    /** continueAsNew after this many windows even if the server does not suggest it. @default 100 */
+    windowsPerRun: z.number().int().positive().default(100),
+    /** @default enabled, ne 0.03, calibration 0.15, pause after 3 consecutive holds */
+    gate: PublishGate.default({
+      enabled: true,
+      ne: 0.03,
+      calibration: 0.15,
+      maxConsecutiveHolds: 3,
+      holdBackFraction: 0.02,
+      holdBackEvents: 2000,
+      minHeldBackEvents: 2000,
+      heldBackNe: 0.005,
+      falseAlarmRate: 0.01,
+    }),
+    /**
+     * Heartbeat timeout of a window: a silent attempt is retried after it, and an attempt that
+     * cannot get a heartbeat acknowledged within half of it (at most 10 s) publishes nothing.
+     * @default 60
+     */
+    heartbeatTimeoutSeconds: z.number().min(5).max(3600).default(60),
+    /** The served version `fromVersion` replaces (a hand-over that starts the workflow). */
+    supersedes: Version.optional(),
+    /**
+     * Event-time bounds and optional de-duplication by eventId (schemas/event-validation.ts).
+     * @default future skew 1 hour, no lower bound, no de-duplication
+     */
+    eventValidation: EventValidation.optional(),
+    /**
+     * `recurring.optimizer`: the recurring phase's learning rates (schemas/recurring-optimizer.ts).
+     * @default DEFAULT_RECURRING_OPTIMIZER
+     */
+    optimizer: RecurringOptimizer.optional(),
+    /** Carried over by continueAsNew. */
+    state: RecurringState.optional(),
+  })
+  .transform((input, ctx) => {
+    const every = resolvePublishEvery(input, ctx);
+    return {
+      ...input,
+      publishEvery: every,
+      eventsPerVersion: every.events,
+      publishEverySeconds: every.seconds,
+    };
+  });
 export type RecurringTrainingInput = z.input<typeof RecurringTrainingInput>;
 export type RecurringTrainingInputParsed = z.output<typeof RecurringTrainingInput>;
 
@@ -436,6 +452,7 @@ export const DailyRetrainingInput = z.object({
   /** Settings of the recurring workflow when it has to be started. */
   recurring: z
     .object({
+      publishEvery: PublishEvery.optional(),
       eventsPerVersion: z.number().int().positive().optional(),
       windowVersions: z.number().int().positive().optional(),
       publishEverySeconds: z.number().positive().optional(),

@@ -161,6 +161,8 @@ export const DailyConfig = z.strictObject({
       publishEvery: PublishEvery.optional(),
       eventsPerVersion: z.number().int().positive().optional(),
       windowVersions: z.number().int().positive().optional(),
+      /** See the recurring workflow's `windowSeconds`. */
+      windowSeconds: z.number().positive().optional(),
       publishEverySeconds: z.number().positive().optional(),
       /** `recurring.optimizer` (schemas/recurring-optimizer.ts). @default its default */
       optimizer: RecurringOptimizer.optional(),

@@ -208,8 +208,14 @@ export const RecurringTrainingInput = z
     publishEvery: PublishEvery.optional(),
     /** Alias of `publishEvery.events` (parsed: the resolved value). */
     eventsPerVersion: z.number().int().positive().optional(),
-    /** Versions per activity run (window). @default 1 */
-    windowVersions: z.number().int().positive().default(1),
+    /** Versions per activity run (window). Unset: as many as fit in `windowSeconds`. */
+    windowVersions: z.number().int().positive().optional(),
+    /**
+     * A window ends at its first version boundary after this many seconds: its Kafka consumer,
+     * group membership and trainer serve every version until then, so its start-up is paid
+     * once. @default 30 when `windowVersions` is unset, else no time limit
+     */
+    windowSeconds: z.number().positive().optional(),
     /** Stop after this many versions; undefined runs forever. */
     maxVersions: z.number().int().positive().optional(),
     /** Alias of `publishEvery.seconds` (parsed: the resolved value). */
@@ -277,6 +283,8 @@ export const RecurringWindowInput = z.object({
   eventsPerVersion: z.number().int().positive(),
   versions: z.number().int().positive(),
   publishEverySeconds: z.number().positive().default(60),
+  /** The window ends at its first version boundary after this many seconds. Unset: by `versions`. */
+  windowSeconds: z.number().positive().optional(),
   startOffsets: KafkaOffsets.optional(),
   /** The lineage's head when the window was scheduled: versions newer than it are this window's. */
   head: Version.optional(),
@@ -455,6 +463,7 @@ export const DailyRetrainingInput = z.object({
       publishEvery: PublishEvery.optional(),
       eventsPerVersion: z.number().int().positive().optional(),
       windowVersions: z.number().int().positive().optional(),
+      windowSeconds: z.number().positive().optional(),
       publishEverySeconds: z.number().positive().optional(),
       /** `recurring.optimizer` (schemas/recurring-optimizer.ts). */
       optimizer: RecurringOptimizer.optional(),

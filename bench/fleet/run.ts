@@ -51,7 +51,7 @@ interface Settings {
   offlineRows: number;
   recurring: RecurringSettings;
   /** recurringVsOffline.atCadence: the recurring settings it changes. */
-  cadence: Pick<RecurringSettings, 'eventsPerVersion' | 'windowVersions'>;
+  cadence: Required<Pick<RecurringSettings, 'eventsPerVersion' | 'windowVersions'>>;
 }
 
 function settingsOf(quick: boolean): Settings {
@@ -63,9 +63,10 @@ function settingsOf(quick: boolean): Settings {
     intervalSeconds: quick ? 15 : 45,
     registryRepetitions: quick ? 2 : 5,
     offlineRows: quick ? 10_000 : 60_000,
-    // The main command's recurring settings (worker/pipeline.ts), with the fleet test's
-    // heartbeat timeout (a failover in seconds rather than the default minute).
-    recurring: { eventsPerVersion: 4_000, windowVersions: 1, heartbeatTimeoutSeconds: 10 },
+    // The main command's recurring settings (worker/pipeline.ts: 4,000 events a version, the
+    // workflow's default window length), with the fleet test's heartbeat timeout (a failover in
+    // seconds rather than the default minute).
+    recurring: { eventsPerVersion: 4_000, heartbeatTimeoutSeconds: 10 },
     cadence: { eventsPerVersion: quick ? 4_000 : 25_000, windowVersions: 4 },
   };
 }

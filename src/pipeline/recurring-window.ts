@@ -68,6 +68,8 @@ export interface RecurringWindowOptions {
   versions: number;
   /** @default 60 */
   publishEverySeconds?: number;
+  /** The window ends at its first version boundary after this many seconds. Unset: by `versions`. */
+  windowSeconds?: number;
   /** Start here instead of the version's own offsets (hand-over of an offline version). */
   startOffsets?: KafkaOffsets;
   /** Events in the progressive-validation window. @default 10000 */
@@ -433,6 +435,7 @@ export async function runRecurringWindow(
         publishEveryEvents: options.eventsPerVersion,
         publishEverySeconds: options.publishEverySeconds ?? 60,
         versions: options.versions,
+        ...(options.windowSeconds === undefined ? {} : { windowSeconds: options.windowSeconds }),
         recordTrainedIds: options.recordTrainedIds ?? false,
         lrScale: () => lrAt(trainer.stepCount - handoverStep),
         ...(options.gate?.holdBack === undefined

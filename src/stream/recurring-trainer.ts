@@ -81,6 +81,11 @@ export interface WindowOptions {
   publishEverySeconds?: number;
   /** The window ends after this many versions. @default 1 */
   versions?: number;
+  /**
+   * …or at its first version boundary after this many seconds (the consumer, its group
+   * membership and the trainer serve every version of a window). Unset: by `versions` only.
+   */
+  windowSeconds?: number;
   /** @default `<topic>.dlq` */
   deadLetterTopic?: string;
   /** Record trained event ids in every publish request (the exactly-once test). @default false */
@@ -354,7 +359,10 @@ function consume(
       lastPublish = Date.now();
       if (started === null) return;
       const durable = options.publishes.track(started.durable, () => commit(started.offsets));
-      if (loop.stats().published >= options.wanted) {
+      const windowOver =
+        options.windowSeconds !== undefined &&
+        Date.now() - options.started >= options.windowSeconds * 1000;
+      if (loop.stats().published >= options.wanted || windowOver) {
         // The last version of the window: train no further, end once it is durable.
         stopping = true;
         await heartbeats.during(() => durable);

@@ -451,7 +451,8 @@ export async function runRecurringWindow(
     // Clean end right after a served version (no held version after it, nothing consumed
     // since): the trainer is that version, so the model's next window may start from it.
     // (Assigned in publishVersion's closure, which TypeScript's narrowing does not see.)
-    const served = lastServed as Manifest | null;
+    // A window that published nothing and trained nothing (an idle topic) still holds `from`.
+    const served = (lastServed as Manifest | null) ?? (versions.length === 0 ? base : null);
     if (options.trainers !== undefined && !result.dirty && held.length === 0 && served !== null) {
       const anchorModel = scorer.releaseAnchor();
       options.trainers.keep(model, {

@@ -83,7 +83,8 @@ export interface WindowOptions {
   versions?: number;
   /**
    * …or at its first version boundary after this many seconds (the consumer, its group
-   * membership and the trainer serve every version of a window). Unset: by `versions` only.
+   * membership and the trainer serve every version of a window), or once past it with nothing
+   * consumed since the last version (an idle topic). Unset: by `versions` only.
    */
   windowSeconds?: number;
   /** @default `<topic>.dlq` */
@@ -151,7 +152,7 @@ export interface WindowResult {
   lag: number;
   lagByPartition: TopicOffsets;
   metrics: Record<string, number>;
-  stoppedBy: 'versions' | 'abort';
+  stoppedBy: 'versions' | 'time' | 'abort';
   /** Times the consumer joined its group: 1 unless it was evicted or the group rebalanced. */
   groupJoins: number;
 }
@@ -318,15 +319,15 @@ function consume(
   loop: TrainingLoop,
   flushDeadLetters: () => Promise<void>,
   options: ConsumeOptions,
-): Promise<'versions' | 'abort'> {
+): Promise<'versions' | 'time' | 'abort'> {
   const { serial } = options;
   const heartbeats = createHeartbeats();
   let stopping = false;
   let running: Promise<void> = Promise.resolve();
-  return new Promise<'versions' | 'abort'>((resolve, reject) => {
+  return new Promise<'versions' | 'time' | 'abort'>((resolve, reject) => {
     // Resolve only once the consumer has started (or failed to): leaving the group while
     // kafkajs is still joining it would race the join.
-    const stop = (why: 'versions' | 'abort'): void => {
+    const stop = (why: 'versions' | 'time' | 'abort'): void => {
       stopping = true;
       const done = (): void => resolve(why);
       running.then(done, done);
@@ -348,6 +349,9 @@ function consume(
       );
     };
     let lastPublish = Date.now();
+    const windowOver = (): boolean =>
+      options.windowSeconds !== undefined &&
+      Date.now() - options.started >= options.windowSeconds * 1000;
     const publish = async (): Promise<void> => {
       // One publish in flight: the next boundary waits for it. A held version aborts the
       // window (the events trained after its boundary descend from it and are dropped,
@@ -359,10 +363,7 @@ function consume(
       lastPublish = Date.now();
       if (started === null) return;
       const durable = options.publishes.track(started.durable, () => commit(started.offsets));
-      const windowOver =
-        options.windowSeconds !== undefined &&
-        Date.now() - options.started >= options.windowSeconds * 1000;
-      if (loop.stats().published >= options.wanted || windowOver) {
+      if (loop.stats().published >= options.wanted || windowOver()) {
         // The last version of the window: train no further, end once it is durable.
         stopping = true;
         await heartbeats.during(() => durable);
@@ -380,7 +381,17 @@ function consume(
     options.onTimer(
       setInterval(
         () => {
-          if (stopping || Date.now() - lastPublish < everyMs) return;
+          if (stopping) return;
+          // Past its time with nothing consumed since the last version (an idle topic): the
+          // window ends cleanly without one, so the workflow hears signals and reports status.
+          if (windowOver() && loop.stats().sinceVersion === 0) {
+            serial(async () => {
+              await options.publishes.settled();
+              if (!stopping && loop.stats().sinceVersion === 0) stop('time');
+            }).catch(fail);
+            return;
+          }
+          if (Date.now() - lastPublish < everyMs) return;
           serial(async () => {
             if (Date.now() - lastPublish >= everyMs) await publish();
           }).catch(fail);

@@ -90,7 +90,12 @@ describe('background publish that fails (real model, real Kafka)', { timeout: 30
     );
     await replay([...rows] as RawRow[], { producer, topic, idPrefix: 'bg-' });
     const groupId = `bgpub-${randomUUID()}`;
-    const window = (store: RegistryStore, fromVersion: string, versions: number) =>
+    const window = (
+      store: RegistryStore,
+      fromVersion: string,
+      versions: number,
+      windowSeconds?: number,
+    ) =>
       runRecurringWindow(
         { kafka, registry: store },
         {
@@ -104,6 +109,7 @@ describe('background publish that fails (real model, real Kafka)', { timeout: 30
           workDir: dir,
           recordTrainedIds: true,
           gate: { ne: 0.5, calibration: 0.5 },
+          ...(windowSeconds === undefined ? {} : { windowSeconds }),
         },
       );
 
@@ -128,9 +134,12 @@ describe('background publish that fails (real model, real Kafka)', { timeout: 30
       await admin.disconnect();
     }
 
-    // The next attempt resumes from the registry, not from the failed window's trainer.
-    const retry = await window(registry, first, 3);
-    assert.equal(retry.versions.length, 3);
+    // The next attempt resumes from the registry, not from the failed window's trainer. Its
+    // length is a time (`windowSeconds`, here past at once): it ends at its first version.
+    const retry = await window(registry, first, 10, 0.001);
+    assert.equal(retry.versions.length, 1, 'a window ends at its first boundary past its time');
+    const rest = await window(registry, retry.lastVersion, 2);
+    assert.equal(rest.versions.length, 2);
 
     const listing = await registry.list(model);
     const versions = listing[0]?.versions.map((v) => v.version) ?? [];

@@ -82,9 +82,10 @@ export interface WindowOptions {
   /** The window ends after this many versions. @default 1 */
   versions?: number;
   /**
-   * …or at its first version boundary after this many seconds (the consumer, its group
-   * membership and the trainer serve every version of a window), or once past it with nothing
-   * consumed since the last version (an idle topic). Unset: by `versions` only.
+   * …or once past this many seconds (the consumer, its group membership and the trainer serve
+   * every version of a window): at the first version boundary after it, else within a second,
+   * publishing what was consumed since the last version (nothing on an idle topic). Unset: by
+   * `versions` only.
    */
   windowSeconds?: number;
   /** @default `<topic>.dlq` */
@@ -382,12 +383,15 @@ function consume(
       setInterval(
         () => {
           if (stopping) return;
-          // Past its time with nothing consumed since the last version (an idle topic): the
-          // window ends cleanly without one, so the workflow hears signals and reports status.
-          if (windowOver() && loop.stats().sinceVersion === 0) {
+          // Past its time: the window publishes what it consumed since its last version (a
+          // version by time, as the clock's) and ends, or ends at once when that is nothing (an
+          // idle topic), so the workflow hears signals and reports status on time.
+          if (windowOver()) {
             serial(async () => {
               await options.publishes.settled();
-              if (!stopping && loop.stats().sinceVersion === 0) stop('time');
+              if (stopping) return;
+              if (loop.stats().sinceVersion === 0) stop('time');
+              else await publish();
             }).catch(fail);
             return;
           }

@@ -82,6 +82,7 @@ export function createRecurringActivities(deps: RecurringDeps) {
           eventsPerVersion: input.eventsPerVersion,
           versions: input.versions - before.versions.length,
           publishEverySeconds: input.publishEverySeconds,
+          ...(input.windowSeconds === undefined ? {} : { windowSeconds: input.windowSeconds }),
           workDir: publishStagingRoot(deps.dataDir),
           trainers,
           ...(startOffsets === undefined ? {} : { startOffsets }),

@@ -60,6 +60,18 @@ export function spawnServer(
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): number {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  // A binary that is missing or not executable: say so here. Node would report it only as an
+  // asynchronous 'error' event on the child, which crashed the caller unhandled.
+  if (command.includes(path.sep)) {
+    try {
+      fs.accessSync(command, fs.constants.X_OK);
+    } catch (cause) {
+      throw new InfraError(
+        `could not start ${path.basename(command)}: ${command} is missing or not executable (${(cause as NodeJS.ErrnoException).code ?? 'error'}); remove its install directory to reinstall it`,
+        { retriable: false, cause },
+      );
+    }
+  }
   const fd = fs.openSync(logFile, 'a');
   try {
     const child = spawn(command, args, {
@@ -67,6 +79,11 @@ export function spawnServer(
       env: options.env ?? process.env,
       detached: true,
       stdio: ['ignore', fd, fd],
+    });
+    // Any later spawn failure is reported by the caller's health wait (the process is not
+    // alive), not by an unhandled 'error' event that kills this process.
+    child.once('error', (error) => {
+      fs.appendFile(logFile, `could not start ${command}: ${error.message}\n`, () => undefined);
     });
     if (child.pid === undefined) {
       throw new InfraError(`could not start ${command}: see ${logFile}`, { retriable: false });

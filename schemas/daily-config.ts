@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PublishEvery } from './publish-every';
 import { RecurringOptimizer } from './recurring-optimizer';
 import { TrainConfig } from './train-config';
 import { IanaTimeZone, TrainingWindow } from './training-window';
@@ -156,8 +157,12 @@ export const DailyConfig = z.strictObject({
   /** Settings of the recurring workflow when a hand-over has to start it. */
   recurring: z
     .strictObject({
+      /** The recurring workflow's publish cadence (schemas/publish-every.ts). */
+      publishEvery: PublishEvery.optional(),
       eventsPerVersion: z.number().int().positive().optional(),
       windowVersions: z.number().int().positive().optional(),
+      /** See the recurring workflow's `windowSeconds`. */
+      windowSeconds: z.number().positive().optional(),
       publishEverySeconds: z.number().positive().optional(),
       /** `recurring.optimizer` (schemas/recurring-optimizer.ts). @default its default */
       optimizer: RecurringOptimizer.optional(),

@@ -339,9 +339,8 @@ async function main(argv: string[]): Promise<number> {
             model: flags.model,
             fromVersion: offline.version,
             topic,
-            eventsPerVersion: flags.eventsPerVersion,
-            windowVersions: 1,
-            publishEverySeconds: 60,
+            // Windows of the workflow's default length (windowSeconds).
+            publishEvery: { events: flags.eventsPerVersion, seconds: 60 },
             ...(flags.forever ? {} : { maxVersions: flags.versions }),
           },
         ],

@@ -208,9 +208,14 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       if (!isEmpty(state.offsets)) startOffsets = state.offsets;
       pendingHandover = null;
     }
+    // A window is as long as `windowSeconds` (the default) or `windowVersions` versions.
+    const windowVersions = input.windowVersions ?? MAX_WINDOW_VERSIONS;
+    const windowSeconds =
+      input.windowSeconds ??
+      (input.windowVersions === undefined ? DEFAULT_WINDOW_SECONDS : undefined);
     const remaining =
       input.maxVersions === undefined
-        ? input.windowVersions
+        ? windowVersions
         : input.maxVersions - state.versionsPublished;
     activity = 'training';
     const result = await trainRecurringWindow({
@@ -219,8 +224,9 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       topic: input.topic,
       groupId,
       eventsPerVersion: input.eventsPerVersion,
-      versions: Math.min(input.windowVersions, remaining),
+      versions: Math.min(windowVersions, remaining),
       publishEverySeconds: input.publishEverySeconds,
+      ...(windowSeconds === undefined ? {} : { windowSeconds }),
       ...(startOffsets === undefined ? {} : { startOffsets }),
       head: state.head ?? state.version,
       ...(state.supersedes === undefined ? {} : { supersedes: state.supersedes }),
@@ -282,6 +288,17 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
   await condition(allHandlersFinished);
   return state;
 }
+
+/**
+ * A window's length when `windowVersions` is unset. Starting a window costs an activity, a
+ * Kafka consumer's connect and group join, the topic's watermarks and (without the worker's
+ * trainer cache) a version load: a fraction of a second to a few seconds. At 30 s that is a few
+ * percent of the window, while a hand-over, pause or promote signal, handled between windows,
+ * waits at most about as long.
+ */
+const DEFAULT_WINDOW_SECONDS = 30;
+/** Versions a time-bounded window may publish at most (a bound, not a target). */
+const MAX_WINDOW_VERSIONS = 10_000;
 
 /**
  * Events the first window after a hand-over holds back before its first version can be judged:

@@ -42,7 +42,8 @@ export interface Fleet {
 /** Settings of every recurring workflow the benchmark starts. */
 export interface RecurringSettings {
   eventsPerVersion: number;
-  windowVersions: number;
+  /** Unset: the workflow's default window (`windowSeconds`), as the main command runs it. */
+  windowVersions?: number;
   heartbeatTimeoutSeconds: number;
 }
 
@@ -158,7 +159,9 @@ export function startRecurring(
       {
         ...model,
         eventsPerVersion: settings.eventsPerVersion,
-        windowVersions: settings.windowVersions,
+        ...(settings.windowVersions === undefined
+          ? {}
+          : { windowVersions: settings.windowVersions }),
         publishEverySeconds: 60,
         heartbeatTimeoutSeconds: settings.heartbeatTimeoutSeconds,
       },

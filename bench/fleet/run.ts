@@ -15,7 +15,7 @@ import { summaryTable, type FleetReport } from './report';
 import type { IntervalOptions } from './throughput';
 
 /**
- * `npm run bench:fleet [-- --quick] [--label TEXT] [--out FILE]`: issue 15's fleet benchmark on
+ * `npm run bench:fleet [-- --quick] [--only recurring] [--label TEXT] [--out FILE]`: issue 15's fleet benchmark on
  * a private Temporal + Kafka (infra/private-stack.ts BENCH_FLEET_PORTS) and S3 server (moto):
  *
  * 1. fleet — events/s trained with 1, 2, 3 `npm run worker` processes over 3 models, each a
@@ -30,6 +30,10 @@ import type { IntervalOptions } from './throughput';
  * Everything goes through public entry points (workflows, the registry API, worker processes).
  * Writes bench/results/fleet.json and prints a summary table; bench/fleet/README.md has the
  * definitions. `--quick` is a smoke run (small backlog, short intervals, 1 and 2 workers).
+ * `--only recurring` runs part 4 alone (both cadences, still on its private stack), for
+ * before/after comparisons in a short quiet window; its JSON keeps every field name, with
+ * `fleet`, `failover` and `registry` empty, and goes to bench/results/fleet-recurring.json
+ * unless `--out` says otherwise.
  */
 
 /** The recurring trainer's batch size (src/stream/recurring-trainer.ts' default). */
@@ -47,7 +51,7 @@ interface Settings {
   offlineRows: number;
   recurring: RecurringSettings;
   /** recurringVsOffline.atCadence: the recurring settings it changes. */
-  cadence: Pick<RecurringSettings, 'eventsPerVersion' | 'windowVersions'>;
+  cadence: Required<Pick<RecurringSettings, 'eventsPerVersion' | 'windowVersions'>>;
 }
 
 function settingsOf(quick: boolean): Settings {
@@ -59,9 +63,10 @@ function settingsOf(quick: boolean): Settings {
     intervalSeconds: quick ? 15 : 45,
     registryRepetitions: quick ? 2 : 5,
     offlineRows: quick ? 10_000 : 60_000,
-    // The main command's recurring settings (worker/pipeline.ts), with the fleet test's
-    // heartbeat timeout (a failover in seconds rather than the default minute).
-    recurring: { eventsPerVersion: 4_000, windowVersions: 1, heartbeatTimeoutSeconds: 10 },
+    // The main command's recurring settings (worker/pipeline.ts: 4,000 events a version, the
+    // workflow's default window length), with the fleet test's heartbeat timeout (a failover in
+    // seconds rather than the default minute).
+    recurring: { eventsPerVersion: 4_000, heartbeatTimeoutSeconds: 10 },
     cadence: { eventsPerVersion: quick ? 4_000 : 25_000, windowVersions: 4 },
   };
 }
@@ -108,11 +113,21 @@ async function main(argv: string[]): Promise<number> {
       quick: { type: 'boolean', default: false },
       label: { type: 'string' },
       out: { type: 'string' },
+      only: { type: 'string' },
     },
     strict: true,
   });
+  if (values.only !== undefined && values.only !== 'recurring') {
+    process.stderr.write(
+      `bench:fleet: --only takes 'recurring' (the recurringVsOffline part), got '${values.only}'\n`,
+    );
+    return 2;
+  }
+  const onlyRecurring = values.only === 'recurring';
   const settings = settingsOf(values.quick ?? false);
-  const out = values.out ?? path.join(__dirname, '..', 'results', 'fleet.json');
+  const out =
+    values.out ??
+    path.join(__dirname, '..', 'results', onlyRecurring ? 'fleet-recurring.json' : 'fleet.json');
   const say = (line: string): void => void process.stdout.write(`bench:fleet: ${line}\n`);
   const started = Date.now();
   const loadStart = loadavg();
@@ -122,9 +137,12 @@ async function main(argv: string[]): Promise<number> {
   const workDir = await mkdtemp(path.join(tmpdir(), 'agp-bench-fleet-work-'));
   try {
     // 3 first, while no worker runs.
-    const registry = await timeRegistries(fleet.s3, settings.registryRepetitions, workDir, say);
+    const registry = onlyRecurring
+      ? []
+      : await timeRegistries(fleet.s3, settings.registryRepetitions, workDir, say);
 
-    const topics = [0, 1, 2].map((i) => `bench.clicks.${tag}.${i}`);
+    // Part 4 reads topics 0 and 1; the fleet part all three.
+    const topics = (onlyRecurring ? [0, 1] : [0, 1, 2]).map((i) => `bench.clicks.${tag}.${i}`);
     say(`producing a backlog of ${settings.backlog} events into each of ${topics.length} topics`);
     await produceBacklog(fleet.kafka, topics, settings.backlog, TEACHER_SEED);
 
@@ -174,7 +192,9 @@ async function main(argv: string[]): Promise<number> {
     );
 
     // 1 and 2.
-    const { fleetRows, failovers, audits } = await fleetPart(fleet, settings, base, topics, say);
+    const { fleetRows, failovers, audits } = onlyRecurring
+      ? { fleetRows: [], failovers: [], audits: [] }
+      : await fleetPart(fleet, settings, base, topics, say);
 
     const recurringEventsPerSecond = Math.round(single.rate.eventsPerSecond);
     const report: FleetReport = {

@@ -7,6 +7,7 @@ import { eventsToBatch } from '../stream/event-codec';
 import type { HeldBackEntry } from '../stream/held-back-slice';
 import { loadTrainerFromVersion, type LoadedVersion } from './model-version';
 import { MIN_HELD_BACK_EVENTS, type GateSlice } from './publish-gate';
+import type { VersionSnapshots } from './version-snapshots';
 import { watchTarget, watchVerdict } from './watch-served';
 
 /** What one publish's scoring found: the gate's comparisons and the watch's verdict. */
@@ -25,10 +26,11 @@ export interface ScoringTest {
 
 /**
  * Scores a recurring window's candidates for the publish gate and the watch after serving. Per
- * publish the served parent is loaded once and scored once over the whole slice: the gate
- * compares the candidate with it, and the watch compares it, on the slice's events consumed
- * after it, with the version it replaced. The offline anchor stays loaded for the window (it
- * is every publish's reference); `dispose` releases it.
+ * publish the served parent is scored once over the whole slice: the gate compares the
+ * candidate with it, and the watch compares it, on the slice's events consumed after it, with
+ * the version it replaced. Both come from `snapshots` (copies taken when they were published)
+ * when kept there, else from the registry for the occasion. The offline anchor stays loaded
+ * for the window (it is every publish's reference); `dispose` releases it.
  */
 export function createGateScorer(deps: {
   registry: RegistryStore;
@@ -36,15 +38,25 @@ export function createGateScorer(deps: {
   spec: FeatureSpec;
   anchor: ModelVersion | null;
   test: ScoringTest;
+  /** In-memory copies of recently published versions (not owned by the scorer). */
+  snapshots?: VersionSnapshots;
+  /** The anchor as the model's previous window on this worker loaded it (the scorer owns it). */
+  anchorModel?: LoadedVersion;
 }) {
   const { registry, model, spec, anchor, test } = deps;
-  let anchorModel: LoadedVersion | null = null;
+  let anchorModel: LoadedVersion | null = deps.anchorModel ?? null;
+  if (anchorModel !== null && anchorModel.manifest.version !== anchor) {
+    anchorModel.trainer.dispose();
+    anchorModel = null;
+  }
 
-  /** `version`'s predictions for `batch`, loaded from the registry for the occasion. */
+  /** `version`'s predictions for `batch`: its in-memory copy, else loaded from the registry. */
   const predictWith = async (
     version: ModelVersion,
     batch: ReturnType<typeof eventsToBatch>,
   ): Promise<Float32Array> => {
+    const kept = deps.snapshots?.get(version);
+    if (kept !== undefined) return kept.predict(batch);
     const loaded = await loadTrainerFromVersion(registry, model, version);
     try {
       return await loaded.trainer.predict(batch);
@@ -74,6 +86,12 @@ export function createGateScorer(deps: {
         compare(await anchorModel.trainer.predict(batch), anchor, 'offline');
       }
       return { slices, fellBehind: await watch(parent, entries, parentPreds) };
+    },
+    /** The loaded anchor, now the caller's (to keep for the model's next window), if any. */
+    releaseAnchor(): LoadedVersion | undefined {
+      const released = anchorModel ?? undefined;
+      anchorModel = null;
+      return released;
     },
     dispose(): void {
       anchorModel?.trainer.dispose();

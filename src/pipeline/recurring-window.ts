@@ -15,18 +15,17 @@ import {
   type TowerWidths,
 } from '../../schemas/manifest';
 import { parseOrThrow } from '../../schemas/zod-errors';
-import { SlidingWindowMetrics } from '../metrics/sliding-window';
 import { activeBackend } from '../model/backend';
 import { saveCheckpoint } from '../model/checkpoint';
 import type { RegistryStore } from '../registry/store';
-import type { TopicOffsets } from '../stream/offsets';
 import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
 import { handoverStepOf, offlineFinalFactorOf, recurringLrScale } from '../train/recurring-lr';
-import type { ProgressiveMetrics, PublishRequest } from '../stream/training-loop';
+import type { BackgroundPublish, PublishRequest } from '../stream/training-loop';
+import type { Trainer } from '../model/trainer';
 import { loadTrainerFromVersion, towerWidths } from './model-version';
 import { finiteMetrics } from './publish-offline';
 import { publishStagingDir } from './publish-staging';
-import type { TrainerCache } from './trainer-cache';
+import type { KeptWindow, TrainerCache } from './trainer-cache';
 import {
   HELD_BACK_SLICE_FILE,
   serializeHeldBack,
@@ -42,6 +41,14 @@ import {
   type GateBaseline,
   type GateTolerances,
 } from './publish-gate';
+import {
+  gateBaseline,
+  offlineRoot,
+  progressiveMetrics,
+  toManifestOffsets,
+  versionMetrics,
+} from './version-metrics';
+import { VersionSnapshots } from './version-snapshots';
 
 /** Dependencies of {@link runRecurringWindow}. */
 export interface RecurringWindowDeps {
@@ -61,6 +68,8 @@ export interface RecurringWindowOptions {
   versions: number;
   /** @default 60 */
   publishEverySeconds?: number;
+  /** The window ends at its first version boundary after this many seconds. Unset: by `versions`. */
+  windowSeconds?: number;
   /** Start here instead of the version's own offsets (hand-over of an offline version). */
   startOffsets?: KafkaOffsets;
   /** Events in the progressive-validation window. @default 10000 */
@@ -144,79 +153,6 @@ export interface RecurringWindowOutcome {
   widths: TowerWidths;
 }
 
-/** Offsets as manifests store them (decimal strings). */
-function toManifestOffsets(offsets: TopicOffsets): KafkaOffsets {
-  return Object.fromEntries(
-    Object.entries(offsets).map(([topic, parts]) => [
-      topic,
-      Object.fromEntries(Object.entries(parts).map(([p, o]) => [p, String(o)])),
-    ]),
-  );
-}
-
-/**
- * The sliding-window metrics as the stream trainer's progressive-validation seam, plus the same
- * figures over the events since the last publish: a version is judged by the gate on its own
- * events, not on a window where earlier versions' events dilute a bad burst.
- */
-function progressiveMetrics(capacity: number): ProgressiveMetrics & {
-  sinceVersion(): Record<string, number>;
-  startVersion(): void;
-} {
-  const window = new SlidingWindowMetrics(capacity);
-  let own = new SlidingWindowMetrics(capacity);
-  return {
-    add: (predictions, labels) => {
-      window.push(predictions, labels);
-      own.push(predictions, labels);
-    },
-    snapshot: () => (window.size === 0 ? {} : finiteMetrics({ ...window.snapshot() })),
-    sinceVersion: () => (own.size === 0 ? {} : finiteMetrics({ ...own.snapshot() })),
-    startVersion: () => {
-      own = new SlidingWindowMetrics(capacity);
-    },
-  };
-}
-
-/**
- * A version's own-event figures (window snapshot name → manifest metric name). One table for
- * both directions: what a publish stores, and what the gate reads back from a parent.
- */
-const VERSION_METRICS = {
-  ne: 'versionNe',
-  neStdErr: 'versionNeStdErr',
-  calibration: 'versionCalibration',
-  calibrationStdErr: 'versionCalibrationStdErr',
-  count: 'versionScored',
-} as const;
-
-/** A version's own-event figures under the names its manifest stores them. */
-function versionMetrics(own: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, name] of Object.entries(VERSION_METRICS)) {
-    const value = own[key];
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
-}
-
-/**
- * What the gate compares a candidate with: the served parent's own-event figures, or for a
- * version published before they existed its window figures (`ne`, `calibration`).
- */
-function gateBaseline(manifest: {
-  version: ModelVersion;
-  metrics: Record<string, number>;
-}): GateBaseline {
-  const m = manifest.metrics;
-  const metrics: Record<string, number> = {};
-  for (const [key, name] of Object.entries(VERSION_METRICS)) {
-    const value = m[name] ?? (key === 'ne' || key === 'calibration' ? m[key] : undefined);
-    if (value !== undefined) metrics[key] = value;
-  }
-  return { version: manifest.version, metrics };
-}
-
 /**
  * One window of the recurring phase: loads `fromVersion` from the registry, consumes the topic
  * from that version's offsets (or `startOffsets`), trains with progressive validation, and
@@ -235,9 +171,16 @@ export async function runRecurringWindow(
   const { registry } = deps;
   const { model } = options;
   const from = parseOrThrow(ModelVersion, options.fromVersion, 'fromVersion');
-  const loaded =
+  const loaded: KeptWindow =
     options.trainers?.take(model, from) ?? (await loadTrainerFromVersion(registry, model, from));
   const { trainer, manifest: base } = loaded;
+  // The gate scores the served parent (and the watch the version it replaced) with copies taken
+  // when they were published, not reloaded from the registry: the trainer holds exactly `from`
+  // now, so it is the first parent's copy.
+  const snapshots = loaded.snapshots ?? new VersionSnapshots();
+  if (options.gate !== undefined && snapshots.get(base.version) === undefined) {
+    snapshots.take(base.version, trainer);
+  }
   // The newest served version this window published: the trainer holds exactly its state
   // while nothing was consumed after it (see `trainers`).
   let lastServed: Manifest | null = null;
@@ -283,6 +226,8 @@ export async function runRecurringWindow(
     model,
     spec: loaded.spec,
     anchor,
+    snapshots,
+    ...(loaded.anchor === undefined ? {} : { anchorModel: loaded.anchor }),
     test: {
       heldBackNe: options.gate?.heldBackNe ?? DEFAULT_HELD_BACK_NE,
       falseAlarmRate: options.gate?.falseAlarmRate ?? DEFAULT_FALSE_ALARM_RATE,
@@ -294,11 +239,21 @@ export async function runRecurringWindow(
   let parentManifest: Manifest = base;
   let reverted: RecurringWindowOutcome['reverted'];
 
-  const publishVersion = async (request: PublishRequest): Promise<void> => {
+  /**
+   * Saves, gates and publishes `candidate` (the trainer's state at the version's boundary) as
+   * the next version; `own` are its own-event figures. Returns the version when it is served
+   * (null when held).
+   */
+  const publishFrom = async (
+    candidate: Trainer,
+    request: PublishRequest,
+    own: Record<string, number>,
+    snapshotSeconds: number | null,
+  ): Promise<ModelVersion | null> => {
     const dir = publishStagingDir(options.workDir ?? tmpdir(), model, seq++);
     try {
       const saveStarted = Date.now();
-      await saveCheckpoint(dir, trainer, { offsets: request.offsets, parent });
+      await saveCheckpoint(dir, candidate, { offsets: request.offsets, parent });
       const checkpointSeconds = (Date.now() - saveStarted) / 1000;
       if (request.trainedEventIds !== undefined) {
         await writeFile(join(dir, TRAINED_IDS_FILE), JSON.stringify(request.trainedEventIds));
@@ -311,14 +266,13 @@ export async function runRecurringWindow(
       }
       const range = request.eventTimeRange;
       const freshnessSeconds = range === null ? Number.NaN : (Date.now() - range.max) / 1000;
-      const own = metrics.sinceVersion();
       // The gate's comparisons, and the watch: the served parent against the version it
       // replaced, on events after it. A parent that fell behind is reverted, and this candidate
       // (trained from it) is held.
       const { slices, fellBehind } =
         options.gate === undefined
           ? { slices: [], fellBehind: null }
-          : await scorer.score(trainer, parentManifest, request.heldBack);
+          : await scorer.score(candidate, parentManifest, request.heldBack);
       const verdict =
         options.gate === undefined
           ? undefined
@@ -368,9 +322,10 @@ export async function runRecurringWindow(
                 }),
             freshnessSeconds,
             checkpointSeconds,
+            ...(snapshotSeconds === null ? {} : { snapshotSeconds }),
             handoverStep,
           }),
-          widths: towerWidths(trainer),
+          widths: towerWidths(candidate),
           // The backend this process trained on, not the parent's: they differ when a worker
           // runs on another machine (or forgot to initialise tensorflow, issue 12 item 3).
           backend: activeBackend(),
@@ -382,7 +337,6 @@ export async function runRecurringWindow(
       );
       head = published.version;
       versions.push(published.version);
-      metrics.startVersion();
       if (verdict?.held === true && published.dataRange.kind === 'recurring') {
         held.push({ version: published.version, reasons: verdict.reasons });
         skipped = [
@@ -428,9 +382,40 @@ export async function runRecurringWindow(
         versions.push(revert.version);
         options.onPublished?.(revert);
       }
+      return verdict?.held === true ? null : published.version;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  };
+
+  /**
+   * A version boundary: its state is copied (the embedding tables, on the training path) and
+   * saved, gated and published in the background while training goes on; the window commits
+   * its offsets once it is durable, and the next boundary waits for it. Served, the copy is the
+   * next version's gate parent. A model too large to copy publishes from the trainer itself,
+   * with training waiting (as before the background publish).
+   */
+  const publishVersion = async (request: PublishRequest): Promise<void | BackgroundPublish> => {
+    // Its own-event figures end at its boundary, whatever trains while it publishes.
+    const own = metrics.sinceVersion();
+    metrics.startVersion();
+    const copyStarted = performance.now();
+    const copy = snapshots.capture(trainer);
+    if (copy === undefined) {
+      await publishFrom(trainer, request, own, null);
+      return;
+    }
+    const snapshotSeconds = (performance.now() - copyStarted) / 1000;
+    const durable = publishFrom(copy, request, own, snapshotSeconds).then(
+      (served) => (served === null ? snapshots.release(copy) : snapshots.name(served, copy)),
+      (error: unknown) => {
+        snapshots.release(copy);
+        throw error;
+      },
+    );
+    // Its failure is the window's (src/stream/publish-in-flight.ts), never an unhandled one.
+    durable.catch(() => undefined);
+    return { durable };
   };
 
   let handedOver = false;
@@ -450,6 +435,7 @@ export async function runRecurringWindow(
         publishEveryEvents: options.eventsPerVersion,
         publishEverySeconds: options.publishEverySeconds ?? 60,
         versions: options.versions,
+        ...(options.windowSeconds === undefined ? {} : { windowSeconds: options.windowSeconds }),
         recordTrainedIds: options.recordTrainedIds ?? false,
         lrScale: () => lrAt(trainer.stepCount - handoverStep),
         ...(options.gate?.holdBack === undefined
@@ -465,13 +451,17 @@ export async function runRecurringWindow(
     // Clean end right after a served version (no held version after it, nothing consumed
     // since): the trainer is that version, so the model's next window may start from it.
     // (Assigned in publishVersion's closure, which TypeScript's narrowing does not see.)
-    const served = lastServed as Manifest | null;
+    // A window that published nothing and trained nothing (an idle topic) still holds `from`.
+    const served = (lastServed as Manifest | null) ?? (versions.length === 0 ? base : null);
     if (options.trainers !== undefined && !result.dirty && held.length === 0 && served !== null) {
+      const anchorModel = scorer.releaseAnchor();
       options.trainers.keep(model, {
         trainer,
         spec: loaded.spec,
         manifest: served,
         heldBack: lastSlice,
+        snapshots,
+        ...(anchorModel === undefined ? {} : { anchor: anchorModel }),
       });
       handedOver = true;
     }
@@ -491,27 +481,10 @@ export async function runRecurringWindow(
       widths: towerWidths(trainer),
     };
   } finally {
-    if (!handedOver) trainer.dispose();
+    if (!handedOver) {
+      trainer.dispose();
+      snapshots.dispose();
+    }
     scorer.dispose();
   }
-}
-
-/**
- * The offline version `base`'s chain descends from: `base` itself when offline, the anchor its
- * gate verdict recorded, else found by walking its parents (versions published before verdicts
- * named one). Null when the walk finds no offline root (a pruned history).
- */
-async function offlineRoot(
-  registry: RegistryStore,
-  model: string,
-  base: Manifest,
-): Promise<ModelVersion | null> {
-  let at: Manifest | null = base;
-  for (let hops = 0; at !== null && hops < 10_000; hops++) {
-    if (at.phase !== 'recurring') return at.version;
-    if (at.gate?.anchor !== undefined) return at.gate.anchor;
-    if (at.parent === null) return null;
-    at = await registry.get(model, at.parent).catch(() => null);
-  }
-  return null;
 }

@@ -1,16 +1,24 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { EventValidation, type EventValidationInput } from '../../schemas/event-validation';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import { parseOrThrow } from '../../schemas/zod-errors';
 import { InfraError } from '../errors';
 import { createDeadLetterSink, defaultDeadLetterTopic } from './dead-letter';
 import { computeLag, parseOffset, type TopicOffsets } from './offsets';
+import {
+  normalizeOffsets,
+  startPositions,
+  watermarks,
+  type OffsetsInput,
+} from './window-positions';
 import { createHeartbeats } from './consumer-heartbeats';
 import { fairPauses, type FairConsumption } from './fair-consumer';
 import { createPartitionFairness } from './fair-partitions';
 import type { HeldBackConfig, HeldBackEntry } from './held-back-slice';
+import { createPublishInFlight, type PublishInFlight } from './publish-in-flight';
 import {
   createTrainingLoop,
+  type BackgroundPublish,
   type ProgressiveMetrics,
   type PublishRequest,
   type StreamTrainer,
@@ -29,8 +37,7 @@ import {
  * One trainer per consumer group: a second member would take partitions away mid-window.
  */
 
-/** Offsets as a checkpoint or manifest stores them (numbers or decimal strings). */
-export type OffsetsInput = Record<string, Record<string, number | string>>;
+export { normalizeOffsets, type OffsetsInput } from './window-positions';
 
 /** Progress reported on a clock (the Temporal activity heartbeats it). */
 export interface WindowProgress {
@@ -50,8 +57,12 @@ export interface RecurringTrainerDeps {
   spec: FeatureSpec;
   /** The progressive-validation window; it outlives a window so metrics carry over. */
   metrics: ProgressiveMetrics;
-  /** Saves a checkpoint and publishes a version; the group offsets are committed after it resolves. */
-  publishVersion(request: PublishRequest): Promise<void>;
+  /**
+   * Saves a checkpoint and publishes a version; the group offsets are committed once it is
+   * durable: when it resolves, or when its {@link BackgroundPublish}'s `durable` does (training
+   * goes on meanwhile; the next version waits for it).
+   */
+  publishVersion(request: PublishRequest): Promise<void | BackgroundPublish>;
 }
 
 /** Settings of one window. */
@@ -70,6 +81,13 @@ export interface WindowOptions {
   publishEverySeconds?: number;
   /** The window ends after this many versions. @default 1 */
   versions?: number;
+  /**
+   * …or once past this many seconds (the consumer, its group membership and the trainer serve
+   * every version of a window): at the first version boundary after it, else within a second,
+   * publishing what was consumed since the last version (nothing on an idle topic). Unset: by
+   * `versions` only.
+   */
+  windowSeconds?: number;
   /** @default `<topic>.dlq` */
   deadLetterTopic?: string;
   /** Record trained event ids in every publish request (the exactly-once test). @default false */
@@ -135,64 +153,9 @@ export interface WindowResult {
   lag: number;
   lagByPartition: TopicOffsets;
   metrics: Record<string, number>;
-  stoppedBy: 'versions' | 'abort';
+  stoppedBy: 'versions' | 'time' | 'abort';
   /** Times the consumer joined its group: 1 unless it was evicted or the group rebalanced. */
   groupJoins: number;
-}
-
-/** Converts checkpoint offsets to numbers, naming the bad entry. */
-export function normalizeOffsets(input: OffsetsInput): TopicOffsets {
-  const out: TopicOffsets = {};
-  for (const [topic, parts] of Object.entries(input)) {
-    const t: Record<string, number> = (out[topic] = {});
-    for (const [partition, offset] of Object.entries(parts)) {
-      t[partition] = parseOffset(String(offset));
-    }
-  }
-  return out;
-}
-
-/** Low and high watermarks of every partition of `topic`. */
-async function watermarks(
-  admin: Admin,
-  topic: string,
-): Promise<{ low: TopicOffsets; high: TopicOffsets }> {
-  let parts;
-  try {
-    parts = await admin.fetchTopicOffsets(topic);
-  } catch (error) {
-    throw new InfraError(
-      `cannot read the offsets of topic '${topic}': ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  const low: Record<string, number> = {};
-  const high: Record<string, number> = {};
-  for (const p of parts) {
-    low[p.partition] = parseOffset(p.low);
-    high[p.partition] = parseOffset(p.high);
-  }
-  return { low: { [topic]: low }, high: { [topic]: high } };
-}
-
-/**
- * The position of every partition at the start: the checkpoint's offset, else the log start (or
- * end). A checkpoint offset below the log start (retention deleted events) starts at the log start.
- */
-function startPositions(
-  topic: string,
-  start: TopicOffsets,
-  marks: { low: TopicOffsets; high: TopicOffsets },
-  startFrom: 'earliest' | 'latest',
-): TopicOffsets {
-  const positions: Record<string, number> = {};
-  for (const [partition, low] of Object.entries(marks.low[topic] ?? {})) {
-    const fallback = startFrom === 'latest' ? (marks.high[topic]?.[partition] ?? low) : low;
-    positions[partition] = Math.max(start[topic]?.[partition] ?? fallback, low);
-  }
-  return { ...start, [topic]: positions };
 }
 
 /** See {@link WindowOptions.sessionTimeoutMs}. */
@@ -249,6 +212,9 @@ export async function runWindow(
   const timers: NodeJS.Timeout[] = [];
   let onAbort: (() => void) | undefined;
   const serial = createSerial();
+  // A failed background publish is reported through `consume` (its `fail`); the hook is set there.
+  let failWindow: (error: unknown) => void = () => undefined;
+  const publishes = createPublishInFlight((error) => failWindow(error));
   try {
     await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
     const marks = await watermarks(admin, topic);
@@ -297,13 +263,17 @@ export async function runWindow(
       wanted,
       started,
       serial,
+      publishes,
+      onFailHook: (f) => (failWindow = f),
       metrics: deps.metrics,
       onTimer: (t) => timers.push(t),
       onAbortHook: (f) => (onAbort = f),
     });
     timers.forEach(clearInterval);
-    // Let a publish or batch already under way finish before leaving the group.
+    // Let a publish or batch already under way finish before leaving the group, and the
+    // version published in the background become durable and committed (or fail the window).
     await serial(() => Promise.resolve());
+    await publishes.settled();
     await consumer.disconnect();
     const end = await watermarks(admin, topic);
     const lag = computeLag(end.high, loop.publishedOffsets(), end.low);
@@ -324,6 +294,9 @@ export async function runWindow(
   } finally {
     timers.forEach(clearInterval);
     if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+    // A failed window returns only once its publish in flight ended: nothing of it is
+    // published after the attempt failed, and its copies are not disposed under it.
+    await publishes.settled().catch(() => undefined);
     await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
   }
 }
@@ -334,7 +307,9 @@ interface ConsumeOptions extends WindowOptions {
   wanted: number;
   started: number;
   serial: Serial;
+  publishes: PublishInFlight;
   metrics: ProgressiveMetrics;
+  onFailHook(fail: (error: unknown) => void): void;
   onTimer(timer: NodeJS.Timeout): void;
   onAbortHook(listener: () => void): void;
 }
@@ -345,15 +320,15 @@ function consume(
   loop: TrainingLoop,
   flushDeadLetters: () => Promise<void>,
   options: ConsumeOptions,
-): Promise<'versions' | 'abort'> {
+): Promise<'versions' | 'time' | 'abort'> {
   const { serial } = options;
   const heartbeats = createHeartbeats();
   let stopping = false;
   let running: Promise<void> = Promise.resolve();
-  return new Promise<'versions' | 'abort'>((resolve, reject) => {
+  return new Promise<'versions' | 'time' | 'abort'>((resolve, reject) => {
     // Resolve only once the consumer has started (or failed to): leaving the group while
     // kafkajs is still joining it would race the join.
-    const stop = (why: 'versions' | 'abort'): void => {
+    const stop = (why: 'versions' | 'time' | 'abort'): void => {
       stopping = true;
       const done = (): void => resolve(why);
       running.then(done, done);
@@ -362,8 +337,8 @@ function consume(
       stopping = true;
       reject(error instanceof Error ? error : new InfraError(String(error)));
     };
-    const commit = async (): Promise<void> => {
-      const offsets = loop.publishedOffsets();
+    options.onFailHook(fail);
+    const commit = async (offsets: TopicOffsets): Promise<void> => {
       await consumer.commitOffsets(
         Object.entries(offsets).flatMap(([topic, parts]) =>
           Object.entries(parts).map(([partition, offset]) => ({
@@ -375,13 +350,26 @@ function consume(
       );
     };
     let lastPublish = Date.now();
+    const windowOver = (): boolean =>
+      options.windowSeconds !== undefined &&
+      Date.now() - options.started >= options.windowSeconds * 1000;
     const publish = async (): Promise<void> => {
-      const published = await heartbeats.during(() => loop.publish());
+      // One publish in flight: the next boundary waits for it. A held version aborts the
+      // window (the events trained after its boundary descend from it and are dropped,
+      // uncommitted), and a failed one fails it: either way nothing more is published.
+      await heartbeats.during(() => options.publishes.settled());
+      if (stopping) return;
+      const started = await heartbeats.during(() => loop.startPublish());
       // Also when there was nothing to publish: an idle topic is not re-checked every second.
       lastPublish = Date.now();
-      if (!published) return;
-      await commit();
-      if (loop.stats().published >= options.wanted) stop('versions');
+      if (started === null) return;
+      const durable = options.publishes.track(started.durable, () => commit(started.offsets));
+      if (loop.stats().published >= options.wanted || windowOver()) {
+        // The last version of the window: train no further, end once it is durable.
+        stopping = true;
+        await heartbeats.during(() => durable);
+        stop('versions');
+      }
     };
 
     if (options.signal?.aborted) return stop('abort');
@@ -394,7 +382,20 @@ function consume(
     options.onTimer(
       setInterval(
         () => {
-          if (stopping || Date.now() - lastPublish < everyMs) return;
+          if (stopping) return;
+          // Past its time: the window publishes what it consumed since its last version (a
+          // version by time, as the clock's) and ends, or ends at once when that is nothing (an
+          // idle topic), so the workflow hears signals and reports status on time.
+          if (windowOver()) {
+            serial(async () => {
+              await options.publishes.settled();
+              if (stopping) return;
+              if (loop.stats().sinceVersion === 0) stop('time');
+              else await publish();
+            }).catch(fail);
+            return;
+          }
+          if (Date.now() - lastPublish < everyMs) return;
           serial(async () => {
             if (Date.now() - lastPublish >= everyMs) await publish();
           }).catch(fail);

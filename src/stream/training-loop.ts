@@ -91,6 +91,25 @@ export interface PublishRequest {
   heldBackEventIds?: string[];
 }
 
+/**
+ * What `publishVersion` may return instead of resolving once the version is durable: it has
+ * copied what the version needs (the weights at this boundary) and goes on writing, gating and
+ * publishing it in the background while the loop trains on. `durable` resolves once the
+ * version is in the registry (the caller commits the group offsets then) and rejects when its
+ * publish failed (the window ends as a failed publish always did).
+ */
+export interface BackgroundPublish {
+  durable: Promise<void>;
+}
+
+/** A version boundary the loop passed: its offsets, and its publish (maybe still running). */
+export interface StartedPublish {
+  /** The version's offsets (what the group commits once it is durable). */
+  offsets: TopicOffsets;
+  /** Resolves once the version is durable; rejects when its publish failed. */
+  durable: Promise<void>;
+}
+
 /** A consumed Kafka message, with its offset already parsed. */
 export interface IncomingMessage {
   topic: string;
@@ -106,7 +125,8 @@ export interface TrainingLoopOptions {
   spec: FeatureSpec;
   metrics: ProgressiveMetrics;
   deadLetters: DeadLetterSink;
-  publishVersion: (request: PublishRequest) => Promise<void>;
+  /** Publishes a version: resolves once it is durable, or early with a {@link BackgroundPublish}. */
+  publishVersion: (request: PublishRequest) => Promise<void | BackgroundPublish>;
   /** Positions the consumer starts from (checkpoint offsets, completed for every partition). */
   startOffsets: TopicOffsets;
   /** Events per micro-batch. */
@@ -168,6 +188,12 @@ export interface TrainingLoop {
    * version. The caller commits the group offsets after it resolves.
    */
   publish(): Promise<boolean>;
+  /**
+   * As `publish`, but resolves as soon as `publishVersion` has taken what the version needs (the
+   * loop may train on) with the boundary's offsets and the version's durable promise; null when
+   * nothing was consumed since the last version.
+   */
+  startPublish(): Promise<StartedPublish | null>;
   /** Current positions (next offset per partition), including buffered, untrained events. */
   positions(): TopicOffsets;
   /** Offsets of the last published version (or the start). */
@@ -261,6 +287,46 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     }
   }
 
+  async function startPublish(): Promise<StartedPublish | null> {
+    if (stats.sinceVersion === 0 || !judgeable()) return null;
+    // Flush first, so the published weights contain exactly the events below `offsets`.
+    await train(batcher.drain());
+    await options.deadLetters.flush();
+    const offsets = tracker.snapshot();
+    const request: PublishRequest = {
+      fromOffsets: published,
+      offsets,
+      metrics: {
+        ...options.metrics.snapshot(),
+        trainedEvents: trainedSince,
+        deadLettered: options.deadLetters.count - deadLetteredBase,
+        clippedEvents: stats.clippedEvents - clippedBase,
+        skippedBatches: stats.skippedBatches - skippedBase,
+        ...(slice === undefined ? {} : { heldBackEvents: stats.heldBack - heldBackBase }),
+      },
+      eventTimeRange: timeRange,
+      trainedEvents: trainedSince,
+      deadLettered: options.deadLetters.count - deadLetteredBase,
+      ...(options.recordTrainedIds ? { trainedEventIds: trainedIds } : {}),
+      heldBack: slice?.entries() ?? [],
+      heldBackEvents: stats.heldBack - heldBackBase,
+      ...(options.recordTrainedIds && slice !== undefined ? { heldBackEventIds: heldBackIds } : {}),
+    };
+    const background = await options.publishVersion(request);
+    published = offsets;
+    stats.published++;
+    stats.sinceVersion = 0;
+    trainedSince = 0;
+    deadLetteredBase = options.deadLetters.count;
+    clippedBase = stats.clippedEvents;
+    skippedBase = stats.skippedBatches;
+    heldBackBase = stats.heldBack;
+    timeRange = null;
+    trainedIds = [];
+    heldBackIds = [];
+    return { offsets, durable: background?.durable ?? Promise.resolve() };
+  }
+
   return {
     async handle(message) {
       if (!tracker.advance(message.topic, message.partition, message.offset)) {
@@ -296,46 +362,12 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     },
     publishDue: () => stats.sinceVersion >= options.publishEveryEvents && judgeable(),
     async publish() {
-      if (stats.sinceVersion === 0 || !judgeable()) return false;
-      // Flush first, so the published weights contain exactly the events below `offsets`.
-      await train(batcher.drain());
-      await options.deadLetters.flush();
-      const offsets = tracker.snapshot();
-      const request: PublishRequest = {
-        fromOffsets: published,
-        offsets,
-        metrics: {
-          ...options.metrics.snapshot(),
-          trainedEvents: trainedSince,
-          deadLettered: options.deadLetters.count - deadLetteredBase,
-          clippedEvents: stats.clippedEvents - clippedBase,
-          skippedBatches: stats.skippedBatches - skippedBase,
-          ...(slice === undefined ? {} : { heldBackEvents: stats.heldBack - heldBackBase }),
-        },
-        eventTimeRange: timeRange,
-        trainedEvents: trainedSince,
-        deadLettered: options.deadLetters.count - deadLetteredBase,
-        ...(options.recordTrainedIds ? { trainedEventIds: trainedIds } : {}),
-        heldBack: slice?.entries() ?? [],
-        heldBackEvents: stats.heldBack - heldBackBase,
-        ...(options.recordTrainedIds && slice !== undefined
-          ? { heldBackEventIds: heldBackIds }
-          : {}),
-      };
-      await options.publishVersion(request);
-      published = offsets;
-      stats.published++;
-      stats.sinceVersion = 0;
-      trainedSince = 0;
-      deadLetteredBase = options.deadLetters.count;
-      clippedBase = stats.clippedEvents;
-      skippedBase = stats.skippedBatches;
-      heldBackBase = stats.heldBack;
-      timeRange = null;
-      trainedIds = [];
-      heldBackIds = [];
+      const started = await startPublish();
+      if (started === null) return false;
+      await started.durable;
       return true;
     },
+    startPublish,
     positions: () => tracker.snapshot(),
     publishedOffsets: () => published,
     stats: () => ({ ...stats }),

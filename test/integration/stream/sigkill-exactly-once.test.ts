@@ -149,6 +149,7 @@ describe('exactly-once across a SIGKILLed recurring worker (real Kafka, real mod
       eventsPerVersion: EVENTS_PER_VERSION,
       publishEverySeconds: 2,
       stopAtEvents: EVENTS,
+      inFlightMs: 1000,
     };
     const { rows } = syntheticEventRows({
       preset: 'capacity-bound',
@@ -160,10 +161,20 @@ describe('exactly-once across a SIGKILLed recurring worker (real Kafka, real mod
 
     const first = startChild(args);
     children.push(first);
-    // Killed mid-window: ≥ 2 versions published and events consumed since the last one.
+    // Killed mid-window with a publish in flight: ≥ 2 versions published, the next one's
+    // publish under way in the background, and events trained past its boundary meanwhile.
     await first.until((lines) => {
       const last = lines.at(-1)?.['progress'] as { sinceVersion: number } | undefined;
-      return publishedOf(lines).length >= 2 && (last?.sinceVersion ?? 0) > 0;
+      const lastIndex = (key: string): number =>
+        lines.reduce((at, l, i) => (l[key] !== undefined ? i : at), -1);
+      const inFlight = lastIndex('inFlight');
+      const published = lastIndex('published');
+      return (
+        publishedOf(lines).length >= 2 &&
+        inFlight > published &&
+        lines.length - 1 > inFlight &&
+        (last?.sinceVersion ?? 0) > 0
+      );
     }, 60_000);
     first.process.kill('SIGKILL');
     const firstExit = await first.exited;

@@ -90,7 +90,11 @@ export function fakeActivities(world: FakeWorld): Fakes {
       let parent = input.fromVersion;
       const versions: string[] = [];
       const held: RecurringWindowResult['held'] = [];
-      for (let i = 0; i < input.versions; i++) {
+      // A window bounded by time ends at its first version boundary past `windowSeconds`: the
+      // fake's `windowMs` stands for that time, so such a window publishes one version.
+      const count =
+        input.windowSeconds === undefined ? input.versions : Math.min(input.versions, 1);
+      for (let i = 0; i < count; i++) {
         offset += input.eventsPerVersion;
         const version = nextVersion(world);
         world.versions.set(version, {

@@ -154,4 +154,24 @@ describe('training loop', () => {
       ],
     );
   });
+  it('hands a background publish its boundary and trains on while it is not durable', async () => {
+    let finish: () => void = () => undefined;
+    const durable = new Promise<void>((resolve) => (finish = resolve));
+    const h = harness({ publishVersion: async () => ({ durable }) });
+    for (let i = 0; i < 10; i++) await h.loop.handle(msg(0, i, encodeEvent(event(i))));
+    const started = await h.loop.startPublish();
+    assert.ok(started !== null);
+    assert.deepEqual(started.offsets, { t: { '0': 10, '1': 100 } }, 'the boundary');
+    // The next version starts at the boundary while the first one is still being published.
+    for (let i = 10; i < 14; i++) await h.loop.handle(msg(0, i, encodeEvent(event(i))));
+    assert.equal(h.loop.stats().sinceVersion, 4);
+    assert.deepEqual(h.loop.publishedOffsets(), { t: { '0': 10, '1': 100 } });
+    let done = false;
+    void started.durable.then(() => (done = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(done, false, 'durable only once the publish says so');
+    finish();
+    await started.durable;
+    assert.equal(done, true);
+  });
 });

@@ -48,7 +48,7 @@ export function fileBatchSource(
 }
 
 /** The pieces after the first `startRow` rows. */
-async function* skipRows(
+export async function* skipRows(
   pieces: AsyncIterable<RawBatch>,
   startRow: number,
 ): AsyncGenerator<RawBatch> {

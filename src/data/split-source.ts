@@ -3,8 +3,9 @@ import type { FeatureSpec } from '../../schemas/feature-spec';
 import type { SplitConfig } from '../../schemas/split';
 import { ConfigError, DataError } from '../errors';
 import { BadValue, epochMillis } from './derive';
+import { skipRows } from './file-range';
 import { openSource } from './open-source';
-import { sliceRawBatch, type RawBatch, type RawCategorical } from './raw-batch';
+import type { RawBatch, RawCategorical } from './raw-batch';
 import { InvalidRowPolicy, rebatch, type BatchOptions, type BatchSource } from './source';
 import { hashPart, splitHash, timeBounds, timePart, type SplitPart } from './split';
 
@@ -163,20 +164,4 @@ export function selectRows(raw: RawBatch, keep: readonly number[]): RawBatch {
   });
   const sparse = raw.sparse.slice(0, -1).map((col) => keep.map((r) => col[r] as RawCategorical));
   return { size: n, labels, dense, sparse };
-}
-
-/** The pieces after the first `startRow` rows. */
-async function* skipRows(
-  pieces: AsyncIterable<RawBatch>,
-  startRow: number,
-): AsyncGenerator<RawBatch> {
-  let toSkip = startRow;
-  for await (const raw of pieces) {
-    if (toSkip >= raw.size) {
-      toSkip -= raw.size;
-      continue;
-    }
-    yield toSkip > 0 ? sliceRawBatch(raw, toSkip, raw.size) : raw;
-    toSkip = 0;
-  }
 }

@@ -339,14 +339,17 @@ function consume(
     };
     options.onFailHook(fail);
     const commit = async (offsets: TopicOffsets): Promise<void> => {
+      // Only the topic this window consumes. A version's offsets also carry every topic its
+      // lineage trained on (a model continued onto a new topic, as a second `npm start` does);
+      // this group never consumed those, and a topic gone from the broker made the commit
+      // fail the window after every first version (UNKNOWN_TOPIC_OR_PARTITION).
+      const parts = offsets[options.topic] ?? {};
       await consumer.commitOffsets(
-        Object.entries(offsets).flatMap(([topic, parts]) =>
-          Object.entries(parts).map(([partition, offset]) => ({
-            topic,
-            partition: Number(partition),
-            offset: String(offset),
-          })),
-        ),
+        Object.entries(parts).map(([partition, offset]) => ({
+          topic: options.topic,
+          partition: Number(partition),
+          offset: String(offset),
+        })),
       );
     };
     let lastPublish = Date.now();

@@ -24,8 +24,8 @@ import { tinyTrainConfig } from '../../tiny-train-config';
  * topic; the window trains the new topic's events once and carries the old offsets in its
  * manifest, committing to Kafka only the topic it consumes. (The failure a second `npm start`
  * met — UNKNOWN_TOPIC_OR_PARTITION on the commit of the old topic, every window retried — did
- * not reproduce here: this broker auto-creates a deleted topic when the commit asks for it; it
- * was fixed and checked with `npm start` itself.)
+ * not reproduce here, presumably because this broker auto-creates a deleted topic when the
+ * commit's metadata request names it; it was fixed and checked with `npm start` itself.)
  */
 describe(
   'a lineage continued onto a new topic after its old topic was deleted',

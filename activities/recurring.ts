@@ -10,6 +10,7 @@ import { TrainerCache } from '../src/pipeline/trainer-cache';
 import type { ResumePoint } from '../src/registry/lineage';
 import { fallbackReason, startWindow, type ResumeFallback } from '../src/pipeline/window-start';
 import type { RegistryStore } from '../src/registry/store';
+import type { WindowTimings } from '../src/stream/window-timings';
 import { toFailure } from './failure';
 import { keepAlive } from './heartbeat';
 import { confirmHeartbeat } from './heartbeat-fence';
@@ -108,6 +109,11 @@ export function createRecurringActivities(deps: RecurringDeps) {
         }).finally(stopBeating);
         // An aborted window returns what it published; the activity still reports the cancel.
         ctx.cancellationSignal.throwIfAborted();
+        ctx.log.info(
+          `window ${input.model}: ${outcome.trained} events in ${outcome.versions.length} versions; ` +
+            formatTimings(outcome.timings),
+          { model: input.model, timings: outcome.timings },
+        );
         return {
           lastVersion: outcome.lastVersion,
           versions: [...before.versions, ...outcome.versions],
@@ -122,12 +128,21 @@ export function createRecurringActivities(deps: RecurringDeps) {
           metrics: outcome.metrics,
           lag: outcome.lag,
           widths: outcome.widths,
+          timings: outcome.timings,
         };
       } catch (error) {
         throw toFailure(error, ctx.cancellationSignal);
       }
     },
   };
+}
+
+/** `train 21.3 s, publishWait 4.1 s, …; publish median 310 ms` (phases above 0.05 s). */
+function formatTimings(t: WindowTimings): string {
+  const phases = Object.entries(t.phasesMs)
+    .filter(([, ms]) => ms >= 50)
+    .map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(1)} s`);
+  return `${phases.join(', ')}; publish median ${t.publishMedianMs.toFixed(0)} ms, max ${t.publishMaxMs.toFixed(0)} ms`;
 }
 
 /**

@@ -248,6 +248,18 @@ export const RecurringWindowResult = z.object({
   metrics: Metrics,
   lag: z.number().min(0),
   widths: TowerWidths.optional(),
+  /**
+   * Where the window's wall time went, ms per phase (src/stream/window-timings.ts), and its
+   * publishes' boundary → durable times; absent when earlier attempts had published everything.
+   */
+  timings: z
+    .object({
+      phasesMs: z.record(z.string(), z.number()),
+      publishes: z.number().int().min(0),
+      publishMedianMs: z.number().min(0),
+      publishMaxMs: z.number().min(0),
+    })
+    .optional(),
 });
 export type RecurringWindowResult = z.infer<typeof RecurringWindowResult>;
 

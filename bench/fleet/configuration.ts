@@ -3,6 +3,7 @@ import { pauseSignal, statusQuery } from '../../workflows/messages';
 import { auditRun, killMidWindow, type FailoverTiming, type RunAudit } from './failover';
 import { cloneVersion, startRecurring, type Fleet, type RecurringSettings } from './harness';
 import { startManifestLog, type ManifestLog } from './manifest-log';
+import { windowPhases, type WindowPhases } from './window-phases';
 import {
   measureInterval,
   type IntervalOptions,
@@ -30,6 +31,27 @@ export interface ConfigurationResult {
   lastWindowEventsPerSecond: number[];
   /** Models the publish gate paused during the run (their rate is not throughput-bound). */
   pausedByGate: string[];
+  /** Per model, where its windows' time went (from the windows' results). */
+  phases: WindowPhases[];
+  /** Per model, medians over its recurring versions of the publish's own steps, ms. */
+  publishSteps: Record<string, number>[];
+}
+
+/** The publish steps a recurring manifest times (src/pipeline/recurring-window.ts). */
+const PUBLISH_STEPS = ['snapshotSeconds', 'checkpointSeconds', 'gateSeconds', 'fenceSeconds'];
+
+function publishStepMedians(log: ManifestLog, model: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const manifests = log.of(model).filter((m) => m.phase === 'recurring');
+  for (const step of PUBLISH_STEPS) {
+    const xs = manifests
+      .map((m) => m.metrics[step])
+      .filter((x): x is number => x !== undefined)
+      .sort((a, b) => a - b);
+    if (xs.length > 0)
+      out[step.replace('Seconds', 'Ms')] = Math.round((xs[xs.length >> 1] ?? 0) * 1000);
+  }
+  return out;
 }
 
 /**
@@ -79,6 +101,7 @@ export async function runConfiguration(
     }
     const statuses = await Promise.all(running.map((m) => m.handle.query(statusQuery)));
     await stopBetweenWindows(running);
+    const phases = await Promise.all(running.map((m) => windowPhases(m.handle)));
     await log.refresh();
     const audit = auditRun(running, log);
     say(
@@ -91,6 +114,8 @@ export async function runConfiguration(
       audit,
       lastWindowEventsPerSecond: statuses.map((s) => s.eventsPerSecond),
       pausedByGate: statuses.filter((s) => s.pausedReason !== null).map((s) => s.model),
+      phases,
+      publishSteps: c.models.map((m) => publishStepMedians(log, m.model)),
     };
   } finally {
     await Promise.all(

@@ -1,3 +1,4 @@
+import type { WindowPhases } from './window-phases';
 import type { RegistryTiming } from './registry-timing';
 
 /**
@@ -45,6 +46,10 @@ export interface FleetReport {
     lastWindowEventsPerSecond: number;
     intervalSeconds: number;
     backlogLimited: boolean;
+    /** Where the windows' time went (every window of the run, warm-up included). */
+    phases?: WindowPhases | undefined;
+    /** Medians of the publish's own steps (manifest metrics), ms. */
+    publishSteps?: Record<string, number> | undefined;
     /** The same with fewer, larger versions and several per window. */
     atCadence: {
       eventsPerVersion: number;
@@ -53,8 +58,33 @@ export interface FleetReport {
       ratio: number;
       intervalSeconds: number;
       backlogLimited: boolean;
+      phases?: WindowPhases | undefined;
+      publishSteps?: Record<string, number> | undefined;
     };
   };
+}
+
+/** `train 2,100 ms/version (71.3 µs/event), publishWait …` for one cadence's phases. */
+function phaseLines(
+  p: WindowPhases | undefined,
+  steps: Record<string, number> | undefined,
+): string[] {
+  if (p === undefined || p.windows === 0) return ['    (no window timings)'];
+  const stepText = Object.entries(steps ?? {})
+    .map(([k, ms]) => `${k.replace('Ms', '')} ${ms}`)
+    .join(', ');
+  const lines = [
+    `    ${p.windows} windows, ${p.versions} versions, ${n0(p.events)} events; publish (boundary → durable) median ${n0(p.publishMedianMs)} ms`,
+    `    of which (medians, ms): ${stepText || 'not recorded'}`,
+    '    phase          s total  ms/window  ms/version  µs/event',
+  ];
+  for (const [phase, s] of Object.entries(p.totalSeconds)) {
+    lines.push(
+      `    ${phase.padEnd(13)}  ${s.toFixed(1).padStart(7)}  ${n0(p.perWindowMs[phase] ?? 0).padStart(9)}  ` +
+        `${n0(p.perVersionMs[phase] ?? 0).padStart(10)}  ${(p.perEventUs[phase] ?? 0).toFixed(1).padStart(8)}`,
+    );
+  }
+  return lines;
 }
 
 const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -98,8 +128,10 @@ export function summaryTable(r: FleetReport): string {
     `recurring vs offline (batch ${v.batchSize}, one worker): recurring ${n0(v.recurringEventsPerSecond)} events/s ` +
       `(last window ${n0(v.lastWindowEventsPerSecond)}), offline ${n0(v.offlineSamplesPerSecond)} samples/s ` +
       `(${v.offlineSchedule}), ratio ${v.ratio.toFixed(2)}`,
+    ...phaseLines(v.phases, v.publishSteps),
     `  at ${n0(v.atCadence.eventsPerVersion)} events per version, ${v.atCadence.windowVersions} per window: ` +
       `recurring ${n0(v.atCadence.recurringEventsPerSecond)} events/s, ratio ${v.atCadence.ratio.toFixed(2)}`,
+    ...phaseLines(v.atCadence.phases, v.atCadence.publishSteps),
     '',
     `total ${(r.totalSeconds / 60).toFixed(1)} min`,
   );

@@ -222,6 +222,8 @@ async function main(argv: string[]): Promise<number> {
         lastWindowEventsPerSecond: Math.round(single.lastWindowEventsPerSecond[0] ?? 0),
         intervalSeconds: Number(single.rate.seconds.toFixed(1)),
         backlogLimited: single.rate.backlogLimited,
+        phases: single.phases[0],
+        publishSteps: single.publishSteps[0],
         atCadence: {
           eventsPerVersion: cadence.eventsPerVersion,
           windowVersions: cadence.windowVersions,
@@ -229,6 +231,8 @@ async function main(argv: string[]): Promise<number> {
           ratio: Number((paced.rate.eventsPerSecond / offline.samplesPerSecond).toFixed(3)),
           intervalSeconds: Number(paced.rate.seconds.toFixed(1)),
           backlogLimited: paced.rate.backlogLimited,
+          phases: paced.phases[0],
+          publishSteps: paced.publishSteps[0],
         },
       },
     };

@@ -1,3 +1,4 @@
+import { mapConcurrent } from '../concurrent';
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -71,13 +72,12 @@ function towerBlobs(towers: DenseTowers, slots: TowerSlots): Blob[] {
   return blobs;
 }
 
-/** Writes blobs into one file, adding their entries to `index`. */
-async function writeBlobs(
-  dir: string,
-  file: string,
-  blobs: Blob[],
-  index: Manifest['tensors'],
-): Promise<void> {
+/** Files written at once: bounds the extra copies of tables in memory (one per file). */
+const WRITE_CONCURRENCY = 8;
+
+/** Writes blobs into one file; returns their index entries. */
+async function writeBlobs(dir: string, file: string, blobs: Blob[]): Promise<Manifest['tensors']> {
+  const index: Manifest['tensors'] = {};
   let offset = 0;
   const parts = blobs.map((b) => {
     const bytes = bytesOf(b.data);
@@ -92,6 +92,7 @@ async function writeBlobs(
     return bytes;
   });
   await writeFile(join(dir, file), Buffer.concat(parts, offset));
+  return index;
 }
 
 /**
@@ -106,23 +107,22 @@ export async function saveCheckpoint(dir: string, trainer: Trainer, extra: unkno
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   await mkdir(tmp, { recursive: true });
   try {
-    const tensors: Manifest['tensors'] = {};
-    await writeBlobs(tmp, DENSE_FILE, towerBlobs(trainer.towers, trainer.slots), tensors);
+    const dense = await writeBlobs(tmp, DENSE_FILE, towerBlobs(trainer.towers, trainer.slots));
     const { embeddings } = trainer;
-    for (let f = 0; f < embeddings.tables.length; f++) {
+    // A few files at a time: written one after another, each file's open, write and close cost
+    // a turn of an event loop that a recurring window's training keeps busy.
+    const tables = await mapConcurrent(embeddings.tables, WRITE_CONCURRENCY, (table, f) => {
       const rows = embeddings.tableSizes[f] as number;
       const blobs: Blob[] = [
-        {
-          name: `embedding.${f}.rows`,
-          shape: [rows, embeddings.dim],
-          data: embeddings.tables[f] as Float32Array,
-        },
+        { name: `embedding.${f}.rows`, shape: [rows, embeddings.dim], data: table },
       ];
       const acc = embeddings.accumulators?.[f];
       if (acc !== undefined)
         blobs.push({ name: `embedding.${f}.accumulator`, shape: [rows], data: acc });
-      await writeBlobs(tmp, tableFile(f), blobs, tensors);
-    }
+      return writeBlobs(tmp, tableFile(f), blobs);
+    });
+    // Entries in file order whatever order the writes finished in: the manifest is the same bytes.
+    const tensors: Manifest['tensors'] = Object.assign({}, dense, ...tables);
     const manifest: Manifest = {
       format: 'agp-checkpoint',
       version: CHECKPOINT_FORMAT_VERSION,

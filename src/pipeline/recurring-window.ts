@@ -19,6 +19,7 @@ import { activeBackend } from '../model/backend';
 import { saveCheckpoint } from '../model/checkpoint';
 import type { RegistryStore } from '../registry/store';
 import { runWindow, type WindowProgress } from '../stream/recurring-trainer';
+import type { WindowTimings } from '../stream/window-timings';
 import { handoverStepOf, offlineFinalFactorOf, recurringLrScale } from '../train/recurring-lr';
 import type { BackgroundPublish, PublishRequest } from '../stream/training-loop';
 import type { Trainer } from '../model/trainer';
@@ -151,6 +152,8 @@ export interface RecurringWindowOutcome {
   metrics: Record<string, number>;
   lag: number;
   widths: TowerWidths;
+  /** Where the window's time went (src/stream/window-timings.ts). */
+  timings: WindowTimings;
 }
 
 /**
@@ -269,10 +272,12 @@ export async function runRecurringWindow(
       // The gate's comparisons, and the watch: the served parent against the version it
       // replaced, on events after it. A parent that fell behind is reverted, and this candidate
       // (trained from it) is held.
+      const gateStarted = performance.now();
       const { slices, fellBehind } =
         options.gate === undefined
           ? { slices: [], fellBehind: null }
           : await scorer.score(candidate, parentManifest, request.heldBack);
+      const gateSeconds = (performance.now() - gateStarted) / 1000;
       const verdict =
         options.gate === undefined
           ? undefined
@@ -286,7 +291,11 @@ export async function runRecurringWindow(
             : { ...judgeVersion(own, baseline, options.gate, slices), anchor };
       const slice = slices.find((s) => s.role === 'served') ?? null;
       const anchorSlice = slices.find((s) => s.role === 'offline') ?? null;
+      const fenceStarted = performance.now();
       await options.beforePublish?.();
+      // The registry's part (upload or copy, the manifest, the ref) is timed by the window from
+      // here: it ends after this manifest is written.
+      const fenceSeconds = (performance.now() - fenceStarted) / 1000;
       const published = await registry.publish(
         model,
         { sourceDir: dir },
@@ -322,6 +331,8 @@ export async function runRecurringWindow(
                 }),
             freshnessSeconds,
             checkpointSeconds,
+            gateSeconds,
+            fenceSeconds,
             ...(snapshotSeconds === null ? {} : { snapshotSeconds }),
             handoverStep,
           }),
@@ -479,6 +490,7 @@ export async function runRecurringWindow(
       metrics: finiteMetrics(result.metrics),
       lag: result.lag,
       widths: towerWidths(trainer),
+      timings: result.timings,
     };
   } finally {
     if (!handedOver) {

@@ -1,3 +1,4 @@
+import { mapConcurrent } from '../concurrent';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { Manifest, type ManifestFile, type ModelVersion } from '../../schemas/manifest';
@@ -150,6 +151,9 @@ export async function newestNumber(layout: FsLayout, model: string): Promise<num
   return max;
 }
 
+/** Files hashed and fsynced at once. */
+const PUBLISH_CONCURRENCY = 4;
+
 /**
  * Renames `sourceDir` to `dir` (copying when it is on another device), then hashes and fsyncs
  * every file. `onMoved` receives how to undo the rename.
@@ -173,14 +177,17 @@ async function adoptDirectory(
   await fsyncDir(dirname(sourceDir));
   const paths = await listFilesRecursive(dir);
   if (paths.length === 0) throw new ConfigError(`publish: '${sourceDir}' holds no files`);
-  const out: ManifestFile[] = [];
   const dirs = new Set<string>([dir]);
   for (const path of paths) {
-    const file = join(dir, ...path.split('/'));
-    out.push({ path, ...(await digestFile(file, { sync: true })) });
-    for (let d = dirname(file); d.length > dir.length; d = dirname(d)) dirs.add(d);
-    await fault.at('file-written', { path });
+    for (let d = dirname(join(dir, ...path.split('/'))); d.length > dir.length; d = dirname(d))
+      dirs.add(d);
   }
+  // A few files at a time (see src/concurrent.ts: a recurring window publishes beside training).
+  const out = await mapConcurrent(paths, PUBLISH_CONCURRENCY, async (path) => {
+    const digest = await digestFile(join(dir, ...path.split('/')), { sync: true });
+    await fault.at('file-written', { path });
+    return { path, ...digest };
+  });
   for (const d of dirs) await fsyncDir(d);
   return out;
 }

@@ -16,6 +16,7 @@ import { fairPauses, type FairConsumption } from './fair-consumer';
 import { createPartitionFairness } from './fair-partitions';
 import type { HeldBackConfig, HeldBackEntry } from './held-back-slice';
 import { createPublishInFlight, type PublishInFlight } from './publish-in-flight';
+import { WindowClock, type WindowTimings } from './window-timings';
 import {
   createTrainingLoop,
   type BackgroundPublish,
@@ -75,7 +76,12 @@ export interface WindowOptions {
   startFrom?: 'earliest' | 'latest';
   /** @default 256 */
   batchSize?: number;
-  /** A version is due after this many consumed events. @default 10_000 */
+  /**
+   * A version is due after this many consumed events. While the previous version is still
+   * publishing, training goes on and the boundary is taken once that publish is durable, so a
+   * version may hold more (per-version costs never hold a throughput-bound stream up).
+   * @default 10_000
+   */
   publishEveryEvents?: number;
   /** …or after this many seconds, if at least one event was consumed. @default 60 */
   publishEverySeconds?: number;
@@ -156,7 +162,20 @@ export interface WindowResult {
   stoppedBy: 'versions' | 'time' | 'abort';
   /** Times the consumer joined its group: 1 unless it was evicted or the group rebalanced. */
   groupJoins: number;
+  /** Where the window's time went (src/stream/window-timings.ts). */
+  timings: WindowTimings;
 }
+
+/**
+ * Training yields to the event loop after this much work inside a batch. A Kafka batch of a
+ * few thousand events trains for a second or more without an I/O turn otherwise, and the
+ * version publishing in the background (file writes, uploads: dozens of turns) and kafkajs'
+ * next fetch wait that long for each of theirs.
+ */
+const YIELD_EVERY_MS = 2;
+
+/** One turn of the event loop: I/O callbacks that are ready run, then training goes on. */
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** See {@link WindowOptions.sessionTimeoutMs}. */
 const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
@@ -209,6 +228,8 @@ export async function runWindow(
   let groupJoins = 0;
   consumer.on(consumer.events.GROUP_JOIN, () => void groupJoins++);
   const started = Date.now();
+  const clock = new WindowClock();
+  const phaseStart = performance.now();
   const timers: NodeJS.Timeout[] = [];
   let onAbort: (() => void) | undefined;
   const serial = createSerial();
@@ -255,6 +276,7 @@ export async function runWindow(
       fairness?.setEnd(Number(partition), end);
       fairness?.setPosition(Number(partition), start[topic]?.[partition] ?? end);
     }
+    clock.add('start', performance.now() - phaseStart);
     const finished = await consume(consumer, loop, deadLetters.flush, {
       ...options,
       ...(fairness === undefined
@@ -264,12 +286,14 @@ export async function runWindow(
       started,
       serial,
       publishes,
+      clock,
       onFailHook: (f) => (failWindow = f),
       metrics: deps.metrics,
       onTimer: (t) => timers.push(t),
       onAbortHook: (f) => (onAbort = f),
     });
     timers.forEach(clearInterval);
+    const closing = performance.now();
     // Let a publish or batch already under way finish before leaving the group, and the
     // version published in the background become durable and committed (or fail the window).
     await serial(() => Promise.resolve());
@@ -279,6 +303,7 @@ export async function runWindow(
     const lag = computeLag(end.high, loop.publishedOffsets(), end.low);
     const stats = loop.stats();
     const elapsedSeconds = (Date.now() - started) / 1000;
+    clock.add('close', performance.now() - closing);
     return {
       stats,
       offsets: loop.publishedOffsets(),
@@ -290,6 +315,7 @@ export async function runWindow(
       metrics: deps.metrics.snapshot(),
       stoppedBy: finished,
       groupJoins,
+      timings: clock.snapshot(),
     };
   } finally {
     timers.forEach(clearInterval);
@@ -308,6 +334,7 @@ interface ConsumeOptions extends WindowOptions {
   started: number;
   serial: Serial;
   publishes: PublishInFlight;
+  clock: WindowClock;
   metrics: ProgressiveMetrics;
   onFailHook(fail: (error: unknown) => void): void;
   onTimer(timer: NodeJS.Timeout): void;
@@ -321,8 +348,17 @@ function consume(
   flushDeadLetters: () => Promise<void>,
   options: ConsumeOptions,
 ): Promise<'versions' | 'time' | 'abort'> {
-  const { serial } = options;
+  const { serial, clock } = options;
   const heartbeats = createHeartbeats();
+  // Wall time between two pieces of training-thread work is a wait for Kafka (`fetchWait`);
+  // null until the first batch (before it, the time is the group join's).
+  const subscribed = performance.now();
+  let idleSince: number | null = null;
+  const busy = (): void => {
+    if (idleSince === null) clock.add('join', performance.now() - subscribed);
+    else clock.add('fetchWait', performance.now() - idleSince);
+  };
+  const idle = (): void => void (idleSince = performance.now());
   let stopping = false;
   let running: Promise<void> = Promise.resolve();
   return new Promise<'versions' | 'time' | 'abort'>((resolve, reject) => {
@@ -357,20 +393,28 @@ function consume(
       options.windowSeconds !== undefined &&
       Date.now() - options.started >= options.windowSeconds * 1000;
     const publish = async (): Promise<void> => {
-      // One publish in flight: the next boundary waits for it. A held version aborts the
-      // window (the events trained after its boundary descend from it and are dropped,
-      // uncommitted), and a failed one fails it: either way nothing more is published.
-      await heartbeats.during(() => options.publishes.settled());
+      // One publish in flight: a boundary taken while it runs (the window's last, by time)
+      // waits for it. A held version aborts the window (the events trained after its boundary
+      // descend from it and are dropped, uncommitted), and a failed one fails it: either way
+      // nothing more is published.
+      await clock.time('publishWait', () => heartbeats.during(() => options.publishes.settled()));
       if (stopping) return;
-      const started = await heartbeats.during(() => loop.startPublish());
+      const boundaryAt = performance.now();
+      const started = await clock.time('boundary', () =>
+        heartbeats.during(() => loop.startPublish()),
+      );
       // Also when there was nothing to publish: an idle topic is not re-checked every second.
       lastPublish = Date.now();
       if (started === null) return;
+      started.durable.then(
+        () => clock.published(performance.now() - boundaryAt),
+        () => undefined,
+      );
       const durable = options.publishes.track(started.durable, () => commit(started.offsets));
       if (loop.stats().published >= options.wanted || windowOver()) {
         // The last version of the window: train no further, end once it is durable.
         stopping = true;
-        await heartbeats.during(() => durable);
+        await clock.time('lastPublish', () => heartbeats.during(() => durable));
         stop('versions');
       }
     };
@@ -391,16 +435,27 @@ function consume(
           // idle topic), so the workflow hears signals and reports status on time.
           if (windowOver()) {
             serial(async () => {
-              await options.publishes.settled();
-              if (stopping) return;
-              if (loop.stats().sinceVersion === 0) stop('time');
-              else await publish();
+              if (idleSince !== null) busy();
+              try {
+                await clock.time('publishWait', () => options.publishes.settled());
+                if (stopping) return;
+                if (loop.stats().sinceVersion === 0) stop('time');
+                else await publish();
+              } finally {
+                if (idleSince !== null) idle();
+              }
             }).catch(fail);
             return;
           }
-          if (Date.now() - lastPublish < everyMs) return;
+          if (Date.now() - lastPublish < everyMs || options.publishes.busy()) return;
           serial(async () => {
-            if (Date.now() - lastPublish >= everyMs) await publish();
+            if (Date.now() - lastPublish < everyMs || options.publishes.busy()) return;
+            if (idleSince !== null) busy();
+            try {
+              await publish();
+            } finally {
+              if (idleSince !== null) idle();
+            }
           }).catch(fail);
         },
         Math.min(everyMs, 1000),
@@ -453,13 +508,23 @@ function consume(
     });
 
     const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
+      busy();
+      try {
+        await eachBatchTimed(payload);
+      } finally {
+        idle();
+      }
+    };
+    const eachBatchTimed = async (payload: EachBatchPayload): Promise<void> => {
       const { batch } = payload;
       heartbeats.use(payload.heartbeat);
       fair?.sawEnd(batch.partition, parseOffset(batch.highWatermark));
+      let yielded = performance.now();
       for (const m of batch.messages) {
         if (stopping || !payload.isRunning() || payload.isStale()) break;
         // Paused for fairness mid-batch: the rest is fetched again once it resumes.
         if (fair?.consumed(batch.partition, parseOffset(m.offset)) === false) break;
+        const t = performance.now();
         await loop.handle({
           topic: batch.topic,
           partition: batch.partition,
@@ -467,9 +532,17 @@ function consume(
           key: m.key,
           value: m.value,
         });
+        clock.add('train', performance.now() - t);
         payload.resolveOffset(m.offset);
-        if (loop.publishDue()) await publish();
+        // Due while the previous version still publishes: trained on, taken once it is durable.
+        if (loop.publishDue() && !options.publishes.busy()) await publish();
         await heartbeats.beat();
+        const now = performance.now();
+        if (now - yielded >= YIELD_EVERY_MS) {
+          await yieldToIo();
+          yielded = performance.now();
+          clock.add('background', yielded - now);
+        }
       }
       await flushDeadLetters();
       await payload.heartbeat();

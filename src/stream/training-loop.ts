@@ -257,9 +257,6 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
   };
   const now = options.now ?? Date.now;
   const decode = createEventDecoder(options.spec, { ...decoderOptions, now });
-  const pool: DecodePool | undefined = options.decodeThread
-    ? createDecodePool({ spec: options.spec, decoder: decoderOptions })
-    : undefined;
   const dedupe = createEventIdDedupe(options.validation?.dedupe);
   const tracker = createOffsetTracker(options.startOffsets);
   const batcher = createMicroBatcher<Pending>(options.batchSize);
@@ -460,6 +457,10 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     return { offsets, durable: background?.durable ?? Promise.resolve() };
   }
 
+  // Last, so that no setting refused above leaves a thread running.
+  const pool: DecodePool | undefined = options.decodeThread
+    ? createDecodePool({ spec: options.spec, decoder: decoderOptions })
+    : undefined;
   return {
     handle: handleOne,
     decodeAhead,

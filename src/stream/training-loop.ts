@@ -234,8 +234,19 @@ export interface TrainingLoop {
   close(): Promise<void>;
 }
 
-/** Messages per chunk sent to the decode thread. */
+/**
+ * Messages per chunk sent to the decode thread: a fetch's first chunk is small, so training
+ * starts on a fetch after a short wait for its decoding rather than a whole chunk's.
+ */
+const FIRST_CHUNK = 32;
 const DECODE_CHUNK = 256;
+
+/** The chunk of a fetch that holds message `index`, and the message's place in it. */
+function chunkOf(index: number): [chunk: number, at: number] {
+  if (index < FIRST_CHUNK) return [0, index];
+  const rest = index - FIRST_CHUNK;
+  return [1 + Math.floor(rest / DECODE_CHUNK), rest % DECODE_CHUNK];
+}
 
 type Pending = ValidEvent & {
   /** Kept to dead-letter the event should its batch be skipped. */
@@ -395,10 +406,11 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     // moment earlier than when each message is handled).
     const clock = now();
     const chunks: Promise<DecodedChunk>[] = [];
-    for (let i = 0; i < messages.length; i += DECODE_CHUNK) {
+    for (let i = 0; i < messages.length; i += i === 0 ? FIRST_CHUNK : DECODE_CHUNK) {
+      const end = i + (i === 0 ? FIRST_CHUNK : DECODE_CHUNK);
       chunks.push(
         pool.decode(
-          messages.slice(i, i + DECODE_CHUNK).map((m) => m.value),
+          messages.slice(i, end).map((m) => m.value),
           clock,
         ),
       );
@@ -407,8 +419,9 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
       length: messages.length,
       async handle(index) {
         const message = at(index);
-        const chunk = await (chunks[Math.floor(index / DECODE_CHUNK)] as Promise<DecodedChunk>);
-        await consume(message, () => fromChunk(chunk, index % DECODE_CHUNK));
+        const [k, inChunk] = chunkOf(index);
+        const chunk = await (chunks[k] as Promise<DecodedChunk>);
+        await consume(message, () => fromChunk(chunk, inChunk));
       },
     };
   }

@@ -156,7 +156,10 @@ function mixedStream(encode: (i: number) => Buffer, n = 700): IncomingMessage[] 
 }
 
 /** Splits messages into fetches of uneven sizes, straddling the decode chunks. */
-function fetchesOf(messages: IncomingMessage[], sizes = [300, 1, 33, 257, 513]): IncomingMessage[][] {
+function fetchesOf(
+  messages: IncomingMessage[],
+  sizes = [300, 1, 33, 257, 513],
+): IncomingMessage[][] {
   const out: IncomingMessage[][] = [];
   for (let i = 0, k = 0; i < messages.length; k++) {
     const size = sizes[k % sizes.length] as number;

@@ -304,12 +304,8 @@ export async function runWindow(
     // A failed window returns only once its publish in flight ended: nothing of it is
     // published after the attempt failed, and its copies are not disposed under it.
     await publishes.settled().catch(() => undefined);
-    await Promise.allSettled([
-      consumer.disconnect(),
-      producer.disconnect(),
-      admin.disconnect(),
-      loop?.close(),
-    ]);
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+    await loop?.close();
   }
 }
 

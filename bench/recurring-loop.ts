@@ -1,15 +1,18 @@
 /**
  * Where the recurring trainer's time goes when it is throughput-bound, without Kafka: the same
  * events fed (1) to the recurring loop (`createTrainingLoop`: decode + validate each JSON
- * message, micro-batch, encode, score, train, account offsets) and (2) as ready batches to
- * `trainer.step`, the offline trainer's inner loop, on the main command's model and batch size.
- * Prints both rates, their ratio, the cores each kept busy, and a per-phase breakdown of the
+ * message, micro-batch, encode, score, train, account offsets), (2) to the same loop with its
+ * decode thread (`decodeThread`: decoding, validation and encoding on a worker thread, fed
+ * fetches of `--fetch` messages as the Kafka consumer's eachBatch feeds it) and (3) as ready
+ * batches to `trainer.step`, the offline trainer's inner loop, on the main command's model and
+ * batch size. Prints the rates, their ratios, the cores each kept busy, and a per-phase
+ * breakdown of the
  * loop (the step timed inside the run through an instrumented seam; decoding and batch
  * encoding timed alone over the same events). The offline side here is an upper bound on the
  * offline trainer (batches are encoded before the clock starts). Kafka's own share (fetching, record-batch decoding
  * on the JS thread) is measured end to end by `npm run bench:fleet`'s recurringVsOffline.
  *
- *   npm run bench:recurring-loop -- [--events 20000] [--batch 256] [--repeats 3]
+ *   npm run bench:recurring-loop -- [--events 20000] [--batch 256] [--repeats 3] [--fetch 2000]
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '20000' },
     batch: { type: 'string', default: '256' },
     repeats: { type: 'string', default: '3' },
+    fetch: { type: 'string', default: '2000' },
   },
 });
 /** A flag's value as a positive integer, or exit naming the flag. */
@@ -43,6 +47,7 @@ function positiveInt(flag: string, value: string | undefined): number {
 const EVENTS = positiveInt('events', values.events);
 const BATCH = positiveInt('batch', values.batch);
 const REPEATS = positiveInt('repeats', values.repeats);
+const FETCH = positiveInt('fetch', values.fetch);
 const TOPIC = 'bench.clicks';
 const PARTITIONS = 3;
 
@@ -121,6 +126,8 @@ async function main(): Promise<void> {
   );
   const offlineRates: number[] = [];
   const loopRates: number[] = [];
+  const threadRates: number[] = [];
+  const threadCores: number[] = [];
   // Cores in use while each ran: process CPU time (JS thread + TensorFlow's threads) / wall.
   const offlineCores: number[] = [];
   const loopCores: number[] = [];
@@ -163,22 +170,60 @@ async function main(): Promise<void> {
     trainer.dispose();
     phases.set('total', loopMs);
     for (const [k, v] of phases) phaseTotals.set(k, (phaseTotals.get(k) ?? 0) + v);
+
+    // The same loop with its decode thread, fed fetches as eachBatch feeds it.
+    const threaded = createTrainer(config);
+    for (const b of batches.slice(0, 5)) threaded.step(b);
+    const threadLoop = createTrainingLoop({
+      trainer: threaded,
+      spec,
+      metrics: createProgressiveMetrics(),
+      deadLetters: nullSink(),
+      publishVersion: () => Promise.resolve(),
+      startOffsets: { [TOPIC]: { 0: 0, 1: 0, 2: 0 } },
+      batchSize: BATCH,
+      publishEveryEvents: Number.MAX_SAFE_INTEGER,
+      recordTrainedIds: false,
+      decodeThread: true,
+    });
+    // The first message before the clock: the thread's start-up (loading its modules) is paid
+    // once per window, not per event.
+    await threadLoop.decodeAhead(messages.slice(0, 1)).handle(0);
+    t = performance.now();
+    cpu = process.cpuUsage();
+    for (let i = 1; i < messages.length; i += FETCH) {
+      const fetch = messages.slice(i, i + FETCH);
+      const ahead = threadLoop.decodeAhead(fetch);
+      for (let k = 0; k < fetch.length; k++) await ahead.handle(k);
+    }
+    const threadMs = performance.now() - t;
+    threadCores.push(cores(process.cpuUsage(cpu), threadMs));
+    threadRates.push((events.length - 1) / (threadMs / 1000));
+    await threadLoop.close();
+    threaded.dispose();
     console.log(
       `repeat ${r + 1}: offline ${offlineRates[r]?.toFixed(0)} samples/s, recurring loop ` +
-        `${loopRates[r]?.toFixed(0)} events/s (${((loopRates[r] ?? 0) / (offlineRates[r] ?? 1)).toFixed(2)}×)`,
+        `${loopRates[r]?.toFixed(0)} events/s (${((loopRates[r] ?? 0) / (offlineRates[r] ?? 1)).toFixed(2)}×), ` +
+        `with its decode thread ${threadRates[r]?.toFixed(0)} events/s ` +
+        `(${((threadRates[r] ?? 0) / (offlineRates[r] ?? 1)).toFixed(2)}×)`,
     );
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
   const off = median(offlineRates);
   const rec = median(loopRates);
+  const thr = median(threadRates);
   console.log(
     `\nmedian: offline ${off.toFixed(0)} samples/s, recurring loop ${rec.toFixed(0)} events/s, ratio ${(rec / off).toFixed(3)}`,
+  );
+  console.log(
+    `        recurring loop with its decode thread ${thr.toFixed(0)} events/s, ratio ${(thr / off).toFixed(3)}`,
   );
   const total = (phaseTotals.get('total') ?? 0) / REPEATS;
   const per = (ms: number): string => `${((ms / EVENTS) * 1000).toFixed(2)} µs/event`;
   console.log(
     `cores in use (CPU time / wall): offline ${median(offlineCores).toFixed(2)}, ` +
-      `recurring loop ${median(loopCores).toFixed(2)}`,
+      `recurring loop ${median(loopCores).toFixed(2)}, with its decode thread ` +
+      `${median(threadCores).toFixed(2)}`,
   );
   console.log(`\nrecurring loop per event (mean of ${REPEATS}):`);
   console.log(`  total                      ${per(total)}`);

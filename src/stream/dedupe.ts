@@ -30,33 +30,41 @@ export interface EventIdDedupe {
    * (the id is then remembered); a `duplicate eventId` error when the id was seen.
    */
   check(decoded: DecodeResult, at: LogPosition): DecodeResult;
+  /**
+   * The same check by id alone (an event the decode thread decoded): the `duplicate eventId`
+   * reason when `id` was seen, else null (and `id` is remembered, when dedupe is on).
+   */
+  checkId(id: string, at: LogPosition): string | null;
   /** Ids remembered now (at most `lastIds`). */
   readonly size: number;
 }
 
 /** Creates the check; `config` undefined turns it off (every event passes). */
 export function createEventIdDedupe(config: EventDedupe | undefined): EventIdDedupe {
-  if (config === undefined) return { check: (decoded) => decoded, size: 0 };
+  if (config === undefined) return { check: (decoded) => decoded, checkId: () => null, size: 0 };
   const { lastIds } = config;
   // A Map iterates in insertion order, so its first key is the oldest id: a FIFO of ids with
   // O(1) lookup, and the first position of each id for the reason.
   const seen = new Map<string, string>();
+  const checkId = (id: string, at: LogPosition): string | null => {
+    const first = seen.get(id);
+    if (first !== undefined) {
+      return (
+        `duplicate eventId: ${JSON.stringify(id)} was already consumed at ${first} ` +
+        `(dedupe over the last ${lastIds} ids)`
+      );
+    }
+    seen.set(id, `${at.topic}/${at.partition}@${at.offset}`);
+    if (seen.size > lastIds) seen.delete(seen.keys().next().value as string);
+    return null;
+  };
   return {
     check(decoded, at) {
       if ('error' in decoded) return decoded;
-      const id = decoded.ok.eventId;
-      const first = seen.get(id);
-      if (first !== undefined) {
-        return {
-          error:
-            `duplicate eventId: ${JSON.stringify(id)} was already consumed at ${first} ` +
-            `(dedupe over the last ${lastIds} ids)`,
-        };
-      }
-      seen.set(id, `${at.topic}/${at.partition}@${at.offset}`);
-      if (seen.size > lastIds) seen.delete(seen.keys().next().value as string);
-      return decoded;
+      const error = checkId(decoded.ok.eventId, at);
+      return error === null ? decoded : { error };
     },
+    checkId,
     get size() {
       return seen.size;
     },

@@ -140,6 +140,11 @@ export interface WindowOptions {
   fairness?: { maxSpread: number; stallMs?: number } | false;
   /** How often partition ends are read for fair consumption, ms. @default 1000 */
   endsEveryMs?: number;
+  /**
+   * Decode, validate and encode each fetched batch on a worker thread while the model trains
+   * (src/stream/decode-pool.ts; same results), ended with the window. @default true
+   */
+  decodeThread?: boolean;
 }
 
 /** What a window did. */
@@ -236,6 +241,7 @@ export async function runWindow(
   // A failed background publish is reported through `consume` (its `fail`); the hook is set there.
   let failWindow: (error: unknown) => void = () => undefined;
   const publishes = createPublishInFlight((error) => failWindow(error));
+  let loop: TrainingLoop | undefined;
   try {
     await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
     const marks = await watermarks(admin, topic);
@@ -247,7 +253,7 @@ export async function runWindow(
     );
     const deadLetterTopic = options.deadLetterTopic ?? defaultDeadLetterTopic(topic);
     const deadLetters = createDeadLetterSink(producer, () => deadLetterTopic);
-    const loop = createTrainingLoop({
+    loop = createTrainingLoop({
       trainer: deps.trainer,
       spec: deps.spec,
       metrics: deps.metrics,
@@ -263,6 +269,7 @@ export async function runWindow(
         ? {}
         : { initialHeldBack: options.initialHeldBack }),
       ...(options.lrScale === undefined ? {} : { lrScale: options.lrScale }),
+      decodeThread: options.decodeThread ?? true,
     });
     const fairness =
       options.fairness === false
@@ -324,6 +331,7 @@ export async function runWindow(
     // published after the attempt failed, and its copies are not disposed under it.
     await publishes.settled().catch(() => undefined);
     await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+    await loop?.close();
   }
 }
 
@@ -519,21 +527,25 @@ function consume(
       const { batch } = payload;
       heartbeats.use(payload.heartbeat);
       fair?.sawEnd(batch.partition, parseOffset(batch.highWatermark));
+      // Decoded ahead (on the decode thread), handled message by message: a stop, a publish or
+      // a fairness pause still falls between two messages.
+      const messages = batch.messages.map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: parseOffset(m.offset),
+        key: m.key,
+        value: m.value,
+      }));
+      const ahead = loop.decodeAhead(messages);
       let yielded = performance.now();
-      for (const m of batch.messages) {
+      for (const [i, m] of messages.entries()) {
         if (stopping || !payload.isRunning() || payload.isStale()) break;
         // Paused for fairness mid-batch: the rest is fetched again once it resumes.
-        if (fair?.consumed(batch.partition, parseOffset(m.offset)) === false) break;
+        if (fair?.consumed(batch.partition, m.offset) === false) break;
         const t = performance.now();
-        await loop.handle({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: parseOffset(m.offset),
-          key: m.key,
-          value: m.value,
-        });
+        await ahead.handle(i);
         clock.add('train', performance.now() - t);
-        payload.resolveOffset(m.offset);
+        payload.resolveOffset(String(m.offset));
         // Due while the previous version still publishes: trained on, taken once it is durable.
         if (loop.publishDue() && !options.publishes.busy()) await publish();
         await heartbeats.beat();

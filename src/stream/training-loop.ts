@@ -2,7 +2,7 @@ import type { ClickEvent } from '../../schemas/click-event';
 import type { FeatureSpec } from '../../schemas/feature-spec';
 import type { ColumnarBatch } from '../data/batch';
 import type { EventValidation } from '../../schemas/event-validation';
-import { isClipped } from '../data/transforms';
+import { InfraError } from '../errors';
 import {
   createStepGuard,
   skipReasonText,
@@ -11,8 +11,10 @@ import {
   type StepGuardConfig,
 } from '../model/step-guard';
 import type { DeadLetterSink } from './dead-letter';
+import { createDecodePool, type DecodePool } from './decode-pool';
+import { createClipCheck, type DecodedChunk } from './decoded-chunk';
 import { createEventIdDedupe } from './dedupe';
-import { createEventDecoder, eventsToBatch } from './event-codec';
+import { createEventDecoder } from './event-codec';
 import {
   HeldBackSlice,
   isHeldBack,
@@ -21,6 +23,7 @@ import {
 } from './held-back-slice';
 import { createMicroBatcher } from './micro-batcher';
 import { createOffsetTracker, type TopicOffsets } from './offsets';
+import { fromChunk, idOf, timeOf, validEventsToBatch, type ValidEvent } from './valid-event';
 
 /**
  * The Kafka-free core of the recurring trainer: decode → dead-letter or micro-batch → score
@@ -157,6 +160,15 @@ export interface TrainingLoopOptions {
    * asked before every step. Unset: the configured rates.
    */
   lrScale?: () => number;
+  /**
+   * Decode, validate and encode the messages given to `decodeAhead` on a worker thread
+   * (src/stream/decode-pool.ts) while the training thread trains; `close()` ends the thread.
+   * Off: `decodeAhead` decodes on the training thread, message by message. The results are the
+   * same either way. @default false
+   */
+  decodeThread?: boolean;
+  /** The consumer's clock for event-time bounds, epoch ms (tests fix it). @default Date.now */
+  now?: () => number;
 }
 
 /** Running totals of a loop. */
@@ -177,9 +189,28 @@ export interface TrainingLoopStats {
   heldBack: number;
 }
 
+/**
+ * The messages of one Kafka batch, decoded ahead on the decode thread (when the loop has one)
+ * while the training thread consumes them one by one: chunk k+1 decodes while chunk k trains.
+ */
+export interface DecodingMessages {
+  readonly length: number;
+  /**
+   * Handles message `index` exactly as `handle` would (the same order of offset tracking,
+   * redelivery check, dedupe, hold-back, dead letters and micro-batches). Call it for 0, 1, 2, …
+   * in order; stopping anywhere is fine (what was decoded beyond is dropped).
+   */
+  handle(index: number): Promise<void>;
+}
+
 export interface TrainingLoop {
   /** Handles one message; trains a micro-batch when it fills. Redeliveries are ignored. */
   handle(message: IncomingMessage): Promise<void>;
+  /**
+   * Starts decoding `messages` (in partition order) and returns them for handling one by one:
+   * on the decode thread with `decodeThread`, else each in `handle` as it comes.
+   */
+  decodeAhead(messages: readonly IncomingMessage[]): DecodingMessages;
   /** True when enough events arrived since the last version. */
   publishDue(): boolean;
   /**
@@ -199,20 +230,44 @@ export interface TrainingLoop {
   /** Offsets of the last published version (or the start). */
   publishedOffsets(): TopicOffsets;
   stats(): TrainingLoopStats;
+  /** Ends the decode thread, if any (idempotent): call it once the loop is done with. */
+  close(): Promise<void>;
 }
 
-interface Pending {
-  event: ClickEvent;
+/**
+ * Messages per chunk sent to the decode thread: a fetch's first chunk is small, so training
+ * starts on a fetch after a short wait for its decoding rather than a whole chunk's.
+ */
+const FIRST_CHUNK = 32;
+const DECODE_CHUNK = 256;
+
+/** The chunk of a fetch that holds message `index`, and the message's place in it. */
+function chunkOf(index: number): [chunk: number, at: number] {
+  if (index < FIRST_CHUNK) return [0, index];
+  const rest = index - FIRST_CHUNK;
+  return [1 + Math.floor(rest / DECODE_CHUNK), rest % DECODE_CHUNK];
+}
+
+type Pending = ValidEvent & {
   /** Kept to dead-letter the event should its batch be skipped. */
   message: IncomingMessage;
-}
+};
 
 /** Creates the loop. Its offsets are exact only at publish time, when the buffer is empty. */
 export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
-  const decode = createEventDecoder(options.spec, {
+  const decoderOptions = {
     ...(options.maxEventBytes === undefined ? {} : { maxBytes: options.maxEventBytes }),
-    ...(options.validation === undefined ? {} : { validation: options.validation }),
-  });
+    ...(options.validation === undefined
+      ? {}
+      : {
+          validation: {
+            maxFutureSkewSeconds: options.validation.maxFutureSkewSeconds,
+            minEventTime: options.validation.minEventTime,
+          },
+        }),
+  };
+  const now = options.now ?? Date.now;
+  const decode = createEventDecoder(options.spec, { ...decoderOptions, now });
   const dedupe = createEventIdDedupe(options.validation?.dedupe);
   const tracker = createOffsetTracker(options.startOffsets);
   const batcher = createMicroBatcher<Pending>(options.batchSize);
@@ -241,9 +296,7 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
   let heldBackIds: string[] = [];
   const guard = options.guard === false ? undefined : createStepGuard(options.guard ?? {});
   const stepOptions = { predictions: true as const, ...(guard === undefined ? {} : { guard }) };
-  const clipped = options.spec.dense.filter((f) => f.clip !== undefined);
-  const isOutOfRange = (e: ClickEvent): boolean =>
-    clipped.some((f) => isClipped(e.dense[f.name], f));
+  const isOutOfRange = createClipCheck(options.spec);
   let clippedBase = 0;
   let skippedBase = 0;
   let trainedSince = 0;
@@ -253,8 +306,7 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
 
   async function train(items: Pending[]): Promise<void> {
     if (items.length === 0) return;
-    const events = items.map((p) => p.event);
-    const batch = eventsToBatch(events, options.spec);
+    const batch = validEventsToBatch(items, options.spec);
     // Progressive validation: the step's forward pass scores the batch before its update, so
     // the model has not seen these labels.
     const lrScale = options.lrScale;
@@ -274,17 +326,108 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
       throw new Error('the trainer returned no predictions although the loop asked for them');
     options.metrics.add(outcome.predictions, batch.labels);
     stats.lastLoss = outcome.loss;
-    stats.trained += events.length;
-    trainedSince += events.length;
-    for (const e of events) {
-      if (timeRange === null) timeRange = { min: e.eventTime, max: e.eventTime };
+    stats.trained += items.length;
+    trainedSince += items.length;
+    for (const p of items) {
+      const time = timeOf(p);
+      if (timeRange === null) timeRange = { min: time, max: time };
       else {
-        if (e.eventTime < timeRange.min) timeRange.min = e.eventTime;
-        if (e.eventTime > timeRange.max) timeRange.max = e.eventTime;
+        if (time < timeRange.min) timeRange.min = time;
+        if (time > timeRange.max) timeRange.max = time;
       }
-      if (options.recordTrainedIds) trainedIds.push(e.eventId);
-      if (clipped.length > 0 && isOutOfRange(e)) stats.clippedEvents++;
+      if (options.recordTrainedIds) trainedIds.push(idOf(p));
+      if ('ok' in p ? isOutOfRange(p.ok) : p.chunk.clipped[p.row] === 1) stats.clippedEvents++;
     }
+  }
+
+  /** A held-back event as the slice stores it (an object): decoded here again when needed. */
+  function heldBackEvent(valid: ValidEvent, message: IncomingMessage): ClickEvent {
+    if ('ok' in valid) return valid.ok;
+    const decoded = decode(message.value);
+    if ('error' in decoded) {
+      throw new InfraError(
+        `the decode thread accepted the event at ${message.topic}/${message.partition}@` +
+          `${message.offset}, the training thread's decoder refused it: ${decoded.error}`,
+      );
+    }
+    return decoded.ok;
+  }
+
+  /** The per-message logic, whichever thread decoded the message (`decoded` is called once). */
+  async function consume(
+    message: IncomingMessage,
+    decoded: () => ValidEvent | { error: string },
+  ): Promise<void> {
+    if (!tracker.advance(message.topic, message.partition, message.offset)) {
+      stats.redelivered++;
+      return;
+    }
+    stats.consumed++;
+    stats.sinceVersion++;
+    const valid = decoded();
+    const error = 'error' in valid ? valid.error : dedupe.checkId(idOf(valid), message);
+    if (error !== null) {
+      options.deadLetters.add({ ...message, reason: error });
+      stats.deadLettered++;
+      return;
+    }
+    const ok = valid as ValidEvent;
+    if (
+      slice !== undefined &&
+      // Warm-up: until the slice can judge a version, every valid event is held back.
+      (slice.size < minHeldBack ||
+        isHeldBack(message.topic, message.partition, message.offset, holdBack?.fraction ?? 0))
+    ) {
+      slice.push({
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset,
+        event: heldBackEvent(ok, message),
+      });
+      stats.heldBack++;
+      if (options.recordTrainedIds) heldBackIds.push(idOf(ok));
+      return;
+    }
+    const full = batcher.push({ ...ok, message });
+    if (full) await train(full);
+  }
+
+  function decodeAhead(messages: readonly IncomingMessage[]): DecodingMessages {
+    const at = (index: number): IncomingMessage => {
+      const message = messages[index];
+      if (message === undefined) throw new RangeError(`no message ${index} of ${messages.length}`);
+      return message;
+    };
+    if (pool === undefined) {
+      return { length: messages.length, handle: (index) => handleOne(at(index)) };
+    }
+    // Every chunk is asked for at once: the thread decodes them in order, ahead of training.
+    // Their event times are judged against the clock of now, when the batch arrived (here, a
+    // moment earlier than when each message is handled).
+    const clock = now();
+    const chunks: Promise<DecodedChunk>[] = [];
+    for (let i = 0; i < messages.length; i += i === 0 ? FIRST_CHUNK : DECODE_CHUNK) {
+      const end = i + (i === 0 ? FIRST_CHUNK : DECODE_CHUNK);
+      chunks.push(
+        pool.decode(
+          messages.slice(i, end).map((m) => m.value),
+          clock,
+        ),
+      );
+    }
+    return {
+      length: messages.length,
+      async handle(index) {
+        const message = at(index);
+        const [k, inChunk] = chunkOf(index);
+        const chunk = await (chunks[k] as Promise<DecodedChunk>);
+        await consume(message, () => fromChunk(chunk, inChunk));
+      },
+    };
+  }
+
+  function handleOne(message: IncomingMessage): Promise<void> {
+    return consume(message, () => decode(message.value));
   }
 
   async function startPublish(): Promise<StartedPublish | null> {
@@ -327,39 +470,13 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     return { offsets, durable: background?.durable ?? Promise.resolve() };
   }
 
+  // Last, so that no setting refused above leaves a thread running.
+  const pool: DecodePool | undefined = options.decodeThread
+    ? createDecodePool({ spec: options.spec, decoder: decoderOptions })
+    : undefined;
   return {
-    async handle(message) {
-      if (!tracker.advance(message.topic, message.partition, message.offset)) {
-        stats.redelivered++;
-        return;
-      }
-      stats.consumed++;
-      stats.sinceVersion++;
-      const decoded = dedupe.check(decode(message.value), message);
-      if ('error' in decoded) {
-        options.deadLetters.add({ ...message, reason: decoded.error });
-        stats.deadLettered++;
-        return;
-      }
-      if (
-        slice !== undefined &&
-        // Warm-up: until the slice can judge a version, every valid event is held back.
-        (slice.size < minHeldBack ||
-          isHeldBack(message.topic, message.partition, message.offset, holdBack?.fraction ?? 0))
-      ) {
-        slice.push({
-          topic: message.topic,
-          partition: message.partition,
-          offset: message.offset,
-          event: decoded.ok,
-        });
-        stats.heldBack++;
-        if (options.recordTrainedIds) heldBackIds.push(decoded.ok.eventId);
-        return;
-      }
-      const full = batcher.push({ event: decoded.ok, message });
-      if (full) await train(full);
-    },
+    handle: handleOne,
+    decodeAhead,
     publishDue: () => stats.sinceVersion >= options.publishEveryEvents && judgeable(),
     async publish() {
       const started = await startPublish();
@@ -371,5 +488,6 @@ export function createTrainingLoop(options: TrainingLoopOptions): TrainingLoop {
     positions: () => tracker.snapshot(),
     publishedOffsets: () => published,
     stats: () => ({ ...stats }),
+    close: () => pool?.close() ?? Promise.resolve(),
   };
 }

@@ -100,6 +100,9 @@ interface EncodedStream {
 
 const encoded = new Map<string, EncodedStream>();
 
+/** Events handed to the loop at once, as a Kafka fetch of one partition would (~1 MB). */
+const FETCH_EVENTS = 2_000;
+
 function encodedStream(data: StreamOptions, startRow: number, rows: number): EncodedStream {
   const key = JSON.stringify({ data, startRow, rows });
   let e = encoded.get(key);
@@ -159,17 +162,27 @@ export async function runRecurringStage(
     publishEveryEvents: Number.MAX_SAFE_INTEGER,
     recordTrainedIds: false,
     lrScale: () => lrAt(trainer.stepCount - handoverStep),
+    // As the Kafka window runs it: decoded ahead on the decode thread, a fetch at a time.
+    decodeThread: true,
   });
-  for (let offset = 0; offset < stream.values.length; offset++) {
-    await loop.handle({
-      topic: 'lifecycle',
-      partition: 0,
-      offset,
-      key: null,
-      value: stream.values[offset] as Buffer,
-    });
+  try {
+    for (let from = 0; from < stream.values.length; from += FETCH_EVENTS) {
+      const messages = stream.values
+        .slice(from, from + FETCH_EVENTS)
+        .map((value, i) => ({
+          topic: 'lifecycle',
+          partition: 0,
+          offset: from + i,
+          key: null,
+          value,
+        }));
+      const ahead = loop.decodeAhead(messages);
+      for (let i = 0; i < messages.length; i++) await ahead.handle(i);
+    }
+    await loop.publish();
+  } finally {
+    await loop.close();
   }
-  await loop.publish();
   if (deadLetters.count > 0 && scored !== range.rows - deadLetters.count) {
     throw new Error(
       `scored ${scored} of ${range.rows} rows with ${deadLetters.count} dead-lettered`,

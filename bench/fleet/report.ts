@@ -39,6 +39,9 @@ export interface FleetReport {
     recurringEventsPerSecond: number;
     offlineSamplesPerSecond: number;
     ratio: number;
+    /** The same model trained offline at full width (agp.schedule dense), and the ratio to it. */
+    offlineDenseSamplesPerSecond?: number | undefined;
+    ratioToDense?: number | undefined;
     batchSize: number;
     offlineSchedule: string;
     offlineRows: number;
@@ -56,6 +59,7 @@ export interface FleetReport {
       windowVersions: number;
       recurringEventsPerSecond: number;
       ratio: number;
+      ratioToDense?: number | undefined;
       intervalSeconds: number;
       backlogLimited: boolean;
       phases?: WindowPhases | undefined;
@@ -127,10 +131,12 @@ export function summaryTable(r: FleetReport): string {
     '',
     `recurring vs offline (batch ${v.batchSize}, one worker): recurring ${n0(v.recurringEventsPerSecond)} events/s ` +
       `(last window ${n0(v.lastWindowEventsPerSecond)}), offline ${n0(v.offlineSamplesPerSecond)} samples/s ` +
-      `(${v.offlineSchedule}), ratio ${v.ratio.toFixed(2)}`,
+      `(${v.offlineSchedule}), ratio ${v.ratio.toFixed(2)}; offline dense (full width) ` +
+      `${n0(v.offlineDenseSamplesPerSecond ?? NaN)} samples/s, ratio ${v.ratioToDense?.toFixed(2) ?? '—'}`,
     ...phaseLines(v.phases, v.publishSteps),
     `  at ${n0(v.atCadence.eventsPerVersion)} events per version, ${v.atCadence.windowVersions} per window: ` +
-      `recurring ${n0(v.atCadence.recurringEventsPerSecond)} events/s, ratio ${v.atCadence.ratio.toFixed(2)}`,
+      `recurring ${n0(v.atCadence.recurringEventsPerSecond)} events/s, ratio ${v.atCadence.ratio.toFixed(2)} ` +
+      `(to dense ${v.atCadence.ratioToDense?.toFixed(2) ?? '—'})`,
     ...phaseLines(v.atCadence.phases, v.atCadence.publishSteps),
     '',
     `total ${(r.totalSeconds / 60).toFixed(1)} min`,

@@ -93,6 +93,12 @@ const DEFINITIONS: Record<string, string> = {
     'the same measurement with fewer, larger versions (eventsPerVersion) and several per window (windowVersions), as a throughput-bound deployment would configure it',
   'recurringVsOffline.offlineSamplesPerSecond':
     'the offlineTraining workflow’s samplesPerSecond (rows / wall seconds of the run, evaluations included) on the same worker, main command config at the recurring batch size',
+  'recurringVsOffline.offlineDenseSamplesPerSecond':
+    'the same offline run with agp.schedule dense: the full-width model the recurring trainer trains (AGP offline spends part of its steps pruned, at fewer FLOPs a step); ratioToDense is recurring over it',
+  'recurringVsOffline.phases':
+    'where the windows’ wall time went, from each trainRecurringWindow result’s timings (src/stream/window-timings.ts), summed over every window of the run (warm-up included): per window, per version and per trained event',
+  'recurringVsOffline.publishSteps':
+    'medians over the run’s recurring manifests of the publish’s own steps (snapshotSeconds, checkpointSeconds, gateSeconds, fenceSeconds), ms; the registry’s part is the rest of the publish median',
 };
 
 function machine(label: string | undefined, settings: Settings, loadStart: number[]): string {
@@ -148,6 +154,9 @@ async function main(argv: string[]): Promise<number> {
 
     // 4: the offline run alone on one worker, then one recurring model on the same worker.
     const offline = await offlinePart(fleet, settings.offlineRows, say);
+    // The like-for-like reference: the recurring trainer trains the full-width model, while AGP
+    // offline spends part of its steps pruned (fewer FLOPs a step).
+    const offlineDense = await offlinePart(fleet, settings.offlineRows, say, 'dense');
     const interval: IntervalOptions = {
       warmupSeconds: settings.warmupSeconds,
       intervalSeconds: settings.intervalSeconds,
@@ -216,6 +225,8 @@ async function main(argv: string[]): Promise<number> {
         recurringEventsPerSecond,
         offlineSamplesPerSecond: Math.round(offline.samplesPerSecond),
         ratio: Number((recurringEventsPerSecond / offline.samplesPerSecond).toFixed(3)),
+        offlineDenseSamplesPerSecond: Math.round(offlineDense.samplesPerSecond),
+        ratioToDense: Number((recurringEventsPerSecond / offlineDense.samplesPerSecond).toFixed(3)),
         batchSize: RECURRING_BATCH,
         offlineSchedule: 'agp (the product default: pruned phases train at reduced width)',
         offlineRows: settings.offlineRows,
@@ -229,6 +240,9 @@ async function main(argv: string[]): Promise<number> {
           windowVersions: cadence.windowVersions,
           recurringEventsPerSecond: Math.round(paced.rate.eventsPerSecond),
           ratio: Number((paced.rate.eventsPerSecond / offline.samplesPerSecond).toFixed(3)),
+          ratioToDense: Number(
+            (paced.rate.eventsPerSecond / offlineDense.samplesPerSecond).toFixed(3),
+          ),
           intervalSeconds: Number(paced.rate.seconds.toFixed(1)),
           backlogLimited: paced.rate.backlogLimited,
           phases: paced.phases[0],
@@ -259,22 +273,26 @@ async function offlinePart(
   fleet: Fleet,
   rows: number,
   say: (line: string) => void,
+  schedule: 'agp' | 'dense' = 'agp',
 ): Promise<{ model: string; version: string; samplesPerSecond: number }> {
   await fleet.ensureWorkers(1);
-  const model = `bench-offline-${fleet.tag}`;
-  say(`offline: ${rows} rows, batch ${RECURRING_BATCH} (offlineTraining)`);
+  const model = `bench-offline-${schedule}-${fleet.tag}`;
+  say(`offline (${schedule}): ${rows} rows, batch ${RECURRING_BATCH} (offlineTraining)`);
   const offline = await fleet.client.workflow.execute(offlineTraining, {
     taskQueue: fleet.taskQueue,
     workflowId: `agp-offline-${model}`,
     args: [
       {
         model,
-        trainConfig: demoTrainConfig({ model, rows, testRows: 5_000, batchSize: RECURRING_BATCH }),
+        trainConfig: {
+          ...demoTrainConfig({ model, rows, testRows: 5_000, batchSize: RECURRING_BATCH }),
+          ...(schedule === 'dense' ? { agp: { schedule: 'dense' } } : {}),
+        },
       },
     ],
   });
   const samplesPerSecond = offline.metrics['samplesPerSecond'] ?? NaN;
-  say(`offline: ${offline.version}, ${Math.round(samplesPerSecond)} samples/s`);
+  say(`offline (${schedule}): ${offline.version}, ${Math.round(samplesPerSecond)} samples/s`);
   return { model, version: offline.version, samplesPerSecond };
 }
 

@@ -71,6 +71,15 @@ export function consume(
     else clock.add('fetchWait', performance.now() - idleSince);
   };
   const idle = (): void => void (idleSince = performance.now());
+  /** Work between batches (a publish by the clock): not a wait for Kafka. */
+  const betweenBatches = async (work: () => Promise<void>): Promise<void> => {
+    if (idleSince !== null) busy();
+    try {
+      await work();
+    } finally {
+      if (idleSince !== null) idle();
+    }
+  };
   let stopping = false;
   let running: Promise<void> = Promise.resolve();
   return new Promise<'versions' | 'time' | 'abort'>((resolve, reject) => {
@@ -128,7 +137,21 @@ export function consume(
         stopping = true;
         await clock.time('lastPublish', () => heartbeats.during(() => durable));
         stop('versions');
+        return;
       }
+      // A boundary that came due while this publish ran was deferred (see eachBatch); take it
+      // once this one is durable, also when no further event arrives to trigger it.
+      durable.then(
+        () => {
+          if (stopping || !loop.publishDue()) return;
+          serial(() =>
+            betweenBatches(async () => {
+              if (!stopping && loop.publishDue() && !options.publishes.busy()) await publish();
+            }),
+          ).catch(fail);
+        },
+        () => undefined,
+      );
     };
 
     if (options.signal?.aborted) return stop('abort');
@@ -146,29 +169,23 @@ export function consume(
           // version by time, as the clock's) and ends, or ends at once when that is nothing (an
           // idle topic), so the workflow hears signals and reports status on time.
           if (windowOver()) {
-            serial(async () => {
-              if (idleSince !== null) busy();
-              try {
+            serial(() =>
+              betweenBatches(async () => {
                 await clock.time('publishWait', () => options.publishes.settled());
                 if (stopping) return;
                 if (loop.stats().sinceVersion === 0) stop('time');
                 else await publish();
-              } finally {
-                if (idleSince !== null) idle();
-              }
-            }).catch(fail);
+              }),
+            ).catch(fail);
             return;
           }
           if (Date.now() - lastPublish < everyMs || options.publishes.busy()) return;
-          serial(async () => {
-            if (Date.now() - lastPublish < everyMs || options.publishes.busy()) return;
-            if (idleSince !== null) busy();
-            try {
+          serial(() =>
+            betweenBatches(async () => {
+              if (Date.now() - lastPublish < everyMs || options.publishes.busy()) return;
               await publish();
-            } finally {
-              if (idleSince !== null) idle();
-            }
-          }).catch(fail);
+            }),
+          ).catch(fail);
         },
         Math.min(everyMs, 1000),
       ),

@@ -65,6 +65,8 @@ export interface RecurringWindowOptions {
   topic: string;
   groupId: string;
   eventsPerVersion: number;
+  /** Every version exactly `eventsPerVersion` events (src/stream/recurring-trainer.ts). @default false */
+  exactVersions?: boolean;
   /** Versions to publish before the window ends. */
   versions: number;
   /** @default 60 */
@@ -444,6 +446,7 @@ export async function runRecurringWindow(
         groupId: options.groupId,
         startOffsets,
         publishEveryEvents: options.eventsPerVersion,
+        ...(options.exactVersions === undefined ? {} : { exactVersions: options.exactVersions }),
         publishEverySeconds: options.publishEverySeconds ?? 60,
         versions: options.versions,
         ...(options.windowSeconds === undefined ? {} : { windowSeconds: options.windowSeconds }),

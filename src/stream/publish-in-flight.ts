@@ -11,7 +11,10 @@
 export interface PublishInFlight {
   /** Resolves once the publish in flight (and its commit) is done; rejects when it failed. */
   settled(): Promise<void>;
-  /** True while a publish (or its commit) is in flight. */
+  /**
+   * True until the publish in flight is durable (its commit, a Kafka round trip, may still be
+   * running: a boundary taken then waits for it in `settled`).
+   */
   busy(): boolean;
   /**
    * Tracks a publish: `durable`, then `afterwards` (the offset commit). A failure of either is
@@ -34,10 +37,8 @@ export function createPublishInFlight(onError: (error: unknown) => void): Publis
       const done = (): void => {
         if (current === tracked) inFlight = false;
       };
-      tracked.then(done, (error: unknown) => {
-        done();
-        onError(error);
-      });
+      durable.then(done, done);
+      tracked.catch(onError);
       return tracked;
     },
   };

@@ -81,6 +81,13 @@ export interface WindowOptions {
    * @default 10_000
    */
   publishEveryEvents?: number;
+  /**
+   * Every version holds exactly `publishEveryEvents` events (a boundary due while the previous
+   * version publishes waits for it, training with it), as before issue 23: for reproducible
+   * version contents, at the price of throughput when a publish outlasts a version's training.
+   * @default false
+   */
+  exactVersions?: boolean;
   /** …or after this many seconds, if at least one event was consumed. @default 60 */
   publishEverySeconds?: number;
   /** The window ends after this many versions. @default 1 */

@@ -268,7 +268,9 @@ export function consume(
         clock.add('train', performance.now() - t);
         payload.resolveOffset(String(m.offset));
         // Due while the previous version still publishes: trained on, taken once it is durable.
-        if (loop.publishDue() && !options.publishes.busy()) await publish();
+        if (loop.publishDue() && (options.exactVersions === true || !options.publishes.busy())) {
+          await publish();
+        }
         await heartbeats.beat();
         const now = performance.now();
         if (now - yielded >= YIELD_EVERY_MS) {

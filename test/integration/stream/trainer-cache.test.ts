@@ -93,6 +93,8 @@ describe(
             topic,
             groupId: `keep-${randomUUID()}`,
             eventsPerVersion: perVersion,
+            // Four versions of `perVersion` over two windows: boundaries not deferred.
+            exactVersions: true,
             versions,
             publishEverySeconds: 3600,
             workDir: dir,

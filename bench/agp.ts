@@ -27,7 +27,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AgpConfigInput } from '../schemas/agp-config';
+import { parseAgpConfig, type AgpConfigInput } from '../schemas/agp-config';
 import { SyntheticPreset } from '../schemas/synthetic';
 import { frontierSpec, renderSvg } from './agp/chart';
 import { cachedChoice, readLrCache, searchLr, writeLrCache, type LrChoice } from './agp/lr-search';
@@ -132,7 +132,7 @@ function scaleOf(): BenchScale {
     frontierRatios: [0.2, 0.35, 0.5],
     criteoPath: values.criteo,
     criteo: !values['skip-criteo'],
-    agp: values.agp === undefined ? {} : (JSON.parse(values.agp) as AgpConfigInput),
+    agp: agpVariant(values.agp),
     preset: presetOf(values.preset),
   };
 }
@@ -249,6 +249,22 @@ async function main(): Promise<void> {
   process.stdout.write(`\nwrote ${join(outDir, 'agp.json')} and agp-frontier.svg\n`);
 }
 
+/**
+ * `--agp` JSON, checked against the AGP config schema before anything trains (a mistake used to
+ * surface only when the first AGP run started, after dense had trained).
+ */
+function agpVariant(text: string | undefined): AgpConfigInput {
+  if (text === undefined) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`bench:agp --agp: not JSON: ${(error as Error).message}`);
+  }
+  parseAgpConfig(json, 'bench:agp --agp');
+  return json as AgpConfigInput;
+}
+
 /** `--lifecycle`: the full-scale defaults are issue 22's (1M offline rows, 2M drifting, 5 seeds). */
 async function lifecycle(): Promise<void> {
   const { runLifecycle } = await import('./agp/lifecycle');
@@ -270,7 +286,7 @@ async function lifecycle(): Promise<void> {
     seeds: num(values.seeds, 5),
     methods: lifecycleMethods(values.methods),
     lr: headline.lr,
-    agp: values.agp === undefined ? {} : (JSON.parse(values.agp) as AgpConfigInput),
+    agp: agpVariant(values.agp),
     drift: {},
     candidates: lifecycleCandidates(baseLr, batch, values.candidates),
     tunedView: !values['skip-tuned'],

@@ -83,6 +83,7 @@ export function createRecurringActivities(deps: RecurringDeps) {
           eventsPerVersion: input.eventsPerVersion,
           versions: input.versions - before.versions.length,
           publishEverySeconds: input.publishEverySeconds,
+          ...(input.exactVersions === undefined ? {} : { exactVersions: input.exactVersions }),
           ...(input.windowSeconds === undefined ? {} : { windowSeconds: input.windowSeconds }),
           workDir: publishStagingRoot(deps.dataDir),
           trainers,

@@ -3,14 +3,23 @@ import { z } from 'zod';
 /**
  * A recurring model's publish cadence: a version is published after `events` consumed events
  * or `seconds` since the last version (with at least one event), whichever comes first — so a
- * throughput-bound stream publishes by count, not throttled by per-version costs, and a slow
- * one still publishes fresh versions by the clock.
+ * throughput-bound stream publishes by count and a slow one still publishes fresh versions by
+ * the clock. One version publishes at a time; a count boundary that comes due while the
+ * previous version is still publishing is deferred (training goes on, the version is cut once
+ * that publish is durable, and holds more than `events`), so per-version costs never throttle
+ * a throughput-bound stream — unless `exact` asks for versions of exactly `events`.
  */
 export const PublishEvery = z.strictObject({
   /** Consumed events (trained, held back or dead-lettered) per version. @default 10000 */
   events: z.number().int().positive().optional(),
   /** Seconds since the last version, counted from it. @default 60 */
   seconds: z.number().positive().optional(),
+  /**
+   * Every version holds exactly `events` consumed events (training waits for the previous
+   * version's publish at a boundary): reproducible version contents, at the price of
+   * throughput when a publish outlasts a version's training. @default false
+   */
+  exact: z.boolean().optional(),
 });
 export type PublishEvery = z.infer<typeof PublishEvery>;
 
@@ -33,9 +42,9 @@ export interface PublishCadenceInput {
 export function resolvePublishEvery(
   input: PublishCadenceInput,
   ctx: z.RefinementCtx,
-): { events: number; seconds: number } {
+): { events: number; seconds: number; exact: boolean } {
   const pick = (
-    field: keyof PublishEvery,
+    field: 'events' | 'seconds',
     alias: 'eventsPerVersion' | 'publishEverySeconds',
   ): number => {
     const value = input.publishEvery?.[field];
@@ -52,5 +61,6 @@ export function resolvePublishEvery(
   return {
     events: pick('events', 'eventsPerVersion'),
     seconds: pick('seconds', 'publishEverySeconds'),
+    exact: input.publishEvery?.exact ?? false,
   };
 }

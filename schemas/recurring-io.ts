@@ -190,6 +190,8 @@ export const RecurringWindowInput = z.object({
   eventsPerVersion: z.number().int().positive(),
   versions: z.number().int().positive(),
   publishEverySeconds: z.number().positive().default(60),
+  /** Versions of exactly `eventsPerVersion` (`publishEvery.exact`). @default false */
+  exactVersions: z.boolean().optional(),
   /** The window ends at its first version boundary after this many seconds. Unset: by `versions`. */
   windowSeconds: z.number().positive().optional(),
   startOffsets: KafkaOffsets.optional(),

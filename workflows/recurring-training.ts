@@ -226,6 +226,7 @@ export async function recurringTraining(raw: RecurringTrainingInputType): Promis
       eventsPerVersion: input.eventsPerVersion,
       versions: Math.min(windowVersions, remaining),
       publishEverySeconds: input.publishEverySeconds,
+      ...(input.publishEvery.exact ? { exactVersions: true } : {}),
       ...(windowSeconds === undefined ? {} : { windowSeconds }),
       ...(startOffsets === undefined ? {} : { startOffsets }),
       head: state.head ?? state.version,

@@ -252,7 +252,8 @@ void describe('a fleet of workers: a SIGKILLed worker’s windows move to anothe
                 model: name,
                 fromVersion: offline[i]?.version ?? '',
                 topic: topicOf(name),
-                eventsPerVersion: EVENTS_PER_VERSION,
+                // A finite stream of exactly maxVersions versions' events: no boundary deferred.
+                publishEvery: { events: EVENTS_PER_VERSION, exact: true },
                 windowVersions: WINDOW_VERSIONS,
                 maxVersions: MAX_VERSIONS,
                 publishEverySeconds: 3600,

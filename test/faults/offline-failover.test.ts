@@ -341,7 +341,8 @@ void describe('a worker SIGKILLed mid-offline-run: the run moves to another work
             model: MODEL,
             fromVersion: result.version,
             topic,
-            eventsPerVersion: EVENTS_PER_VERSION,
+            // A finite stream of exactly maxVersions versions' events: no boundary deferred.
+            publishEvery: { events: EVENTS_PER_VERSION, exact: true },
             windowVersions: RECURRING_VERSIONS,
             maxVersions: RECURRING_VERSIONS,
             publishEverySeconds: 3600,

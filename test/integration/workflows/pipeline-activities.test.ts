@@ -173,7 +173,16 @@ describe('pipeline activities (real Temporal, real Kafka, real model)', () => {
     const state = await client.workflow.execute(recurringTraining, {
       taskQueue,
       workflowId: `test-recurring-${randomUUID()}`,
-      args: [{ model, fromVersion: offline.version, topic, eventsPerVersion: 300, maxVersions: 2 }],
+      // Versions of exactly 300 (the count below): no boundary deferred behind a publish.
+      args: [
+        {
+          model,
+          fromVersion: offline.version,
+          topic,
+          publishEvery: { events: 300, exact: true },
+          maxVersions: 2,
+        },
+      ],
     });
     assert.equal(state.versionsPublished, 2);
     assert.equal(state.deadLettered, 1);

@@ -7,6 +7,9 @@ export function formatLifecycle(json: {
   paired: { b: string; segment: number | 'afterCatchUp'; meanPct: number; ci95Pct: number[] }[];
   catchUpRows: { method: string; seed: number; rows: number | null }[];
   flopsToDenseFinalNe: { ratio: number | null; perSeed: (number | null)[] };
+  frozenReference?: {
+    learned: { method: string; meanPct: number; ci95Pct: number[]; seeds: number }[];
+  };
 }): string {
   const methods = [...new Set(json.segments.map((g) => g.method))];
   const starts = [...new Set(json.segments.map((g) => g.startRow))].sort((a, b) => a - b);
@@ -34,7 +37,13 @@ export function formatLifecycle(json: {
     `catch-up rows: ${json.catchUpRows.map((c) => `${c.method} s${c.seed} ${c.rows ?? 'never'}`).join(', ')}`,
   );
   lines.push(
-    `agp FLOPs to dense's final NE / dense's: ${json.flopsToDenseFinalNe.perSeed.map((r) => (r === null ? 'never' : r.toFixed(3))).join(', ')}\n`,
+    `agp FLOPs to dense's final NE / dense's: ${json.flopsToDenseFinalNe.perSeed.map((r) => (r === null ? 'never' : r.toFixed(3))).join(', ')}`,
   );
+  for (const l of json.frozenReference?.learned ?? []) {
+    lines.push(
+      `learned by the recurring stage (${l.method}, trained vs frozen, progressive NE %): ${l.meanPct.toFixed(2)} [${l.ci95Pct.map((x) => x.toFixed(2)).join(', ')}] over ${l.seeds} seeds`,
+    );
+  }
+  lines.push('');
   return lines.join('\n');
 }

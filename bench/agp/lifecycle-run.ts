@@ -7,7 +7,13 @@ import { loadCheckpoint } from '../../src/model/checkpoint';
 import { evaluateOn } from '../../src/train/evaluate';
 import { runOfflineTraining } from '../../src/train/offline';
 import { openTrainingData } from '../../src/train/open-data';
-import { runRecurringStage, type StreamOptions, type StreamResult } from './lifecycle-stream';
+import {
+  runRecurringStage,
+  scoreFrozenStage,
+  type StreamOptions,
+  type StreamResult,
+  type StreamSegment,
+} from './lifecycle-stream';
 
 /** What the lifecycle keeps of an offline run (its model stays on disk as a checkpoint). */
 export interface OfflineOutcome {
@@ -62,6 +68,22 @@ export async function continueFromCheckpoint(
     );
     const m = await evaluateOn(trainer, testData.test);
     return { ...result, testNe: m.ne };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/** The frozen reference of an offline checkpoint on a stream (scored, never trained). */
+export async function frozenFromCheckpoint(
+  checkpointDir: string,
+  config: TrainConfigInput,
+  stream: StreamOptions,
+  range: { startRow: number; rows: number; segmentRows: number },
+): Promise<StreamSegment[]> {
+  const { trainer } = await loadCheckpoint(checkpointDir);
+  try {
+    const data = openTrainingData(parseTrainConfig(config));
+    return await scoreFrozenStage(trainer, data.spec, stream, range);
   } finally {
     trainer.dispose();
   }

@@ -8,7 +8,7 @@ import { getTeacher } from '../../src/data/synthetic/teacher';
 import { evaluateBinary } from '../../src/metrics/evaluate';
 import type { Trainer } from '../../src/model/trainer';
 import type { DeadLetterSink } from '../../src/stream/dead-letter';
-import { encodeEvent } from '../../src/stream/event-codec';
+import { createEventDecoder, encodeEvent, eventsToBatch } from '../../src/stream/event-codec';
 import { createTrainingLoop } from '../../src/stream/training-loop';
 import { recurringLrScale } from '../../src/train/recurring-lr';
 
@@ -167,15 +167,13 @@ export async function runRecurringStage(
   });
   try {
     for (let from = 0; from < stream.values.length; from += FETCH_EVENTS) {
-      const messages = stream.values
-        .slice(from, from + FETCH_EVENTS)
-        .map((value, i) => ({
-          topic: 'lifecycle',
-          partition: 0,
-          offset: from + i,
-          key: null,
-          value,
-        }));
+      const messages = stream.values.slice(from, from + FETCH_EVENTS).map((value, i) => ({
+        topic: 'lifecycle',
+        partition: 0,
+        offset: from + i,
+        key: null,
+        value,
+      }));
       const ahead = loop.decodeAhead(messages);
       for (let i = 0; i < messages.length; i++) await ahead.handle(i);
     }
@@ -208,4 +206,42 @@ export async function runRecurringStage(
     deadLettered: deadLetters.count,
     steps: trainer.stepCount - handoverStep,
   };
+}
+
+/**
+ * The frozen reference: the same rows of the stream scored by `trainer` without any update (the
+ * events decoded and encoded as the loop does), per segment. Against the trained stage on the
+ * same rows it shows what the recurring stage learned of the drifting stream.
+ */
+export async function scoreFrozenStage(
+  trainer: Trainer,
+  spec: FeatureSpec,
+  data: StreamOptions,
+  range: { startRow: number; rows: number; segmentRows: number },
+): Promise<StreamSegment[]> {
+  const stream = encodedStream(data, range.startRow, range.rows);
+  const decode = createEventDecoder(spec);
+  const preds = new Float32Array(range.rows);
+  for (let from = 0; from < range.rows; from += FETCH_EVENTS) {
+    const events = stream.values.slice(from, from + FETCH_EVENTS).map((value) => {
+      const decoded = decode(value);
+      if ('error' in decoded) throw new Error(`frozen reference: row ${from}: ${decoded.error}`);
+      return decoded.ok;
+    });
+    preds.set(await trainer.predict(eventsToBatch(events, spec)), from);
+  }
+  const segments: StreamSegment[] = [];
+  for (let from = 0; from < range.rows; from += range.segmentRows) {
+    const to = Math.min(range.rows, from + range.segmentRows);
+    const m = evaluateBinary(preds.subarray(from, to), stream.labels.subarray(from, to));
+    const bayes = evaluateBinary(stream.probs.subarray(from, to), stream.labels.subarray(from, to));
+    segments.push({
+      startRow: range.startRow + from,
+      rows: to - from,
+      progressiveNe: m.ne,
+      logloss: m.logloss,
+      bayesNe: bayes.ne,
+    });
+  }
+  return segments;
 }

@@ -150,3 +150,25 @@ export function flopsToDenseFinalNe(
       : null;
   return { ratio, perSeed };
 }
+
+/**
+ * What the recurring stage learned: per seed, the row-weighted mean progressive NE of `method`
+ * trained on the stream over the same model scored frozen (never updated) on the same rows, as
+ * a paired difference in % (below 0: training on the stream helped).
+ */
+export function learnedPct(
+  trained: readonly LifecycleSegment[],
+  frozen: readonly LifecycleSegment[],
+  method: string,
+  seeds: readonly number[],
+): { method: string; meanPct: number; ci95Pct: [number, number]; seeds: number } {
+  const means = (segments: readonly LifecycleSegment[]) =>
+    new Map(
+      seeds.flatMap((seed) => {
+        const m = meanNeFrom(curve(segments, method, seed), 0);
+        return m === undefined ? [] : [[seed, m] as [number, number]];
+      }),
+    );
+  const m = pairedPct(means(trained), means(frozen));
+  return { method, meanPct: m.mean, ci95Pct: m.ci, seeds: m.n };
+}

@@ -14,6 +14,7 @@ import { lifecycleFlopsSpec, progressiveNeSpec } from './lifecycle-chart';
 import {
   continueFromCheckpoint,
   evaluateCheckpoint,
+  frozenFromCheckpoint,
   runOffline,
   type OfflineOutcome,
 } from './lifecycle-run';
@@ -21,6 +22,7 @@ import type { StreamResult } from './lifecycle-stream';
 import {
   catchUpRows,
   flopsToDenseFinalNe,
+  learnedPct,
   pairedSegments,
   type LifecycleSegment,
 } from './lifecycle-summary';
@@ -403,6 +405,39 @@ export async function runLifecycle(s: LifecycleScale): Promise<void> {
       }
     }
   }
+  // 5. The frozen reference (dense and AGP, every seed): the offline model scored on the same
+  // drifting rows without updates, so the trained curves can be read as "what the recurring
+  // stage learned" (every model's NE rises along the stream as the teacher moves).
+  const frozen: LifecycleSegment[] = [];
+  for (const seed of seeds) {
+    for (const m of s.methods.filter((x) => x === 'dense' || x === 'agp')) {
+      const o = off(m, seed);
+      const cfg = offlineConfig(s, m, seed);
+      const segs = await progress.step(
+        `frozen|${m}|${seed}|${s.driftRows}|${s.segmentRows}|${JSON.stringify(s.drift)}|${JSON.stringify(cfg)}`,
+        async () => {
+          log(`frozen reference ${m} seed ${seed}`);
+          return frozenFromCheckpoint(
+            o.checkpointDir,
+            cfg,
+            stream(s, seed, true, 'train'),
+            range(s.driftRows),
+          );
+        },
+      );
+      frozen.push(
+        ...toSegments(m, seed, o, { segments: segs, trained: 0, deadLettered: 0, steps: 0 }).map(
+          (g) => ({ ...g, cumulativeFlops: o.trainFlops }),
+        ),
+      );
+      log(
+        `frozen ${m} seed ${seed}: per segment ${frozen
+          .filter((g) => g.method === m && g.seed === seed)
+          .map((g) => g.progressiveNe.toFixed(4))
+          .join(' ')}`,
+      );
+    }
+  }
   const others = s.methods.filter((m) => m !== 'agp');
   const json = {
     ...base,
@@ -415,6 +450,14 @@ export async function runLifecycle(s: LifecycleScale): Promise<void> {
         seeds.map((seed) => ({ method: m, seed, rows: catchUpRows(segments, m, seed) })),
       ),
     flopsToDenseFinalNe: { method: 'agp', ...flopsToDenseFinalNe(segments, 'agp', seeds) },
+    frozenReference: {
+      definition:
+        'the offline model scored on the same drifting rows without updates; learned = mean progressive NE trained over frozen − 1, % (paired over seeds, 95% CI)',
+      segments: frozen,
+      learned: [...new Set(frozen.map((g) => g.method))].map((m) =>
+        learnedPct(segments, frozen, m, seeds),
+      ),
+    },
     tunedView: s.tunedView
       ? {
           perMethod: base.recurringOptimizer.perMethodTuned,

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   catchUpRows,
   flopsToDenseFinalNe,
+  learnedPct,
   pairedSegments,
   type LifecycleSegment,
 } from '../../../bench/agp/lifecycle-summary';
@@ -63,5 +64,17 @@ describe('lifecycle summary', () => {
       ...curve('agp', 1, [0.798, 0.818, 0.838, 0.8585], 60, 10),
     ];
     assert.deepEqual(flopsToDenseFinalNe(drifting, 'agp', [1]), { ratio: null, perSeed: [null] });
+  });
+
+  it('learned: trained against the frozen model on the same rows, paired over seeds', () => {
+    const frozen = [
+      ...curve('dense', 1, [0.82, 0.82, 0.84, 0.85], 100, 0),
+      ...curve('dense', 2, [0.83, 0.83, 0.85, 0.86], 100, 0),
+    ];
+    const l = learnedPct(segments, frozen, 'dense', [1, 2]);
+    // Seed 1: mean 0.7725 vs 0.8325 → −7.21%; seed 2: 0.7825 vs 0.8425 → −7.12%.
+    assert.equal(l.seeds, 2);
+    assert.ok(Math.abs(l.meanPct - -7.166) < 0.01, String(l.meanPct));
+    assert.ok(l.ci95Pct[0] < l.meanPct && l.meanPct < l.ci95Pct[1]);
   });
 });

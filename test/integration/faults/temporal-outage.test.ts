@@ -131,7 +131,8 @@ describe('a Temporal outage in the middle of a publishing window', { timeout: 60
           model,
           fromVersion: offline.version,
           topic,
-          eventsPerVersion,
+          // A finite stream of exactly `versions` versions' events: no boundary deferred.
+          publishEvery: { events: eventsPerVersion, exact: true },
           windowVersions: versions,
           maxVersions: versions,
           publishEverySeconds: 3600,

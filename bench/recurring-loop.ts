@@ -87,6 +87,18 @@ function timedTrainer(trainer: Trainer, phases: Map<string, number>): Trainer {
 async function main(): Promise<void> {
   const backend = await initBackend();
   const { spec, rows } = syntheticEventRows({ preset: 'capacity-bound', rows: EVENTS, seed: 7 });
+  /** The recurring loop's settings here: every event valid, no version published. */
+  const loopOptions = (trainer: Trainer) => ({
+    trainer,
+    spec,
+    metrics: createProgressiveMetrics(),
+    deadLetters: nullSink(),
+    publishVersion: () => Promise.resolve(),
+    startOffsets: { [TOPIC]: { 0: 0, 1: 0, 2: 0 } },
+    batchSize: BATCH,
+    publishEveryEvents: Number.MAX_SAFE_INTEGER,
+    recordTrainedIds: false,
+  });
   const config = modelConfigForFeatures(spec, { batchSize: BATCH, seed: 1 });
   const start = Date.now() - EVENTS;
   const events: ClickEvent[] = [];
@@ -150,17 +162,7 @@ async function main(): Promise<void> {
     const trainer = timedTrainer(createTrainer(config), phases);
     for (const b of batches.slice(0, 5)) trainer.step(b);
     phases.clear();
-    const loop = createTrainingLoop({
-      trainer,
-      spec,
-      metrics: createProgressiveMetrics(),
-      deadLetters: nullSink(),
-      publishVersion: () => Promise.resolve(),
-      startOffsets: { [TOPIC]: { 0: 0, 1: 0, 2: 0 } },
-      batchSize: BATCH,
-      publishEveryEvents: Number.MAX_SAFE_INTEGER,
-      recordTrainedIds: false,
-    });
+    const loop = createTrainingLoop(loopOptions(trainer));
     t = performance.now();
     cpu = process.cpuUsage();
     for (const m of messages) await loop.handle(m);
@@ -174,18 +176,7 @@ async function main(): Promise<void> {
     // The same loop with its decode thread, fed fetches as eachBatch feeds it.
     const threaded = createTrainer(config);
     for (const b of batches.slice(0, 5)) threaded.step(b);
-    const threadLoop = createTrainingLoop({
-      trainer: threaded,
-      spec,
-      metrics: createProgressiveMetrics(),
-      deadLetters: nullSink(),
-      publishVersion: () => Promise.resolve(),
-      startOffsets: { [TOPIC]: { 0: 0, 1: 0, 2: 0 } },
-      batchSize: BATCH,
-      publishEveryEvents: Number.MAX_SAFE_INTEGER,
-      recordTrainedIds: false,
-      decodeThread: true,
-    });
+    const threadLoop = createTrainingLoop({ ...loopOptions(threaded), decodeThread: true });
     // The first message before the clock: the thread's start-up (loading its modules) is paid
     // once per window, not per event.
     await threadLoop.decodeAhead(messages.slice(0, 1)).handle(0);

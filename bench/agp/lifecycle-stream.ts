@@ -186,22 +186,9 @@ export async function runRecurringStage(
       `scored ${scored} of ${range.rows} rows with ${deadLetters.count} dead-lettered`,
     );
   }
-  const segments: StreamSegment[] = [];
-  // Segments by scored position (dead-lettered batches, if any, shift later rows slightly).
-  for (let from = 0; from < scored; from += range.segmentRows) {
-    const to = Math.min(scored, from + range.segmentRows);
-    const m = evaluateBinary(preds.subarray(from, to), labels.subarray(from, to));
-    const bayes = evaluateBinary(probs.subarray(from, to), truth.subarray(from, to));
-    segments.push({
-      startRow: range.startRow + from,
-      rows: to - from,
-      progressiveNe: m.ne,
-      logloss: m.logloss,
-      bayesNe: bayes.ne,
-    });
-  }
   return {
-    segments,
+    // By scored position (dead-lettered batches, if any, shift later rows slightly).
+    segments: segmentsOf(range, scored, { preds, labels }, { probs, labels: truth }),
     trained: scored,
     deadLettered: deadLetters.count,
     steps: trainer.stepCount - handoverStep,
@@ -230,11 +217,25 @@ export async function scoreFrozenStage(
     });
     preds.set(await trainer.predict(eventsToBatch(events, spec)), from);
   }
+  const labels = stream.labels;
+  return segmentsOf(range, range.rows, { preds, labels }, { probs: stream.probs, labels });
+}
+
+/** Per `segmentRows` of the first `rows` scored: the model's NE and the teacher's (Bayes). */
+function segmentsOf(
+  range: { startRow: number; segmentRows: number },
+  rows: number,
+  model: { preds: Float32Array; labels: Float32Array },
+  teacher: { probs: Float32Array; labels: Float32Array },
+): StreamSegment[] {
   const segments: StreamSegment[] = [];
-  for (let from = 0; from < range.rows; from += range.segmentRows) {
-    const to = Math.min(range.rows, from + range.segmentRows);
-    const m = evaluateBinary(preds.subarray(from, to), stream.labels.subarray(from, to));
-    const bayes = evaluateBinary(stream.probs.subarray(from, to), stream.labels.subarray(from, to));
+  for (let from = 0; from < rows; from += range.segmentRows) {
+    const to = Math.min(rows, from + range.segmentRows);
+    const m = evaluateBinary(model.preds.subarray(from, to), model.labels.subarray(from, to));
+    const bayes = evaluateBinary(
+      teacher.probs.subarray(from, to),
+      teacher.labels.subarray(from, to),
+    );
     segments.push({
       startRow: range.startRow + from,
       rows: to - from,

@@ -6,7 +6,7 @@ import type { ClickEvent } from '../../../schemas/click-event';
 import { FeatureSpec } from '../../../schemas/feature-spec';
 import type { ColumnarBatch } from '../../../src/data/batch';
 import { AgpError } from '../../../src/errors';
-import type { DeadLetter, DeadLetterSink } from '../../../src/stream/dead-letter';
+import type { DeadLetter } from '../../../src/stream/dead-letter';
 import { createDecodePool } from '../../../src/stream/decode-pool';
 import { encodeEvent } from '../../../src/stream/event-codec';
 import {
@@ -15,7 +15,7 @@ import {
   type PublishRequest,
   type TrainingLoopOptions,
 } from '../../../src/stream/training-loop';
-import { event, spec } from './fixtures';
+import { event, recordingDeadLetters, spec } from './fixtures';
 
 /**
  * The decode thread (src/stream/decode-pool.ts) against the in-thread loop: on the same mixed
@@ -35,19 +35,7 @@ interface Run {
 function recordingLoop(overrides: Partial<TrainingLoopOptions>) {
   const batches: ColumnarBatch[] = [];
   const published: PublishRequest[] = [];
-  const letters: DeadLetter[] = [];
-  let buffered: DeadLetter[] = [];
-  const deadLetters: DeadLetterSink = {
-    add: (l) => buffered.push(l),
-    flush: async () => {
-      letters.push(...buffered);
-      buffered = [];
-    },
-    get count() {
-      return letters.length;
-    },
-    byReason: {},
-  };
+  const { sink: deadLetters, letters } = recordingDeadLetters();
   const loop = createTrainingLoop({
     trainer: {
       step: (b) => {

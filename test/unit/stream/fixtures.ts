@@ -1,5 +1,6 @@
 import type { ClickEvent } from '../../../schemas/click-event';
 import { FeatureSpec } from '../../../schemas/feature-spec';
+import type { DeadLetter, DeadLetterSink } from '../../../src/stream/dead-letter';
 
 /** A small spec: two dense features (one log1p, one clipped), two tables. */
 export const spec = FeatureSpec.parse({
@@ -24,4 +25,25 @@ export function event(i: number, overrides: Partial<ClickEvent> = {}): ClickEven
     sparse: { c1: `user-${i % 7}`, c2: i % 5 },
     ...overrides,
   };
+}
+
+/**
+ * A dead-letter sink that buffers like the real one (src/stream/dead-letter.ts): `letters` holds
+ * what was flushed, so a test sees exactly what reached the DLQ at each publish.
+ */
+export function recordingDeadLetters(): { sink: DeadLetterSink; letters: DeadLetter[] } {
+  const letters: DeadLetter[] = [];
+  let buffered: DeadLetter[] = [];
+  const sink: DeadLetterSink = {
+    add: (l) => buffered.push(l),
+    flush: async () => {
+      letters.push(...buffered);
+      buffered = [];
+    },
+    get count() {
+      return letters.length;
+    },
+    byReason: {},
+  };
+  return { sink, letters };
 }

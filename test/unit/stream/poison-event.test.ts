@@ -11,7 +11,7 @@ import { withLearnedClips } from '../../../src/data/dense-ranges';
 import { evaluateBinary, SlidingWindowMetrics } from '../../../src/metrics';
 import { loadCheckpoint } from '../../../src/model/checkpoint';
 import { syntheticEventRows } from '../../../src/pipeline/synthetic-events';
-import type { DeadLetter, DeadLetterSink } from '../../../src/stream/dead-letter';
+import type { DeadLetter } from '../../../src/stream/dead-letter';
 import { encodeEvent, eventsToBatch } from '../../../src/stream/event-codec';
 import type { RawRow } from '../../../src/stream/replay';
 import {
@@ -20,6 +20,7 @@ import {
   type TrainingLoopOptions,
 } from '../../../src/stream/training-loop';
 import { runOfflineTraining } from '../../../src/train/offline';
+import { recordingDeadLetters } from './fixtures';
 
 /*
  * Issue 12: one schema-valid click (label 1, every dense value 1e308) took a served model from
@@ -83,19 +84,7 @@ async function runStream(
 ): Promise<RunResult> {
   const { trainer } = await loadCheckpoint(checkpointDir);
   const window = new SlidingWindowMetrics(STREAM_EVENTS);
-  const letters: DeadLetter[] = [];
-  let buffered: DeadLetter[] = [];
-  const sink: DeadLetterSink = {
-    add: (l) => buffered.push(l),
-    flush: async () => {
-      letters.push(...buffered);
-      buffered = [];
-    },
-    get count() {
-      return letters.length;
-    },
-    byReason: {},
-  };
+  const { sink, letters } = recordingDeadLetters();
   const published: PublishRequest[] = [];
   const loop = createTrainingLoop({
     trainer,

@@ -1,33 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ColumnarBatch } from '../../../src/data/batch';
-import type { DeadLetter, DeadLetterSink } from '../../../src/stream/dead-letter';
 import { encodeEvent } from '../../../src/stream/event-codec';
 import {
   createTrainingLoop,
   type PublishRequest,
   type TrainingLoopOptions,
 } from '../../../src/stream/training-loop';
-import { event, spec } from './fixtures';
+import { event, recordingDeadLetters, spec } from './fixtures';
 
 /** Records what the loop does, in order. */
 function harness(overrides: Partial<TrainingLoopOptions> = {}) {
   const log: string[] = [];
   const batches: ColumnarBatch[] = [];
   const published: PublishRequest[] = [];
-  const letters: DeadLetter[] = [];
-  let buffered: DeadLetter[] = [];
-  const deadLetters: DeadLetterSink = {
-    add: (l) => buffered.push(l),
-    flush: async () => {
-      letters.push(...buffered);
-      buffered = [];
-    },
-    get count() {
-      return letters.length;
-    },
-    byReason: {},
-  };
+  const { sink: deadLetters, letters } = recordingDeadLetters();
   const loop = createTrainingLoop({
     trainer: {
       step: (b, opts) => {

@@ -162,8 +162,6 @@ export async function runRecurringStage(
     publishEveryEvents: Number.MAX_SAFE_INTEGER,
     recordTrainedIds: false,
     lrScale: () => lrAt(trainer.stepCount - handoverStep),
-    // As the Kafka window runs it: decoded ahead on the decode thread, a fetch at a time.
-    decodeThread: true,
   });
   try {
     for (let from = 0; from < stream.values.length; from += FETCH_EVENTS) {

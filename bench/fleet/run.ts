@@ -120,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
       label: { type: 'string' },
       out: { type: 'string' },
       only: { type: 'string' },
+      backlog: { type: 'string' },
     },
     strict: true,
   });
@@ -131,6 +132,17 @@ async function main(argv: string[]): Promise<number> {
   }
   const onlyRecurring = values.only === 'recurring';
   const settings = settingsOf(values.quick ?? false);
+  if (values.backlog !== undefined) {
+    // A faster trainer empties the default backlog before the interval ends (backlogLimited).
+    const n = Number(values.backlog);
+    if (!Number.isInteger(n) || n < 10_000) {
+      process.stderr.write(
+        `bench:fleet: --backlog takes an integer ≥ 10000, got '${values.backlog}'\n`,
+      );
+      return 2;
+    }
+    settings.backlog = n;
+  }
   const out =
     values.out ??
     path.join(__dirname, '..', 'results', onlyRecurring ? 'fleet-recurring.json' : 'fleet.json');

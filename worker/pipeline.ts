@@ -302,7 +302,11 @@ async function main(argv: string[]): Promise<number> {
         }),
       );
     }
-    const streamRows = flags.forever ? 1e9 : (flags.versions + 1) * flags.eventsPerVersion;
+    // The replay runs until the recurring workflow ends (it is aborted then), as a live stream
+    // would: a finite one ran dry when versions grew past `eventsPerVersion` (a boundary due
+    // while the previous version publishes is deferred, e.g. catching up after an outage), and
+    // the workflow then waited for versions that no event would ever make.
+    const streamRows = 1e9;
     const { rows } = syntheticEventRows({
       preset: 'capacity-bound',
       seed: 2,

@@ -1,3 +1,4 @@
+import { mapConcurrent } from '../concurrent';
 import type { ModelVersion } from '../../schemas/manifest';
 import { DataError } from '../errors';
 import type { ModelListing, RegistryStore } from './store';
@@ -78,15 +79,9 @@ export async function failedVersions(
 ): Promise<Map<string, string>> {
   const todo = listings.flatMap((l) => l.versions.map((v) => ({ model: l.model, v: v.version })));
   const failed = new Map<string, string>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < todo.length) {
-      const item = todo[next++];
-      if (item === undefined) return;
-      const problem = await verificationProblem(registry, item.model, item.v);
-      if (problem !== null) failed.set(`${item.model}/${item.v}`, problem);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  await mapConcurrent(todo, concurrency, async (item) => {
+    const problem = await verificationProblem(registry, item.model, item.v);
+    if (problem !== null) failed.set(`${item.model}/${item.v}`, problem);
+  });
   return failed;
 }

@@ -66,14 +66,14 @@ export function consume(
   // null until the first batch (before it, the time is the group join's).
   const subscribed = performance.now();
   let idleSince: number | null = null;
-  const busy = (): void => {
+  const endIdle = (): void => {
     if (idleSince === null) clock.add('join', performance.now() - subscribed);
     else clock.add('fetchWait', performance.now() - idleSince);
   };
   const idle = (): void => void (idleSince = performance.now());
   /** Work between batches (a publish by the clock): not a wait for Kafka. */
   const betweenBatches = async (work: () => Promise<void>): Promise<void> => {
-    if (idleSince !== null) busy();
+    if (idleSince !== null) endIdle();
     try {
       await work();
     } finally {
@@ -237,7 +237,7 @@ export function consume(
     });
 
     const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
-      busy();
+      endIdle();
       try {
         await eachBatchTimed(payload);
       } finally {
